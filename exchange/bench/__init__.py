@@ -1,0 +1,1 @@
+"""Benchmarks behind ``exchange bench``: measured, reported, never asserted in tests."""

@@ -1,0 +1,22 @@
+"""The ``exchange`` command line: serve, worker, db, org, key, import, export, bench."""
+
+from __future__ import annotations
+
+import typer
+
+from exchange.cli import bench, orgs, serve, transfer
+
+app = typer.Typer(
+    name="exchange",
+    help="Threat-information exchange for CSIRTs, ISACs and SMEs. Settings come from EXCHANGE_* variables.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+serve.register(app)
+orgs.register(app)
+transfer.register(app)
+app.add_typer(bench.app, name="bench")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+"""``serve --demo``: demo organisations with fresh keys, and demo indicators, loaded idempotently."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from exchange.cli.common import console, session_factory
+from exchange.db import transaction
+from exchange.demo import DEMO_ORGS, demo_bundle
+from exchange.errors import NotFound
+from exchange.orgs import service as orgs
+from exchange.orgs.models import Role
+from exchange.settings import Settings
+from exchange.stix.bulk import ingest_stream
+
+
+def load_demo(settings: Settings) -> None:
+    """Create (or re-key) the demo organisations and load the demo bundle as the demo CSIRT.
+
+    Keys exist only as hashes, so a second ``serve --demo`` rotates them to be able to print them.
+    """
+    sessions = session_factory(settings)
+    issued: list[orgs.IssuedKey] = []
+    with transaction(sessions) as session:
+        for name, role in DEMO_ORGS:
+            slug = orgs.slugify(name)
+            try:
+                orgs.get_by_slug(session, slug)
+                issued.append(orgs.rotate_key(session, slug=slug))
+            except NotFound:
+                issued.append(orgs.create(session, name=name, role=Role(role)))
+    csirt = next(i.org.slug for i in issued if i.org.role == Role.csirt)
+    totals = ingest_stream(sessions, demo_bundle()["objects"], org_slug=csirt)
+    table = Table("organisation", "role", "slug (Basic user)", "API key", title="Demo organisations")
+    for i in issued:
+        table.add_row(i.org.name, i.org.role.value, i.org.slug, i.api_key)
+    console.print(table)
+    console.print(f"demo data: {totals.added} objects added, {totals.duplicates} already there, "
+                  f"{totals.rejected} rejected")
+    console.print("try: curl -H 'Authorization: Bearer <key>' "
+                  f"'http://{settings.host}:{settings.port}/api/v1/observables?value=login.bakery-example.test'")

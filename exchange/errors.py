@@ -1,0 +1,65 @@
+"""One error hierarchy for the whole hub, turned into HTTP responses in one place (``app.py``).
+
+Services raise these; routers never build error responses themselves. The body carries ``title``
+and ``description`` (plus TAXII's fields, so the same error serves REST and TAXII clients).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ExchangeError(Exception):
+    status = 400
+    title = "Bad request"
+    headers: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, description: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.details = details or {}
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": self.title,
+            "description": self.description,
+            "http_status": str(self.status),
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class BadRequest(ExchangeError):
+    pass
+
+
+class Unauthenticated(ExchangeError):
+    status = 401
+    title = "Authentication required"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Basic realm="exchange", Bearer realm="exchange"'}
+
+
+class Forbidden(ExchangeError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ExchangeError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ExchangeError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(ExchangeError):
+    status = 413
+    title = "Payload too large"
+
+
+class UnprocessableEntity(ExchangeError):
+    status = 422
+    title = "Unprocessable entity"

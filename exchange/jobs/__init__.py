@@ -1,0 +1,1 @@
+"""Scheduled jobs: which service function runs when. Jobs hold no business logic."""

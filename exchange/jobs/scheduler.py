@@ -1,0 +1,56 @@
+"""The worker's scheduler. Features add their jobs to ``JOBS``; each job calls one service function.
+
+For now the only job is a heartbeat that proves the worker can reach the database; alert matching,
+deliveries and feed syncs register here as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange.db import make_engine, make_sessionmaker, transaction
+from exchange.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Session], None]
+
+
+def heartbeat(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+    log.info("worker heartbeat: database reachable")
+
+
+def _wrap(job: Job, sessions: sessionmaker[Session]) -> Callable[[], None]:
+    """Each run is one transaction; a failure is logged with its traceback and the next run goes on."""
+
+    def run_once() -> None:
+        try:
+            with transaction(sessions) as session:
+                job(session)
+        except Exception:  # a failing job must not stop the scheduler; the traceback goes to the log
+            log.exception("job %s failed", job.__name__)
+
+    return run_once
+
+
+def build(settings: Settings) -> BlockingScheduler:
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(_wrap(heartbeat, sessions), "interval", seconds=settings.worker_tick_seconds,
+                      id="heartbeat", max_instances=1, coalesce=True)
+    return scheduler
+
+
+def run(settings: Settings) -> None:
+    scheduler = build(settings)
+    log.info("worker started with jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker stopped")

@@ -1,0 +1,1 @@
+"""Organisations, API keys and the authentication dependencies."""

@@ -1,0 +1,37 @@
+"""Runtime configuration, read only from ``EXCHANGE_*`` environment variables and ``.env``.
+
+One settings object is built at the edge (CLI, app factory, tests) and passed down, so nothing
+reads the environment at import time and tests can run several configurations side by side.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXCHANGE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./exchange.db",
+        description="SQLAlchemy URL. SQLite (embedded default) or postgresql+psycopg://user@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `exchange serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `exchange serve` listens on.")
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL of the hub, for links.")
+    smtp_url: str = Field(default="smtp://127.0.0.1:1025", description="Outgoing mail server for alerts.")
+    max_body_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger bodies get 413."
+    )
+    max_page_size: int = Field(default=1000, ge=1, description="Upper bound on any list page (`limit`).")
+    default_page_size: int = Field(default=100, ge=1, description="Page size when the client names none.")
+    ingest_batch_size: int = Field(
+        default=2000, ge=1, description="Objects per database transaction on CLI import and benchmarks."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level name.")
+    worker_tick_seconds: int = Field(default=60, ge=1, description="Heartbeat interval of `exchange worker`.")
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,125 @@
+"""Accept-only fast path for the shape most feeds are made of: a single-comparison indicator.
+
+``stix2.parse`` manages about a thousand objects a second; a hub ingesting feeds needs tens of
+thousands. This module proves an object valid with a handful of exact checks when — and only
+when — it has the common shape; for anything else it answers "not mine" and the full validation
+(``strict`` rules, then stix2 itself) decides. It never rejects, so it cannot disagree with stix2
+about an invalid object; the differential test (tests/stix/test_differential.py) checks that
+everything it accepts, stix2 and the stricter rules accept too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from exchange.stix.timestamps import to_micros
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_INDICATOR_ID = re.compile(rf"indicator--{_UUID}\Z")
+_IDENTITY_REF = re.compile(rf"identity--{_UUID}\Z")
+_MARKING_REF = re.compile(rf"marking-definition--{_UUID}\Z")
+_CUSTOM_NAME = re.compile(r"x_[a-z0-9_]{1,248}\Z")
+# Created/modified carry at least millisecond precision (STIX 2.1, section 3.2).
+_MS_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3,6}Z\Z")
+
+# [object-type:property = 'literal'] with a literal free of quotes and backslashes.
+SIMPLE_PATTERN = re.compile(
+    r"\[(domain-name:value|ipv4-addr:value|ipv6-addr:value|url:value|email-addr:value"
+    r"|file:hashes\.(?:MD5|'MD5'|'SHA-1'|'SHA-256'|'SHA-512')) = '([^'\\]*)'\]\Z"
+)
+_HASH_LENGTHS = {"MD5": 32, "'MD5'": 32, "'SHA-1'": 40, "'SHA-256'": 64, "'SHA-512'": 128}
+_HEX = re.compile(r"[0-9a-fA-F]+\Z")
+
+_STRINGS = frozenset({"name", "description", "lang"})
+_STRING_LISTS = frozenset({"indicator_types", "labels"})
+_KNOWN = frozenset(
+    {"type", "spec_version", "id", "created", "modified", "pattern", "pattern_type", "pattern_version",
+     "valid_from", "valid_until", "created_by_ref", "confidence", "revoked", "object_marking_refs",
+     "kill_chain_phases"} | _STRINGS | _STRING_LISTS
+)
+
+
+def accepts(obj: dict[str, Any]) -> bool:
+    """True only when ``obj`` is certainly a valid indicator; False means "decide elsewhere"."""
+    try:
+        return obj["type"] == "indicator" and _indicator(obj)
+    except (KeyError, TypeError):
+        return False
+
+
+def _indicator(obj: dict[str, Any]) -> bool:
+    if obj["spec_version"] != "2.1" or obj["pattern_type"] != "stix":
+        return False
+    if _INDICATOR_ID.match(obj["id"]) is None:
+        return False
+    if not _times_ok(obj) or not _pattern_ok(obj["pattern"], obj.get("pattern_version", "2.1")):
+        return False
+    for key, value in obj.items():
+        if key in _KNOWN:
+            if not _optional_ok(key, value):
+                return False
+        elif not (_CUSTOM_NAME.match(key) and _plain_value(value)):
+            return False
+    return True
+
+
+def _times_ok(obj: dict[str, Any]) -> bool:
+    created, modified, valid_from = obj["created"], obj["modified"], obj["valid_from"]
+    if not (_MS_TIMESTAMP.match(created) and _MS_TIMESTAMP.match(modified)):
+        return False
+    c, m, vf = to_micros(created), to_micros(modified), to_micros(valid_from)
+    if c is None or m is None or vf is None or m < c:
+        return False
+    if "valid_until" in obj:
+        vu = to_micros(obj["valid_until"])
+        return vu is not None and vu > vf
+    return True
+
+
+def _pattern_ok(pattern: str, version: object) -> bool:
+    if version != "2.1":
+        return False
+    m = SIMPLE_PATTERN.match(pattern)
+    if m is None:
+        return False
+    path, literal = m.groups()
+    if not literal:
+        return False
+    if path.startswith("file:hashes."):
+        algorithm = path[len("file:hashes."):]
+        return len(literal) == _HASH_LENGTHS[algorithm] and _HEX.match(literal) is not None
+    return True
+
+
+def _optional_ok(key: str, value: Any) -> bool:
+    if key in _STRINGS:
+        return type(value) is str
+    if key in _STRING_LISTS:
+        return type(value) is list and bool(value) and all(type(v) is str and v for v in value)
+    if key == "confidence":
+        return type(value) is int and 0 <= value <= 100
+    if key == "revoked":
+        return type(value) is bool
+    if key == "created_by_ref":
+        return _IDENTITY_REF.match(value) is not None
+    if key == "object_marking_refs":
+        return type(value) is list and bool(value) and all(_MARKING_REF.match(v) for v in value)
+    if key == "kill_chain_phases":
+        return type(value) is list and bool(value) and all(_kill_chain_phase(p) for p in value)
+    return True  # type, spec_version, id, timestamps and pattern were checked above
+
+
+def _kill_chain_phase(phase: Any) -> bool:
+    return (
+        type(phase) is dict
+        and phase.keys() == {"kill_chain_name", "phase_name"}
+        and all(type(v) is str and v for v in phase.values())
+    )
+
+
+def _plain_value(value: Any) -> bool:
+    """Custom properties the fast path takes as they are: scalars and lists of strings."""
+    if type(value) in (str, int, float, bool):
+        return True
+    return type(value) is list and bool(value) and all(type(v) is str for v in value)

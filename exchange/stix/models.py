@@ -1,0 +1,81 @@
+"""Tables of the STIX store.
+
+Timestamps are integers (microseconds since the epoch, UTC): exact to the precision stix2
+accepts, identical on SQLite and PostgreSQL, and cheap to index and compare.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from exchange.db import Base
+from exchange.stix.tlp import Tlp
+from exchange.types import BigIntPK
+
+TlpColumn = String(16)
+
+
+class Collection(Base):
+    __tablename__ = "collection"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    default_tlp: Mapped[str] = mapped_column(TlpColumn, default=Tlp.green.value)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int | None] = mapped_column(BigInteger)  # last ingest into the collection
+
+
+class StixObject(Base):
+    """One row per object *version*; ``pk`` is the insert sequence (TAXII date_added order, cursors)."""
+
+    __tablename__ = "stix_object"
+    __table_args__ = (
+        UniqueConstraint("collection_pk", "stix_id", "modified"),
+        Index("ix_stix_object_coll_type_pk", "collection_pk", "type", "pk"),
+        Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
+        Index("ix_stix_object_stix_id", "stix_id"),
+        # AUTOINCREMENT: SQLite never reuses a deleted top key, so cursors over pk stay monotonic.
+        {"sqlite_autoincrement": True},
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collection.pk", ondelete="CASCADE"))
+    stix_id: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(250))
+    spec_version: Mapped[str] = mapped_column(String(8))
+    # Version key: `modified`, else `created`, else 0 for unversioned objects without timestamps.
+    modified: Mapped[int] = mapped_column(BigInteger)
+    created_by_ref: Mapped[str | None] = mapped_column(String(300))
+    tlp: Mapped[str] = mapped_column(TlpColumn)
+    revoked: Mapped[bool] = mapped_column(Boolean)
+    is_latest: Mapped[bool] = mapped_column(Boolean)
+    valid_from: Mapped[int | None] = mapped_column(BigInteger)
+    valid_until: Mapped[int | None] = mapped_column(BigInteger)
+    date_added: Mapped[int] = mapped_column(BigInteger)
+    publisher_org_pk: Mapped[int | None] = mapped_column(ForeignKey("org.pk", ondelete="SET NULL"))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the accepted JSON, byte for byte
+
+
+class Observable(Base):
+    """A matchable value pulled out of an indicator pattern or an SCO: what alert matching joins on.
+
+    IP addresses are also stored as a closed range ``ip_lo``..``ip_hi`` of 32-hex-digit integers
+    (IPv4 mapped into ``::ffff:0:0/96``) so that CIDR containment is an index range scan on both
+    databases: fixed-width hex sorts exactly like the integers it spells.
+    """
+
+    __tablename__ = "observable"
+    __table_args__ = (
+        Index("ix_observable_value_kind", "value", "kind"),
+        Index("ix_observable_ip", "ip_lo", "ip_hi"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    object_pk: Mapped[int] = mapped_column(ForeignKey("stix_object.pk", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(1024))
+    ip_lo: Mapped[str | None] = mapped_column(String(32))
+    ip_hi: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,72 @@
+"""Traffic Light Protocol: read TLP 1.0 and 2.0 marking definitions into one ordered level.
+
+Only the standard marking-definition ids count: a producer cannot invent a "TLP:CLEAR" marking of
+its own and widen who reads its data. An object carrying several TLP markings (object-level or
+granular) takes the strictest, so a reader never sees more than the tightest marking allows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+
+class Tlp(enum.StrEnum):
+    clear = "clear"  # TLP 1.0 WHITE is the same level
+    green = "green"
+    amber = "amber"
+    amber_strict = "amber+strict"
+    red = "red"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {level: i for i, level in enumerate(Tlp)}
+
+MARKING_LEVELS: dict[str, Tlp] = {
+    # TLP 1.0 (STIX 2.1 specification, section 7.2.1.4)
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": Tlp.clear,
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": Tlp.green,
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": Tlp.amber,
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": Tlp.red,
+    # TLP 2.0 (OASIS extension-definition for TLP 2.0 markings)
+    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": Tlp.clear,
+    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": Tlp.green,
+    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": Tlp.amber,
+    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": Tlp.amber_strict,
+    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": Tlp.red,
+}
+
+
+def strictest(refs: Iterable[str]) -> Tlp | None:
+    """The strictest TLP level among marking refs, or None when none of them is a TLP marking."""
+    found: Tlp | None = None
+    for ref in refs:
+        level = MARKING_LEVELS.get(ref)
+        if level is not None and (found is None or level.rank > found.rank):
+            found = level
+    return found
+
+
+def level_of(obj: dict[str, object], default: Tlp) -> Tlp:
+    """TLP of a STIX object: its object-level and granular TLP markings, else the collection default."""
+    refs: list[str] = []
+    markings = obj.get("object_marking_refs")
+    if isinstance(markings, list):
+        refs.extend(r for r in markings if isinstance(r, str))
+    granular = obj.get("granular_markings")
+    if isinstance(granular, list):
+        refs.extend(
+            g["marking_ref"] for g in granular if isinstance(g, dict) and isinstance(g.get("marking_ref"), str)
+        )
+    return strictest(refs) or default
+
+
+def parse(value: str) -> Tlp:
+    """Accept the spellings people type: 'white', 'TLP:AMBER+STRICT', 'amber_strict'."""
+    key = value.strip().lower().removeprefix("tlp:").replace("_", "+")
+    if key == "white":
+        return Tlp.clear
+    return Tlp(key)
