@@ -1,8 +1,8 @@
 """Alembic environment: the URL comes from the caller (``exchange.db.alembic_config``)."""
 
 from alembic import context
-from sqlalchemy import create_engine, pool
 
+from exchange.db import make_engine
 from exchange.models import Base
 
 config = context.config
@@ -17,14 +17,16 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connectable = config.attributes.get("connection")
-    if connectable is None:
-        connectable = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
-    with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+    # The hub's own engine factory, so a database created by the migrations gets the hub's pragmas.
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():

@@ -30,7 +30,7 @@ def load_demo(settings: Settings) -> None:
             except NotFound:
                 issued.append(orgs.create(session, name=name, role=Role(role)))
     csirt = next(i.org.slug for i in issued if i.org.role == Role.csirt)
-    totals = ingest_stream(sessions, demo_bundle()["objects"], org_slug=csirt)
+    totals = ingest_stream(sessions, [demo_bundle()["objects"]], org_slug=csirt)
     table = Table("organisation", "role", "slug (Basic user)", "API key", title="Demo organisations")
     for i in issued:
         table.add_row(i.org.name, i.org.role.value, i.org.slug, i.api_key)

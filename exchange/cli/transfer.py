@@ -20,8 +20,8 @@ from exchange.errors import ExchangeError
 from exchange.orgs import service as orgs
 from exchange.settings import Settings
 from exchange.stix import observables, service
-from exchange.stix.bulk import ingest_stream
-from exchange.stix.ingest import objects_of
+from exchange.stix.bulk import batched, ingest_stream
+from exchange.stix.prepare import objects_of
 from exchange.stix.timestamps import to_micros
 
 _SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -73,9 +73,8 @@ def import_(
         task = bar.add_task("import", total=len(objects))
         try:
             totals = ingest_stream(
-                session_factory(settings), objects, collection_id=collection, org_slug=org,
-                batch_size=batch_size or settings.ingest_batch_size,
-                progress=lambda n: bar.advance(task, n),
+                session_factory(settings), batched(objects, batch_size or settings.ingest_batch_size),
+                collection_id=collection, org_slug=org, progress=lambda n: bar.advance(task, n),
             )
         except ExchangeError as exc:
             console.print(f"[red]error:[/red] {exc.description}")

@@ -6,7 +6,7 @@ accepts, identical on SQLite and PostgreSQL, and cheap to index and compare.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.db import Base
@@ -33,10 +33,10 @@ class StixObject(Base):
 
     __tablename__ = "stix_object"
     __table_args__ = (
-        UniqueConstraint("collection_pk", "stix_id", "modified"),
+        # Leads with stix_id so it also serves look-ups of an id across collections.
+        UniqueConstraint("stix_id", "collection_pk", "modified"),
         Index("ix_stix_object_coll_type_pk", "collection_pk", "type", "pk"),
         Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
-        Index("ix_stix_object_stix_id", "stix_id"),
         # AUTOINCREMENT: SQLite never reuses a deleted top key, so cursors over pk stay monotonic.
         {"sqlite_autoincrement": True},
     )
@@ -70,7 +70,8 @@ class Observable(Base):
     __tablename__ = "observable"
     __table_args__ = (
         Index("ix_observable_value_kind", "value", "kind"),
-        Index("ix_observable_ip", "ip_lo", "ip_hi"),
+        Index("ix_observable_ip", "ip_lo", "ip_hi", sqlite_where=text("ip_lo IS NOT NULL"),
+              postgresql_where=text("ip_lo IS NOT NULL")),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

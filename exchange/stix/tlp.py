@@ -50,8 +50,8 @@ def strictest(refs: Iterable[str]) -> Tlp | None:
     return found
 
 
-def level_of(obj: dict[str, object], default: Tlp) -> Tlp:
-    """TLP of a STIX object: its object-level and granular TLP markings, else the collection default."""
+def marked_level(obj: dict[str, object]) -> Tlp | None:
+    """TLP of a STIX object from its object-level and granular markings; None when it has none."""
     refs: list[str] = []
     markings = obj.get("object_marking_refs")
     if isinstance(markings, list):
@@ -61,7 +61,7 @@ def level_of(obj: dict[str, object], default: Tlp) -> Tlp:
         refs.extend(
             g["marking_ref"] for g in granular if isinstance(g, dict) and isinstance(g.get("marking_ref"), str)
         )
-    return strictest(refs) or default
+    return strictest(refs)
 
 
 def parse(value: str) -> Tlp:

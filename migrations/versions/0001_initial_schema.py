@@ -4,7 +4,7 @@ Creates the default collection so a fresh hub accepts objects at once.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:32:55.454881
+Create Date: 2026-11-23 14:34:46.062778
 """
 from alembic import op
 import time
@@ -80,13 +80,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['collection_pk'], ['collection.pk'], name=op.f('fk_stix_object_collection_pk_collection'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['publisher_org_pk'], ['org.pk'], name=op.f('fk_stix_object_publisher_org_pk_org'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_stix_object')),
-    sa.UniqueConstraint('collection_pk', 'stix_id', 'modified', name=op.f('uq_stix_object_collection_pk_stix_id_modified')),
+    sa.UniqueConstraint('stix_id', 'collection_pk', 'modified', name=op.f('uq_stix_object_stix_id_collection_pk_modified')),
     sqlite_autoincrement=True
     )
     with op.batch_alter_table('stix_object', schema=None) as batch_op:
         batch_op.create_index('ix_stix_object_coll_pk', ['collection_pk', 'pk'], unique=False)
         batch_op.create_index('ix_stix_object_coll_type_pk', ['collection_pk', 'type', 'pk'], unique=False)
-        batch_op.create_index('ix_stix_object_stix_id', ['stix_id'], unique=False)
 
     op.create_table('observable',
     sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -99,7 +98,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_observable'))
     )
     with op.batch_alter_table('observable', schema=None) as batch_op:
-        batch_op.create_index('ix_observable_ip', ['ip_lo', 'ip_hi'], unique=False)
+        batch_op.create_index('ix_observable_ip', ['ip_lo', 'ip_hi'], unique=False, sqlite_where=sa.text('ip_lo IS NOT NULL'), postgresql_where=sa.text('ip_lo IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_observable_object_pk'), ['object_pk'], unique=False)
         batch_op.create_index('ix_observable_value_kind', ['value', 'kind'], unique=False)
 
@@ -123,11 +122,10 @@ def downgrade() -> None:
     with op.batch_alter_table('observable', schema=None) as batch_op:
         batch_op.drop_index('ix_observable_value_kind')
         batch_op.drop_index(batch_op.f('ix_observable_object_pk'))
-        batch_op.drop_index('ix_observable_ip')
+        batch_op.drop_index('ix_observable_ip', sqlite_where=sa.text('ip_lo IS NOT NULL'), postgresql_where=sa.text('ip_lo IS NOT NULL'))
 
     op.drop_table('observable')
     with op.batch_alter_table('stix_object', schema=None) as batch_op:
-        batch_op.drop_index('ix_stix_object_stix_id')
         batch_op.drop_index('ix_stix_object_coll_type_pk')
         batch_op.drop_index('ix_stix_object_coll_pk')
 

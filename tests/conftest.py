@@ -1,0 +1,96 @@
+"""Shared fixtures: a real database built by the migrations, per test worker.
+
+SQLite by default; PostgreSQL when EXCHANGE_TEST_DATABASE_URL is set, in a schema of its own per
+run and worker, so concurrent runs never collide. Tables are emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange import db
+from exchange.app import create_app
+from exchange.orgs import service as orgs
+from exchange.orgs.models import Role
+from exchange.settings import Settings
+from exchange.stix.service import DEFAULT_COLLECTION_ID
+
+PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if PG_URL:
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        db.create_schema(PG_URL, schema)
+        url = db.with_schema(PG_URL, schema)
+        db.upgrade(url)
+        yield url
+        db.drop_schema(PG_URL, schema)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'exchange.db'}"
+        db.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield db.make_sessionmaker(engine)
+    with engine.begin() as conn:
+        for table in ("observable", "stix_object", "api_key", "org"):
+            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+        conn.execute(text("DELETE FROM collection WHERE id != :id"), {"id": DEFAULT_COLLECTION_ID})
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with db.transaction(sessions) as s:
+        yield s
+
+
+@pytest.fixture
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)  # for CLI commands run in-process
+    return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024, max_page_size=500)
+
+
+@pytest.fixture
+def client(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as c:
+        yield c
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def make_org(sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    """Create an org; returns (org, api_key). Committed, as the API sees only committed data."""
+
+    def make(role: Role = Role.csirt, name: str | None = None) -> tuple[orgs.Org, str]:
+        with db.transaction(sessions) as s:
+            issued = orgs.create(s, name=name or f"{role.value} {uuid.uuid4().hex[:6]}", role=role)
+        return issued.org, issued.api_key
+
+    return make
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,0 +1,160 @@
+"""The ingest path against a real database: verdicts, versioning, TLP, observables, atomicity."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange import db
+from exchange.stix.ingest import ingest
+from exchange.stix.models import Observable, StixObject
+from exchange.stix.service import get_collection
+from tests.factories import TLP1, TLP2, bundle, indicator
+
+
+def _ingest(session: Session, payload):  # type: ignore[no-untyped-def]
+    return ingest(session, payload, collection=get_collection(session))
+
+
+def _rows(session: Session, stix_id: str) -> list[StixObject]:
+    return list(session.scalars(select(StixObject).where(StixObject.stix_id == stix_id).order_by(StixObject.modified)))
+
+
+def test_valid_stored_invalid_reported_in_order(session: Session) -> None:
+    good = indicator()
+    bad = indicator(pattern="[domain-name:value = 'unclosed'")
+    payload = orjson.dumps(bundle(good, bad, "not an object"))
+    result = _ingest(session, payload)
+    assert [r.status for r in result.results] == ["added", "rejected", "rejected"]
+    assert result.results[1].id == bad["id"] and "pattern" in result.results[1].message
+    assert (result.added, result.rejected) == (1, 2)
+    stored = _rows(session, good["id"])
+    assert len(stored) == 1 and orjson.loads(stored[0].raw) == good
+
+
+def test_stored_json_is_unchanged(session: Session) -> None:
+    obj = indicator(x_opencti_score=87, description="ünïcode ✓", labels=["a", "b"], confidence=55)
+    _ingest(session, [obj])
+    raw = _rows(session, obj["id"])[0].raw
+    assert raw == orjson.dumps(obj)
+
+
+def test_same_version_twice_is_a_reported_no_op(session: Session) -> None:
+    obj = indicator()
+    assert _ingest(session, [obj]).added == 1
+    again = _ingest(session, [obj])
+    assert again.results[0].status == "duplicate" and again.duplicates == 1
+    assert len(_rows(session, obj["id"])) == 1
+
+
+def test_newest_modified_is_current_whatever_the_arrival_order(session: Session) -> None:
+    v1 = indicator(modified="2024-01-01T00:00:00.000Z")
+    v3 = dict(v1, modified="2024-03-01T00:00:00.000Z", name="v3")
+    v2 = dict(v1, modified="2024-02-01T00:00:00.000Z", name="v2")
+    _ingest(session, [v1])
+    _ingest(session, [v3])
+    _ingest(session, [v2])
+    rows = _rows(session, v1["id"])
+    assert [r.is_latest for r in rows] == [False, False, True]
+    assert orjson.loads(rows[2].raw)["name"] == "v3"
+
+
+def test_versions_within_one_batch(session: Session) -> None:
+    v1 = indicator(modified="2024-01-01T00:00:00.000Z")
+    v2 = dict(v1, modified="2024-01-02T00:00:00.000Z")
+    result = _ingest(session, [v2, v1, v2])
+    assert [r.status for r in result.results] == ["added", "added", "duplicate"]
+    assert [r.is_latest for r in _rows(session, v1["id"])] == [False, True]
+
+
+def test_revocation_is_final(session: Session) -> None:
+    v1 = indicator()
+    revoked = dict(v1, modified="2024-02-01T00:00:00.000Z", revoked=True)
+    later = dict(v1, modified="2024-03-01T00:00:00.000Z")
+    _ingest(session, [v1, revoked])
+    result = _ingest(session, [later])
+    assert result.results[0].status == "rejected" and "revoked" in result.results[0].message
+    assert len(_rows(session, v1["id"])) == 2
+
+
+def test_scos_and_markings_are_not_versioned(session: Session) -> None:
+    sco = {"type": "domain-name", "spec_version": "2.1", "id": "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5",
+           "value": "example.com"}
+    assert _ingest(session, [sco]).added == 1
+    changed = dict(sco, value="other.example")
+    assert _ingest(session, [changed]).results[0].status == "duplicate"
+    assert len(_rows(session, sco["id"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("markings", "expected"),
+    [
+        (None, "green"),  # the default collection's default
+        ([TLP1["white"]], "clear"),
+        ([TLP2["clear"]], "clear"),
+        ([TLP1["amber"]], "amber"),
+        ([TLP2["amber+strict"]], "amber+strict"),
+        ([TLP2["green"], TLP1["red"]], "red"),  # the strictest wins
+        (["marking-definition--00000000-0000-4000-8000-000000000000"], "green"),  # not a TLP marking
+    ],
+)
+def test_tlp_is_normalised(session: Session, markings: list[str] | None, expected: str) -> None:
+    obj = indicator(markings=markings)
+    _ingest(session, [obj])
+    assert _rows(session, obj["id"])[0].tlp == expected
+
+
+def test_granular_tlp_marking_counts(session: Session) -> None:
+    obj = indicator(granular_markings=[{"marking_ref": TLP2["red"], "selectors": ["description"]}],
+                    description="secret")
+    _ingest(session, [obj])
+    assert _rows(session, obj["id"])[0].tlp == "red"
+
+
+def test_observables_are_extracted(session: Session) -> None:
+    obj = indicator("[ipv4-addr:value = '198.51.100.7' OR url:value = 'HTTP://Login.Example.COM/a?b=1']")
+    _ingest(session, [obj])
+    pk = _rows(session, obj["id"])[0].pk
+    got = {(o.kind, o.value) for o in session.scalars(select(Observable).where(Observable.object_pk == pk))}
+    assert got == {("ipv4", "198.51.100.7"), ("url", "http://login.example.com/a?b=1"),
+                   ("domain", "login.example.com")}
+
+
+def test_a_database_error_leaves_nothing_of_the_batch(sessions: sessionmaker[Session], engine) -> None:  # type: ignore[no-untyped-def]
+    """A real failure inside the database (a trigger refusing one observable) aborts the whole batch."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON observable WHEN NEW.value = 'boom.example' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            ))
+        else:
+            conn.execute(text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.value = 'boom.example' THEN "
+                "RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ))
+            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON observable FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    try:
+        batch = [indicator(), indicator("[domain-name:value = 'boom.example']"), indicator()]
+        with pytest.raises(DBAPIError), db.transaction(sessions) as s:
+            _ingest(s, batch)
+        with db.transaction(sessions) as s:
+            assert s.scalar(select(func.count()).select_from(StixObject)) == 0
+            assert s.scalar(select(func.count()).select_from(Observable)) == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse" + ("" if engine.dialect.name == "sqlite" else " ON observable")))
+            if engine.dialect.name != "sqlite":
+                conn.execute(text("DROP FUNCTION refuse()"))
+
+
+def test_malformed_json_is_a_bad_request(session: Session) -> None:
+    from exchange.errors import BadRequest
+
+    with pytest.raises(BadRequest):
+        _ingest(session, b'{"type": "bundle", "objects": [')
+    with pytest.raises(BadRequest):
+        _ingest(session, b'{"type": "bundle", "objects": 5}')
