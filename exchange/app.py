@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,14 @@ from exchange.settings import Settings
 from exchange.stix import api as stix_api
 
 log = logging.getLogger(__name__)
+
+
+def _all_subclasses(cls: type[ExchangeError]) -> list[type[ExchangeError]]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
+
+
+# Errors raised by the framework (unknown route, body limit) get the same titles as ours.
+_TITLES = {cls.status: cls.title for cls in _all_subclasses(ExchangeError)}
 
 
 def _error(status: int, title: str, description: str, headers: dict[str, str] | None = None,
@@ -44,7 +53,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "Request refused", str(exc.detail), headers=exc.headers)
+        title = _TITLES.get(exc.status_code) or HTTPStatus(exc.status_code).phrase
+        return _error(exc.status_code, title, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

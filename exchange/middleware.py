@@ -11,13 +11,10 @@ from typing import Any
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange.errors import PayloadTooLarge
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def send_error(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -43,7 +40,6 @@ class BodyLimit:
             await send_error(send, error.status, error.body())
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -51,19 +47,12 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # An HTTPException, because FastAPI turns any other error raised while it reads
+                    # a body into a 400; the app's handler renders it as the usual JSON error.
+                    raise HTTPException(error.status, error.description)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await send_error(send, error.status, error.body())
+        await self.app(scope, limited_receive, send)
 
 
 class Metrics:

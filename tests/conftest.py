@@ -64,13 +64,14 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]) -> Settings:
+    """Settings of the test database; depending on ``sessions`` empties the tables after the test."""
     monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)  # for CLI commands run in-process
     return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024, max_page_size=500)
 
 
 @pytest.fixture
-def client(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[TestClient]:
+def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
     with TestClient(app) as c:
         yield c

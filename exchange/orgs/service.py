@@ -92,7 +92,7 @@ def authenticate(session: Session, key: str, *, slug: str | None = None) -> Org 
     ).first()
     if row is None:
         return None
-    api_key, org = row.tuple()
+    api_key, org = row
     if not hmac.compare_digest(api_key.hash, _hash(key)) or api_key.revoked_at is not None:
         return None
     if slug is not None and not hmac.compare_digest(org.slug.encode(), slug.encode()):

@@ -31,7 +31,7 @@ SIMPLE_PATTERN = re.compile(
 _HASH_LENGTHS = {"MD5": 32, "'MD5'": 32, "'SHA-1'": 40, "'SHA-256'": 64, "'SHA-512'": 128}
 _HEX = re.compile(r"[0-9a-fA-F]+\Z")
 
-_STRINGS = frozenset({"name", "description", "lang"})
+_STRINGS = frozenset({"name", "description"})  # `lang` has its own rule (RFC 5646): not fast
 _STRING_LISTS = frozenset({"indicator_types", "labels"})
 _KNOWN = frozenset(
     {"type", "spec_version", "id", "created", "modified", "pattern", "pattern_type", "pattern_version",

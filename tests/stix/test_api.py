@@ -1,0 +1,169 @@
+"""The REST API through HTTP: auth, publish, list, paging, single objects, look-ups, errors, ops."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+from fastapi.testclient import TestClient
+
+from exchange.orgs.models import Role
+from tests.conftest import auth
+from tests.factories import TLP1, bundle, indicator
+
+
+def test_requests_without_valid_credentials_get_401_with_challenge(client: TestClient) -> None:
+    for headers in ({}, auth("exk_nope_nope"), {"Authorization": "Basic !!!"}, {"Authorization": "Digest x"}):
+        r = client.get("/api/v1/objects", headers=headers)
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"].startswith("Basic realm=")
+        assert set(r.json()) >= {"title", "description"}
+
+
+def test_basic_auth_needs_the_matching_slug(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.isac)
+    other, _ = make_org(Role.isac)
+    good = base64.b64encode(f"{org.slug}:{key}".encode()).decode()
+    wrong = base64.b64encode(f"{other.slug}:{key}".encode()).decode()
+    assert client.get("/api/v1/objects", headers={"Authorization": f"Basic {good}"}).status_code == 200
+    assert client.get("/api/v1/objects", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+
+
+def test_publish_reports_every_object(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    good, bad = indicator(), indicator(confidence=101)
+    r = client.post("/api/v1/objects", json=bundle(good, bad, good), headers=auth(key))
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["added"], body["duplicates"], body["rejected"]) == (1, 1, 1)
+    assert [x["status"] for x in body["results"]] == ["added", "rejected", "duplicate"]
+    assert "confidence" in body["results"][1]["message"]
+
+
+def test_smes_cannot_publish(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.sme)
+    r = client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
+    assert r.status_code == 403 and r.json()["title"] == "Forbidden"
+
+
+def test_list_filters_and_cursor_paging(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    objs = [indicator(f"[domain-name:value = 'd{i}.example']") for i in range(7)]
+    vuln = {
+        "type": "vulnerability",
+        "spec_version": "2.1",
+        "id": "vulnerability--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "name": "CVE-2024-3400",
+        "external_references": [{"source_name": "cve", "external_id": "CVE-2024-3400"}],
+    }
+    client.post("/api/v1/objects", json=bundle(*objs, vuln), headers=auth(key))
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3, "type": "indicator"} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/objects", params=params, headers=auth(key)).json()
+        seen += [o["id"] for o in page["objects"]]
+        assert page["more"] == (page["next"] is not None)
+        if not page["more"]:
+            break
+        cursor = page["next"]
+    assert seen == [o["id"] for o in objs]
+    by_value = client.get("/api/v1/objects", params={"value": "D3.example."}, headers=auth(key)).json()
+    assert [o["id"] for o in by_value["objects"]] == [objs[3]["id"]]
+    by_type = client.get("/api/v1/objects", params={"type": "vulnerability"}, headers=auth(key)).json()
+    assert [o["id"] for o in by_type["objects"]] == [vuln["id"]]
+    later = client.get("/api/v1/objects", params={"since": "2999-01-01T00:00:00Z"}, headers=auth(key)).json()
+    assert later["objects"] == []
+
+
+def test_get_object_current_and_all_versions(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    v1 = indicator()
+    v2 = dict(v1, modified="2024-06-01T00:00:00.000Z", name="updated")
+    client.post("/api/v1/objects", json=bundle(v1, v2), headers=auth(key))
+    current = client.get(f"/api/v1/objects/{v1['id']}", headers=auth(key)).json()["objects"]
+    assert [o["name"] for o in current] == ["updated"]
+    every = client.get(f"/api/v1/objects/{v1['id']}", params={"versions": "all"}, headers=auth(key)).json()
+    assert [o["modified"] for o in every["objects"]] == [v1["modified"], v2["modified"]]
+    assert client.get("/api/v1/objects/indicator--nope", headers=auth(key)).status_code == 404
+
+
+def test_observable_lookup(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    net = indicator("[ipv4-addr:value = '203.0.113.0/24']", name="Bad network")
+    dom = indicator("[domain-name:value = 'login.bakery-example.test']", name="Phishing")
+    client.post("/api/v1/objects", json=bundle(net, dom), headers=auth(key))
+    hit = client.get("/api/v1/observables", params={"value": "203.0.113.77"}, headers=auth(key)).json()
+    assert hit["known"] is True and [m["object_id"] for m in hit["matches"]] == [net["id"]]
+    assert hit["matches"][0]["name"] == "Bad network"
+    by_domain = client.get("/api/v1/observables", params={"value": "LOGIN.bakery-example.test"}, headers=auth(key))
+    assert [m["object_id"] for m in by_domain.json()["matches"]] == [dom["id"]]
+    miss = client.get("/api/v1/observables", params={"value": "203.0.114.1"}, headers=auth(key)).json()
+    assert miss == {"value": "203.0.114.1", "known": False, "matches": []}
+
+
+def test_amber_is_invisible_to_other_orgs_and_looks_absent(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, producer = make_org(Role.csirt)
+    _, reader = make_org(Role.sme)
+    _, admin = make_org(Role.admin)
+    secret = indicator("[domain-name:value = 'amber.example']", markings=[TLP1["amber"]])
+    client.post("/api/v1/objects", json=bundle(secret), headers=auth(producer))
+    assert client.get(f"/api/v1/objects/{secret['id']}", headers=auth(reader)).status_code == 404
+    assert client.get("/api/v1/objects", headers=auth(reader)).json()["objects"] == []
+    lookup = client.get("/api/v1/observables", params={"value": "amber.example"}, headers=auth(reader)).json()
+    assert lookup["known"] is False
+    for key in (producer, admin):
+        assert client.get(f"/api/v1/objects/{secret['id']}", headers=auth(key)).status_code == 200
+
+
+def test_bad_input_gets_a_json_4xx(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    h = auth(key) | {"Content-Type": "application/json"}
+    cases = [
+        client.post("/api/v1/objects", content=b'{"objects": [', headers=h),
+        client.post("/api/v1/objects", content=b'{"objects": 7}', headers=h),
+        client.post("/api/v1/objects", content=b"\xff\xfe", headers=h),
+        client.get("/api/v1/objects", params={"limit": "-1"}, headers=h),
+        client.get("/api/v1/objects", params={"cursor": "%%%"}, headers=h),
+        client.get("/api/v1/objects", params={"since": "yesterday"}, headers=h),
+        client.get("/api/v1/objects", params={"value": "x" * 5000}, headers=h),
+        client.get("/api/v1/nothing-here", headers=h),
+    ]
+    for r in cases:
+        assert 400 <= r.status_code < 500, (r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/json")
+        assert {"title", "description"} <= set(r.json())
+
+
+def test_oversized_bodies_get_413(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    huge = orjson.dumps(bundle(indicator(description="x" * (3 * 1024 * 1024))))
+    r = client.post("/api/v1/objects", content=huge, headers=auth(key) | {"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["title"] == "Payload too large"
+
+    def chunks():  # no Content-Length: the limit is enforced while streaming
+        for _ in range(40):
+            yield b"x" * 100_000
+
+    r = client.post("/api/v1/objects", content=chunks(), headers=auth(key) | {"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_operations_endpoints(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    metrics = client.get("/metrics").text
+    assert 'exchange_ingested_objects_total{status="added"} 1.0' in metrics
+    assert 'exchange_http_requests_total{method="POST",route="/api/v1/objects",status="200"}' in metrics
+
+
+def test_openapi_documents_every_model(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert {"IngestOut", "ObjectPageOut", "ObservableLookupOut", "ErrorOut", "BundleIn"} <= set(schemas)
+    for path in ("/api/v1/objects", "/api/v1/objects/{object_id}", "/api/v1/observables"):
+        for op in spec["paths"][path].values():
+            assert op.get("summary") and "401" in op["responses"]

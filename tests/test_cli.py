@@ -1,0 +1,98 @@
+"""The command line, run in-process against the test database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner
+
+from exchange.cli import app
+from exchange.orgs import service as orgs
+from tests.factories import bundle, indicator
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, list(args), input=input)
+    return result
+
+
+def test_org_create_json_list_and_rotate(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+    r = run("org", "create", "--name", "CERT Example", "--role", "csirt", "--json")
+    assert r.exit_code == 0, r.output
+    created = json.loads(r.stdout)
+    assert set(created) == {"id", "slug", "api_key"} and created["slug"] == "cert-example"
+    with sessions() as s:
+        assert orgs.authenticate(s, created["api_key"]) is not None
+    listed = json.loads(run("org", "list", "--json").stdout)
+    assert [o["slug"] for o in listed] == ["cert-example"]
+    rotated = json.loads(run("key", "rotate", "cert-example", "--json").stdout)
+    with sessions() as s:
+        assert orgs.authenticate(s, created["api_key"]) is None
+        assert orgs.authenticate(s, rotated["api_key"]).slug == "cert-example"
+
+
+def test_org_create_refuses_duplicates_and_bad_roles(settings) -> None:  # type: ignore[no-untyped-def]
+    assert run("org", "create", "--name", "A", "--role", "sme").exit_code == 0
+    dup = run("org", "create", "--name", "A", "--role", "sme")
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    assert run("org", "create", "--name", "B", "--role", "wizard").exit_code == 2
+
+
+def test_import_bundle_jsonl_directory_and_stdin(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b, c = indicator(), indicator(), indicator()
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "one.json").write_bytes(orjson.dumps(bundle(a)))
+    (tmp_path / "dir" / "two.jsonl").write_bytes(orjson.dumps(b) + b"\n" + b"{broken\n")
+    r = run("import", str(tmp_path / "dir"))
+    assert r.exit_code == 0, r.output
+    assert "│ 2     │ 0          │ 1        │" in r.output
+    again = run("import", "-", input=orjson.dumps(bundle(a, c, indicator(confidence=-5))).decode())
+    assert "│ 1     │ 1          │ 1        │" in again.output
+    assert "confidence" in again.output
+
+
+def test_import_refuses_unknown_collection_and_paths(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "b.json"
+    f.write_bytes(orjson.dumps(bundle(indicator())))
+    assert run("import", str(f), "--collection", "nope").exit_code == 1
+    assert run("import", str(tmp_path / "missing.json")).exit_code == 2
+
+
+def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dom = indicator("[domain-name:value = 'Evil.Example']")
+    ip = indicator("[ipv4-addr:value = '192.0.2.1']")
+    f = tmp_path / "in.json"
+    f.write_bytes(orjson.dumps(bundle(dom, ip)))
+    assert run("import", str(f)).exit_code == 0
+    exported = orjson.loads(run("export").stdout_bytes)
+    assert exported["type"] == "bundle" and [o["id"] for o in exported["objects"]] == [dom["id"], ip["id"]]
+    assert run("export", "--format", "txt").stdout.splitlines() == ["evil.example", "192.0.2.1"]
+    csv_lines = run("export", "--format", "csv").stdout.splitlines()
+    assert csv_lines[0].startswith("kind,value,object_id") and csv_lines[1].startswith(f"domain,evil.example,{dom['id']}")
+    out = tmp_path / "out.json"
+    assert run("export", "--type", "malware", "-o", str(out)).exit_code == 0
+    assert orjson.loads(out.read_bytes())["objects"] == []
+    assert run("export", "--format", "xml").exit_code == 2
+    assert run("export", "--since", "soon").exit_code == 2
+
+
+def test_db_upgrade_is_idempotent(settings) -> None:  # type: ignore[no-untyped-def]
+    r = run("db", "upgrade")
+    assert r.exit_code == 0 and "head" in r.output
+
+
+def test_help_explains_every_command() -> None:
+    for args in (["--help"], ["serve", "--help"], ["import", "--help"], ["export", "--help"], ["bench", "ingest", "--help"]):
+        r = run(*args)
+        assert r.exit_code == 0 and len(r.output) > 200
+
+
+def test_bench_ingest_reports_figures(tmp_path: Path) -> None:
+    r = run("bench", "ingest", "-n", "300", "--batch-size", "100", "--json")
+    assert r.exit_code == 0, r.output
+    figures = json.loads(r.stdout.strip().splitlines()[-1])
+    assert figures["added"] == 300 and figures["objects_per_second"] > 0 and figures["db_size_mb"] > 0
