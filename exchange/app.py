@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -31,7 +32,7 @@ def _all_subclasses(cls: type[ExchangeError]) -> list[type[ExchangeError]]:
 _TITLES = {cls.status: cls.title for cls in _all_subclasses(ExchangeError)}
 
 
-def _error(status: int, title: str, description: str, headers: dict[str, str] | None = None,
+def _error(status: int, title: str, description: str, headers: Mapping[str, str] | None = None,
            **extra: Any) -> JSONResponse:
     body = {"title": title, "description": description, "http_status": str(status), **extra}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -24,7 +24,8 @@ def test_org_create_json_list_and_rotate(settings, sessions) -> None:  # type: i
     r = run("org", "create", "--name", "CERT Example", "--role", "csirt", "--json")
     assert r.exit_code == 0, r.output
     created = json.loads(r.stdout)
-    assert set(created) == {"id", "slug", "api_key"} and created["slug"] == "cert-example"
+    assert set(created) == {"id", "slug", "api_key"}
+    assert created["slug"] == "cert-example"
     with sessions() as s:
         assert orgs.authenticate(s, created["api_key"]) is not None
     listed = json.loads(run("org", "list", "--json").stdout)
@@ -38,7 +39,8 @@ def test_org_create_json_list_and_rotate(settings, sessions) -> None:  # type: i
 def test_org_create_refuses_duplicates_and_bad_roles(settings) -> None:  # type: ignore[no-untyped-def]
     assert run("org", "create", "--name", "A", "--role", "sme").exit_code == 0
     dup = run("org", "create", "--name", "A", "--role", "sme")
-    assert dup.exit_code == 1 and "already exists" in dup.output
+    assert dup.exit_code == 1
+    assert "already exists" in dup.output
     assert run("org", "create", "--name", "B", "--role", "wizard").exit_code == 2
 
 
@@ -69,10 +71,12 @@ def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-un
     f.write_bytes(orjson.dumps(bundle(dom, ip)))
     assert run("import", str(f)).exit_code == 0
     exported = orjson.loads(run("export").stdout_bytes)
-    assert exported["type"] == "bundle" and [o["id"] for o in exported["objects"]] == [dom["id"], ip["id"]]
+    assert exported["type"] == "bundle"
+    assert [o["id"] for o in exported["objects"]] == [dom["id"], ip["id"]]
     assert run("export", "--format", "txt").stdout.splitlines() == ["evil.example", "192.0.2.1"]
     csv_lines = run("export", "--format", "csv").stdout.splitlines()
-    assert csv_lines[0].startswith("kind,value,object_id") and csv_lines[1].startswith(f"domain,evil.example,{dom['id']}")
+    assert csv_lines[0].startswith("kind,value,object_id")
+    assert csv_lines[1].startswith(f"domain,evil.example,{dom['id']}")
     out = tmp_path / "out.json"
     assert run("export", "--type", "malware", "-o", str(out)).exit_code == 0
     assert orjson.loads(out.read_bytes())["objects"] == []
@@ -82,17 +86,23 @@ def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-un
 
 def test_db_upgrade_is_idempotent(settings) -> None:  # type: ignore[no-untyped-def]
     r = run("db", "upgrade")
-    assert r.exit_code == 0 and "head" in r.output
+    assert r.exit_code == 0
+    assert "head" in r.output
 
 
 def test_help_explains_every_command() -> None:
-    for args in (["--help"], ["serve", "--help"], ["import", "--help"], ["export", "--help"], ["bench", "ingest", "--help"]):
+    commands = (["--help"], ["serve", "--help"], ["import", "--help"], ["export", "--help"],
+                ["bench", "ingest", "--help"])
+    for args in commands:
         r = run(*args)
-        assert r.exit_code == 0 and len(r.output) > 200
+        assert r.exit_code == 0
+        assert len(r.output) > 200
 
 
 def test_bench_ingest_reports_figures(tmp_path: Path) -> None:
     r = run("bench", "ingest", "-n", "300", "--batch-size", "100", "--json")
     assert r.exit_code == 0, r.output
     figures = json.loads(r.stdout.strip().splitlines()[-1])
-    assert figures["added"] == 300 and figures["objects_per_second"] > 0 and figures["db_size_mb"] > 0
+    assert figures["added"] == 300
+    assert figures["objects_per_second"] > 0
+    assert figures["db_size_mb"] > 0

@@ -20,7 +20,8 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 
 def test_first_migration_creates_the_default_collection(session) -> None:  # type: ignore[no-untyped-def]
     collection = session.scalar(select(Collection).where(Collection.id == DEFAULT_COLLECTION_ID))
-    assert collection is not None and collection.default_tlp == "green"
+    assert collection is not None
+    assert collection.default_tlp == "green"
 
 
 def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyped-def]

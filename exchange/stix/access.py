@@ -30,6 +30,6 @@ def visible_to(reader: Org | None) -> ColumnElement[bool]:
     return or_(StixObject.tlp.in_(COMMUNITY_LEVELS), StixObject.publisher_org_pk == reader.pk)
 
 
-def readable(reader: Org | None) -> Select[tuple[StixObject]]:
+def readable(reader: Org | None) -> Select[StixObject]:
     """All object versions ``reader`` may see; callers add filters, order and limits."""
     return select(StixObject).where(visible_to(reader))

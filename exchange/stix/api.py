@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -40,7 +41,7 @@ def _json(payload: bytes, status: int = 200) -> Response:
     return Response(payload, status_code=status, media_type="application/json")
 
 
-def _objects_json(rows: list[StixObject] | tuple[StixObject, ...], **extra: Any) -> bytes:
+def _objects_json(rows: Sequence[StixObject], **extra: Any) -> bytes:
     """Splice the stored JSON in as-is: no re-parsing of what was accepted."""
     head = orjson.dumps(extra)[:-1] + (b"," if extra else b"")
     return head + b'"objects":[' + b",".join(r.raw for r in rows) + b"]}"

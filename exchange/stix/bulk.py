@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -17,7 +16,7 @@ from exchange.db import transaction
 from exchange.orgs import service as orgs
 from exchange.stix import service
 from exchange.stix.ingest import IngestResult, store
-from exchange.stix.prepare import Prepared, prepare
+from exchange.stix.prepare import prepare
 
 
 @dataclass(slots=True)
@@ -52,32 +51,18 @@ def ingest_stream(
     org_slug: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Totals:
-    """Ingest batches (lists of objects or bundle JSON), one transaction each; while one batch is
-    written, the next is prepared.
-
-    Preparing is pure Python and writing is mostly database work outside the GIL (SQLite) or on
-    the server (PostgreSQL), so the two overlap on separate cores.
-    """
+    """Ingest batches (lists of objects or bundle JSON), one transaction each."""
     totals = Totals()
     with transaction(sessions) as session:  # fail fast on a wrong collection or org, before any work
         service.get_collection(session, collection_id)
         if org_slug is not None:
             orgs.get_by_slug(session, org_slug)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare") as pool:
-        pending = iter(batches)
-        upcoming: Future[Prepared] | None = _submit(pool, pending)
-        while upcoming is not None:
-            prepared = upcoming.result()
-            upcoming = _submit(pool, pending)
-            with transaction(sessions) as session:
-                collection = service.get_collection(session, collection_id)
-                org = orgs.get_by_slug(session, org_slug) if org_slug is not None else None
-                totals.add(store(session, prepared, collection=collection, org=org))
-            if progress is not None:
-                progress(prepared.size)
+    for batch in batches:
+        prepared = prepare(batch)
+        with transaction(sessions) as session:
+            collection = service.get_collection(session, collection_id)
+            org = orgs.get_by_slug(session, org_slug) if org_slug is not None else None
+            totals.add(store(session, prepared, collection=collection, org=org))
+        if progress is not None:
+            progress(prepared.size)
     return totals
-
-
-def _submit(pool: ThreadPoolExecutor, batches: Iterator[bytes | list[Any]]) -> Future[Prepared] | None:
-    batch = next(batches, None)
-    return pool.submit(prepare, batch) if batch is not None else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from exchange.orgs.models import Org
@@ -151,9 +151,9 @@ def _store(
             c.row["pk"] = pk
             obs_rows.extend({"object_pk": pk, "kind": e.kind, "value": e.value, "ip_lo": e.ip_lo, "ip_hi": e.ip_hi}
                             for e in c.observables)
-        _insert(session, StixObject.__table__, [c.row for c in accepted])
+        _insert(session, StixObject, [c.row for c in accepted])
         if obs_rows:
-            _insert(session, Observable.__table__, obs_rows)
+            _insert(session, Observable, obs_rows)
     return results
 
 
@@ -182,15 +182,16 @@ def _clear_latest(session: Session, collection_pk: int, superseded: set[str]) ->
         )
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, model: type[StixObject] | type[Observable], rows: list[dict[str, Any]]) -> None:
     """Bulk insert, the measured hot path of ingest: on SQLite straight to the driver's executemany
     (SQLAlchemy's per-row parameter processing costs as much as SQLite's insert itself); elsewhere
     SQLAlchemy Core, whose multi-row VALUES batching is what PostgreSQL wants.
     """
     conn = session.connection()
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), rows)
+        conn.execute(insert(model), rows)
         return
     columns = list(rows[0])
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    # Table and column names come from our own models, never from input.
+    sql = f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
     conn.exec_driver_sql(sql, list(map(itemgetter(*columns), rows)))

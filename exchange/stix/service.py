@@ -119,5 +119,5 @@ def _observable_match(value: str) -> ColumnElement[bool]:
     return Observable.value.in_(sorted(candidates))
 
 
-def _matching_objects(value: str) -> Select[tuple[int]]:
+def _matching_objects(value: str) -> Select[int]:
     return select(Observable.object_pk).where(_observable_match(value))

@@ -43,7 +43,8 @@ def test_publish_reports_every_object(client: TestClient, make_org) -> None:  # 
 def test_smes_cannot_publish(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
     _, key = make_org(Role.sme)
     r = client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
-    assert r.status_code == 403 and r.json()["title"] == "Forbidden"
+    assert r.status_code == 403
+    assert r.json()["title"] == "Forbidden"
 
 
 def test_list_filters_and_cursor_paging(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +96,8 @@ def test_observable_lookup(client: TestClient, make_org) -> None:  # type: ignor
     dom = indicator("[domain-name:value = 'login.bakery-example.test']", name="Phishing")
     client.post("/api/v1/objects", json=bundle(net, dom), headers=auth(key))
     hit = client.get("/api/v1/observables", params={"value": "203.0.113.77"}, headers=auth(key)).json()
-    assert hit["known"] is True and [m["object_id"] for m in hit["matches"]] == [net["id"]]
+    assert hit["known"] is True
+    assert [m["object_id"] for m in hit["matches"]] == [net["id"]]
     assert hit["matches"][0]["name"] == "Bad network"
     by_domain = client.get("/api/v1/observables", params={"value": "LOGIN.bakery-example.test"}, headers=auth(key))
     assert [m["object_id"] for m in by_domain.json()["matches"]] == [dom["id"]]
@@ -140,7 +142,8 @@ def test_oversized_bodies_get_413(client: TestClient, make_org) -> None:  # type
     _, key = make_org(Role.csirt)
     huge = orjson.dumps(bundle(indicator(description="x" * (3 * 1024 * 1024))))
     r = client.post("/api/v1/objects", content=huge, headers=auth(key) | {"Content-Type": "application/json"})
-    assert r.status_code == 413 and r.json()["title"] == "Payload too large"
+    assert r.status_code == 413
+    assert r.json()["title"] == "Payload too large"
 
     def chunks():  # no Content-Length: the limit is enforced while streaming
         for _ in range(40):
@@ -166,4 +169,5 @@ def test_openapi_documents_every_model(client: TestClient) -> None:
     assert {"IngestOut", "ObjectPageOut", "ObservableLookupOut", "ErrorOut", "BundleIn"} <= set(schemas)
     for path in ("/api/v1/objects", "/api/v1/objects/{object_id}", "/api/v1/observables"):
         for op in spec["paths"][path].values():
-            assert op.get("summary") and "401" in op["responses"]
+            assert op.get("summary")
+            assert "401" in op["responses"]

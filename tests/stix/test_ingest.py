@@ -29,10 +29,12 @@ def test_valid_stored_invalid_reported_in_order(session: Session) -> None:
     payload = orjson.dumps(bundle(good, bad, "not an object"))
     result = _ingest(session, payload)
     assert [r.status for r in result.results] == ["added", "rejected", "rejected"]
-    assert result.results[1].id == bad["id"] and "pattern" in result.results[1].message
+    assert result.results[1].id == bad["id"]
+    assert "pattern" in result.results[1].message
     assert (result.added, result.rejected) == (1, 2)
     stored = _rows(session, good["id"])
-    assert len(stored) == 1 and orjson.loads(stored[0].raw) == good
+    assert len(stored) == 1
+    assert orjson.loads(stored[0].raw) == good
 
 
 def test_stored_json_is_unchanged(session: Session) -> None:
@@ -46,7 +48,8 @@ def test_same_version_twice_is_a_reported_no_op(session: Session) -> None:
     obj = indicator()
     assert _ingest(session, [obj]).added == 1
     again = _ingest(session, [obj])
-    assert again.results[0].status == "duplicate" and again.duplicates == 1
+    assert again.results[0].status == "duplicate"
+    assert again.duplicates == 1
     assert len(_rows(session, obj["id"])) == 1
 
 
@@ -76,7 +79,8 @@ def test_revocation_is_final(session: Session) -> None:
     later = dict(v1, modified="2024-03-01T00:00:00.000Z")
     _ingest(session, [v1, revoked])
     result = _ingest(session, [later])
-    assert result.results[0].status == "rejected" and "revoked" in result.results[0].message
+    assert result.results[0].status == "rejected"
+    assert "revoked" in result.results[0].message
     assert len(_rows(session, v1["id"])) == 2
 
 
@@ -136,7 +140,9 @@ def test_a_database_error_leaves_nothing_of_the_batch(sessions: sessionmaker[Ses
                 "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.value = 'boom.example' THEN "
                 "RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
             ))
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON observable FOR EACH ROW EXECUTE FUNCTION refuse()"))
+            conn.execute(text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON observable FOR EACH ROW EXECUTE FUNCTION refuse()"
+            ))
     try:
         batch = [indicator(), indicator("[domain-name:value = 'boom.example']"), indicator()]
         with pytest.raises(DBAPIError), db.transaction(sessions) as s:
