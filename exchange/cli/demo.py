@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from exchange.cli.common import console, session_factory
 from exchange.db import transaction
 from exchange.demo import DEMO_ORGS, demo_bundle
@@ -31,11 +29,12 @@ def load_demo(settings: Settings) -> None:
                 issued.append(orgs.create(session, name=name, role=Role(role)))
     csirt = next(i.org.slug for i in issued if i.org.role == Role.csirt)
     totals = ingest_stream(sessions, [demo_bundle()["objects"]], org_slug=csirt)
-    table = Table("organisation", "role", "slug (Basic user)", "API key", title="Demo organisations")
-    for i in issued:
-        table.add_row(i.org.name, i.org.role.value, i.org.slug, i.api_key)
-    console.print(table)
+    console.print("[bold]Demo organisations[/bold] (HTTP Basic user = slug, password = key; or Bearer key):")
+    for i in issued:  # whole lines, never wrapped or cut: people copy these keys
+        console.print(f"  {i.org.name} ({i.org.role.value})\n    slug: {i.org.slug}\n    key:  {i.api_key}",
+                      soft_wrap=True, highlight=False)
     console.print(f"demo data: {totals.added} objects added, {totals.duplicates} already there, "
                   f"{totals.rejected} rejected")
     console.print("try: curl -H 'Authorization: Bearer <key>' "
-                  f"'http://{settings.host}:{settings.port}/api/v1/observables?value=login.bakery-example.test'")
+                  f"'http://{settings.host}:{settings.port}/api/v1/observables?value=login.bakery-example.test'",
+                  soft_wrap=True)

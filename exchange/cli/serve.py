@@ -34,14 +34,14 @@ def serve(
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = settings.model_copy(update=overrides)
     logging.basicConfig(level=settings.log_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.database_url.startswith("sqlite"):
         db.upgrade(settings.database_url)
     if demo:
         from exchange.cli.demo import load_demo
 
         load_demo(settings)
-    console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] "
-                  f"(API docs at /docs, TAXII at /taxii2/)")
+    console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] (API docs at /docs)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
 
 

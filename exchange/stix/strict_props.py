@@ -69,8 +69,6 @@ _HASH_ALGORITHMS: Final = frozenset(  # 10.7 hash-algorithm-ov
 
 # --- property kinds -----------------------------------------------------------------------------
 
-# --- property kinds -----------------------------------------------------------------------------
-
 _KIND_NAMES = {
     "s": "spec_version name description pattern pattern_type pattern_version context identity_class"
     " contact_information objective region country administrative_area city street_address postal_code"
@@ -121,7 +119,7 @@ _SDO_COMMON = (
     " object_marking_refs granular_markings extensions"
 )
 _SCO_COMMON = "spec_version object_marking_refs granular_markings defanged extensions"
-_SDO = {
+_SDO = {  # SDOs and the two SROs, which share the SDO common properties
     "attack-pattern": "name description aliases kill_chain_phases",
     "campaign": "name description aliases first_seen last_seen objective",
     "course-of-action": "name description",
@@ -197,7 +195,6 @@ def _kinds(names: str) -> dict[str, str]:
 
 
 SCO_TYPES: Final = frozenset(_SCO)
-SDO_TYPES: Final = frozenset(_SDO) - {"relationship", "sighting"}
 # Objects that carry created and modified (3.2): SDOs, SROs, language-content, extension-definition.
 VERSIONED_TYPES: Final = frozenset(_SDO) | {"language-content", "extension-definition"}
 # Every type the specification defines, with the kind of each of its properties ("type" and
@@ -219,9 +216,6 @@ def show(value: Any) -> str:
 
 def wrong_type(name: str, expected: str, value: Any) -> Problem:
     return "property-type", f"{name} must be {expected}, not {show(value)}"
-
-    """Sortable form of a checked timestamp: seconds, then the fraction padded to nanoseconds."""
-    return value[:19], value[20:-1].ljust(9, "0")
 
 
 # --- one check per property kind ---------------------------------------------------------------
@@ -346,8 +340,12 @@ def _dictionary(name: str, value: Any) -> Problem | None:
 
 
 def _extensions(name: str, value: Any) -> Problem | None:
+    """Keys name an extension definition or an "-ext" extension; extension-definition extensions
+    say what they extend (extension_type), which stix2 does not require."""
     problem = _dictionary(name, value)
-    for key, ext in value.items() if problem is None else ():
+    if problem is not None:
+        return problem
+    for key, ext in value.items():
         by_definition = key.startswith("extension-definition--")
         if by_definition and _identifier(key, key, "extension-definition") is not None:
             return "extension", f"{name} key {show(key)} is not an extension-definition id"
@@ -361,7 +359,7 @@ def _extensions(name: str, value: Any) -> Problem | None:
             return "extension", f"{name}.{key} has no extension_type"
         if "extension_type" in ext and ext["extension_type"] not in _EXTENSION_TYPES:
             return "extension", f"{name}.{key}.extension_type {show(ext['extension_type'])} is not allowed"
-    return problem
+    return None
 
 
 def _hex(name: str, value: Any) -> Problem | None:
