@@ -139,6 +139,7 @@ def _declares_sdo(extensions: Any) -> bool:
 
 
 def _bundle_problem(objects: Any) -> Problem | None:
+    """stix2.parse parses a bundle's objects with the same leniency as lone ones."""
     if type(objects) is list:
         for inner in objects:
             problem = _object_problem(inner) if type(inner) is dict else None
@@ -202,6 +203,8 @@ def _properties_problem(obj: dict[str, Any], kinds: dict[str, str]) -> Problem |
 
 
 def _cross_problem(obj: dict[str, Any], otype: str, versioned: bool) -> Problem | None:
+    """Rules that relate properties or look inside values: stix2 compares only a few time pairs
+    (valid_from/valid_until, first/last seen, start/stop) and never reads an SCO's value."""
     if versioned and _ts_key(obj["modified"]) < _ts_key(obj["created"]):
         return "modified-before-created", f"modified {obj['modified']} is earlier than created {obj['created']}"
     for enc, base in _ENCODED.items():
