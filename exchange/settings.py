@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, description="Upper bound on any list page (`limit`).")
     default_page_size: int = Field(default=100, ge=1, description="Page size when the client names none.")
     ingest_batch_size: int = Field(
-        default=2000, ge=1, description="Objects per database transaction on CLI import and benchmarks."
+        default=5000, ge=1, description="Objects per database transaction on CLI import and benchmarks."
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
     worker_tick_seconds: int = Field(default=60, ge=1, description="Heartbeat interval of `exchange worker`.")

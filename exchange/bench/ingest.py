@@ -34,6 +34,7 @@ class IngestReport:
     added: int
     seconds: float
     peak_rss_mb: float
+    worker_peak_rss_mb: float
     db_size_mb: float
 
     @property
@@ -41,8 +42,8 @@ class IngestReport:
         return self.objects / self.seconds if self.seconds else 0.0
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 @contextmanager
@@ -74,7 +75,7 @@ def _db_size_mb(url: str) -> float:
     return float(size) / 2**20
 
 
-def run(url: str, n: int, *, seed: int = 1, batch_size: int = 2000,
+def run(url: str, n: int, *, seed: int = 1, batch_size: int = 5000,
         progress: Callable[[int], None] | None = None) -> IngestReport:
     db.upgrade(url)
     engine = db.make_engine(url)
@@ -90,4 +91,5 @@ def run(url: str, n: int, *, seed: int = 1, batch_size: int = 2000,
     totals = ingest_stream(sessions, payloads, org_slug=publisher.slug, progress=progress)
     elapsed = time.perf_counter() - start
     engine.dispose()
-    return IngestReport(engine.dialect.name, n, totals.added, elapsed, peak_rss_mb(), _db_size_mb(url))
+    return IngestReport(engine.dialect.name, n, totals.added, elapsed, peak_rss_mb(),
+                        peak_rss_mb(resource.RUSAGE_CHILDREN), _db_size_mb(url))

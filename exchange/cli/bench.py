@@ -20,7 +20,7 @@ def ingest(
     database_url: str | None = typer.Option(
         None, help="Server to measure; a throw-away schema is used on PostgreSQL [default: a temporary SQLite file]"
     ),
-    batch_size: int = typer.Option(2000, help="Objects per bundle (one transaction each)"),
+    batch_size: int = typer.Option(5000, help="Objects per bundle (one transaction each)"),
     seed: int = typer.Option(1, help="Seed of the data generator"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
@@ -33,7 +33,8 @@ def ingest(
                                       progress=lambda k: bar.advance(task, k))
     figures = {"database": report.database, "objects": report.objects, "added": report.added,
                "seconds": round(report.seconds, 2), "objects_per_second": round(report.rate),
-               "peak_rss_mb": round(report.peak_rss_mb, 1), "db_size_mb": round(report.db_size_mb, 1)}
+               "peak_rss_mb": round(report.peak_rss_mb, 1), "worker_peak_rss_mb": round(report.worker_peak_rss_mb, 1),
+               "db_size_mb": round(report.db_size_mb, 1)}
     if as_json:
         typer.echo(json.dumps(figures))
         return

@@ -4,10 +4,13 @@ loading, benchmarks and (later) connectors share. Like a job wrapper, it owns th
 
 from __future__ import annotations
 
-from collections import Counter
+import multiprocessing
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +19,19 @@ from exchange.db import transaction
 from exchange.orgs import service as orgs
 from exchange.stix import service
 from exchange.stix.ingest import IngestResult, store
-from exchange.stix.prepare import prepare
+from exchange.stix.prepare import Prepared, prepare
+
+PREPARE_WORKERS = 2  # helper processes; with the writer, enough to keep two cores busy (measured)
+
+
+def _context() -> BaseContext:
+    """Fork where the platform has it: workers start at once and share the loaded modules.
+
+    Safe here because a worker only runs ``prepare`` on the bytes it is sent, and forked workers
+    leave through ``os._exit``, so they never touch or close the parent's database connections.
+    """
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
 
 
 @dataclass(slots=True)
@@ -51,18 +66,43 @@ def ingest_stream(
     org_slug: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Totals:
-    """Ingest batches (lists of objects or bundle JSON), one transaction each."""
+    """Ingest batches (lists of objects or bundle JSON), one transaction each.
+
+    From the second batch on, helper processes prepare the next batches (parse, validate, extract:
+    pure Python) while this process writes, so a long import uses every core. Threads would not do:
+    SQLite hands the GIL back on every row, and each hand-back waits for the preparing thread
+    (measured slower than no overlap at all).
+    """
     totals = Totals()
     with transaction(sessions) as session:  # fail fast on a wrong collection or org, before any work
         service.get_collection(session, collection_id)
         if org_slug is not None:
             orgs.get_by_slug(session, org_slug)
-    for batch in batches:
-        prepared = prepare(batch)
+
+    def write(prepared: Prepared) -> None:
         with transaction(sessions) as session:
             collection = service.get_collection(session, collection_id)
             org = orgs.get_by_slug(session, org_slug) if org_slug is not None else None
             totals.add(store(session, prepared, collection=collection, org=org))
         if progress is not None:
             progress(prepared.size)
+
+    pending = iter(batches)
+    first = next(pending, None)
+    if first is None:
+        return totals
+    second = next(pending, None)
+    if second is None:  # one batch: no helper processes to start
+        write(prepare(first))
+        return totals
+    with ProcessPoolExecutor(max_workers=PREPARE_WORKERS, mp_context=_context()) as pool:
+        queue = deque([pool.submit(prepare, second)])
+        queue.extend(pool.submit(prepare, b) for b in islice(pending, PREPARE_WORKERS - 1))
+        write(prepare(first))
+        while queue:
+            prepared = queue.popleft().result()
+            following = next(pending, None)
+            if following is not None:
+                queue.append(pool.submit(prepare, following))
+            write(prepared)
     return totals

@@ -10,7 +10,6 @@ object is final; SCOs and marking definitions are never versioned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
@@ -18,14 +17,23 @@ from sqlalchemy.orm import Session
 
 from exchange.orgs.models import Org
 from exchange.stix.models import Collection, Observable, StixObject
-from exchange.stix.prepare import Candidate, ObjectResult, Prepared, Status, prepare
+from exchange.stix.prepare import (
+    OBJECT_COLUMNS,
+    OBSERVABLE_COLUMNS,
+    Candidate,
+    ObjectResult,
+    Prepared,
+    Status,
+    no_gc,
+    prepare,
+)
 from exchange.stix.timestamps import now_micros
-from exchange.stix.tlp import Tlp
 
 __all__ = ["IngestResult", "ObjectResult", "ingest", "store"]
 
 _ADVISORY_LOCK_KEY = 0x5715_0001  # serialises ingests on PostgreSQL (see _lock)
 _CHUNK = 500  # ids per IN (...) list
+_ROW_COLUMNS = ("pk", "collection_pk", "date_added", "publisher_org_pk", "tlp", "is_latest", *OBJECT_COLUMNS)
 # Types whose objects never get new versions (STIX 2.1 sections 6 and 7.2).
 _UNVERSIONED = frozenset({
     "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file",
@@ -68,7 +76,8 @@ def store(session: Session, prepared: Prepared, *, collection: Collection, org: 
     results: dict[int, ObjectResult] = dict(prepared.rejected)
     if prepared.candidates:
         _lock(session, collection)
-        results.update(_store(session, prepared.candidates, collection, org))
+        with no_gc():
+            results.update(_store(session, prepared.candidates, collection, org))
     return IngestResult([results[i] for i in range(prepared.size)])
 
 
@@ -119,41 +128,43 @@ def _store(
 ) -> dict[int, ObjectResult]:
     results: dict[int, ObjectResult] = {}
     existing = _existing(session, collection.pk, list(dict.fromkeys(c.stix_id for c in candidates)))
-    default_tlp = Tlp(collection.default_tlp)
-    shared = {"collection_pk": collection.pk, "date_added": now_micros(),
-              "publisher_org_pk": org.pk if org is not None else None}
     accepted: list[Candidate] = []
-    newest: dict[str, Candidate] = {}
+    latest: dict[int, bool] = {}  # candidate index -> is_latest
+    newest: dict[str, int] = {}  # stix id -> index of its newest accepted candidate
     superseded: set[str] = set()
     for c in candidates:
-        versions = existing.setdefault(c.stix_id, [])
-        message = _refusal(c, versions)
-        if message is not None:
-            status: Status = "rejected" if message.startswith("revoked") else "duplicate"
-            results[c.index] = ObjectResult(c.stix_id, c.version, status, message)
-            continue
-        if versions and all(c.modified > m for m, _ in versions):
-            superseded.add(c.stix_id)
-        c.row["is_latest"] = all(c.modified > m for m, _ in versions)
-        if c.row["is_latest"] and c.stix_id in newest:
-            newest[c.stix_id].row["is_latest"] = False
-        if c.row["is_latest"]:
-            newest[c.stix_id] = c
-        versions.append((c.modified, c.revoked))
-        c.row.update(shared, tlp=(c.marked_tlp or default_tlp).value)
+        versions = existing.get(c.stix_id)
+        if versions is None:  # the common case: an object this collection has never seen
+            existing[c.stix_id] = [(c.modified, c.revoked)]
+            latest[c.position] = True
+            newest[c.stix_id] = c.position
+        else:
+            message = _refusal(c, versions)
+            if message is not None:
+                status: Status = "rejected" if message.startswith("revoked") else "duplicate"
+                results[c.position] = ObjectResult(c.stix_id, c.version, status, message)
+                continue
+            is_latest = latest[c.position] = all(c.modified > m for m, _ in versions)
+            if is_latest:
+                superseded.add(c.stix_id)
+                previous = newest.get(c.stix_id)
+                if previous is not None:  # an older version earlier in this batch
+                    latest[previous] = False
+                newest[c.stix_id] = c.position
+            versions.append((c.modified, c.revoked))
         accepted.append(c)
-        results[c.index] = ObjectResult(c.stix_id, c.version, "added")
+        results[c.position] = ObjectResult(c.stix_id, c.version, "added")
     if accepted:
         _clear_latest(session, collection.pk, superseded)
         pks = _allocate_pks(session, len(accepted))
-        obs_rows: list[dict[str, Any]] = []
-        for pk, c in zip(pks, accepted, strict=True):
-            c.row["pk"] = pk
-            obs_rows.extend({"object_pk": pk, "kind": e.kind, "value": e.value, "ip_lo": e.ip_lo, "ip_hi": e.ip_hi}
-                            for e in c.observables)
-        _insert(session, StixObject, [c.row for c in accepted])
-        if obs_rows:
-            _insert(session, Observable, obs_rows)
+        head = (collection.pk, now_micros(), org.pk if org is not None else None)
+        default_tlp = collection.default_tlp
+        rows = [(pk, *head, c.marked_tlp or default_tlp, latest[c.position], *c.values)
+                for pk, c in zip(pks, accepted, strict=True)]
+        _insert(session, StixObject, _ROW_COLUMNS, rows)
+        obs = [(pk, *o) for pk, c in zip(pks, accepted, strict=True) for o in c.observables]
+        if obs:
+            _insert(session, Observable, ("object_pk", *OBSERVABLE_COLUMNS), obs)
     return results
 
 
@@ -182,16 +193,16 @@ def _clear_latest(session: Session, collection_pk: int, superseded: set[str]) ->
         )
 
 
-def _insert(session: Session, model: type[StixObject] | type[Observable], rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, model: type[StixObject] | type[Observable], columns: tuple[str, ...],
+            rows: list[tuple[Any, ...]]) -> None:
     """Bulk insert, the measured hot path of ingest: on SQLite straight to the driver's executemany
     (SQLAlchemy's per-row parameter processing costs as much as SQLite's insert itself); elsewhere
     SQLAlchemy Core, whose multi-row VALUES batching is what PostgreSQL wants.
     """
     conn = session.connection()
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(model), rows)
+        conn.execute(insert(model), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    columns = list(rows[0])
     # Table and column names come from our own models, never from input.
     sql = f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
-    conn.exec_driver_sql(sql, list(map(itemgetter(*columns), rows)))
+    conn.exec_driver_sql(sql, rows)

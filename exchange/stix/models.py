@@ -72,11 +72,13 @@ class Observable(Base):
         Index("ix_observable_value_kind", "value", "kind"),
         Index("ix_observable_ip", "ip_lo", "ip_hi", sqlite_where=text("ip_lo IS NOT NULL"),
               postgresql_where=text("ip_lo IS NOT NULL")),
+        # Clustered on the object (a WITHOUT ROWID table on SQLite): rows of one object sit together,
+        # inserts append, and no separate index on object_pk is needed.
+        {"sqlite_with_rowid": False},
     )
 
-    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    object_pk: Mapped[int] = mapped_column(ForeignKey("stix_object.pk", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(1024))
+    object_pk: Mapped[int] = mapped_column(ForeignKey("stix_object.pk", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1024), primary_key=True)
     ip_lo: Mapped[str | None] = mapped_column(String(32))
     ip_hi: Mapped[str | None] = mapped_column(String(32))

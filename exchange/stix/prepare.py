@@ -7,8 +7,11 @@ is being written (SQLite works outside the GIL), and so it can be tested without
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -27,19 +30,27 @@ class ObjectResult:
     message: str = ""
 
 
-@dataclass(slots=True)
-class Candidate:
-    """A valid object waiting for its versioning verdict; ``row`` lacks the transaction's columns."""
+# Columns a candidate knows before the transaction, in the order of ``Candidate.values``.
+OBJECT_COLUMNS = ("stix_id", "type", "spec_version", "modified", "created_by_ref", "revoked", "valid_from",
+                  "valid_until", "raw")
+OBSERVABLE_COLUMNS = ("kind", "value", "ip_lo", "ip_hi")
 
-    index: int
+
+class Candidate(NamedTuple):
+    """A valid object waiting for its versioning verdict.
+
+    Plain tuples, because bulk loads ship candidates between processes and tuples pickle cheaply.
+    """
+
+    position: int  # in the submitted batch
     stix_id: str
     type: str
     version: str | None
     modified: int
     revoked: bool
-    marked_tlp: tlp.Tlp | None
-    row: dict[str, Any]
-    observables: list[observables.Extracted]
+    marked_tlp: str | None
+    values: tuple[Any, ...]  # OBJECT_COLUMNS
+    observables: tuple[tuple[str, str, str | None, str | None], ...]  # OBSERVABLE_COLUMNS
 
 
 @dataclass(slots=True)
@@ -68,7 +79,29 @@ def objects_of(payload: bytes | str | dict[str, Any] | list[Any]) -> list[Any]:
     raise BadRequest("expected a STIX bundle, an envelope, a list of objects or one object")
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a batch.
+
+    A batch allocates tens of thousands of acyclic dicts, lists and strings; each allocation burst
+    triggers collections that find nothing (measured: 22% of prepare time). Reference counting
+    still frees everything; the collector resumes, as it was, afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
+    with no_gc():
+        return _prepare(payload)
+
+
+def _prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
     objects = objects_of(payload)
     prepared = Prepared(len(objects))
     for i, obj in enumerate(objects):
@@ -88,19 +121,20 @@ def prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
     return prepared
 
 
-def _candidate(index: int, obj: dict[str, Any], version: str | None, modified: int) -> Candidate:
+def _candidate(position: int, obj: dict[str, Any], version: str | None, modified: int) -> Candidate:
     valid_from, valid_until = obj.get("valid_from"), obj.get("valid_until")
     revoked = obj.get("revoked") is True
-    row = {
-        "stix_id": obj["id"],
-        "type": obj["type"],
-        "spec_version": obj.get("spec_version", "2.1"),
-        "modified": modified,
-        "created_by_ref": obj.get("created_by_ref"),
-        "revoked": revoked,
-        "valid_from": to_micros(valid_from) if isinstance(valid_from, str) else None,
-        "valid_until": to_micros(valid_until) if isinstance(valid_until, str) else None,
-        "raw": orjson.dumps(obj),
-    }
-    return Candidate(index, obj["id"], obj["type"], version, modified, revoked, tlp.marked_level(obj), row,
-                     observables.extract(obj))
+    values = (
+        obj["id"],
+        obj["type"],
+        obj.get("spec_version", "2.1"),
+        modified,
+        obj.get("created_by_ref"),
+        revoked,
+        to_micros(valid_from) if isinstance(valid_from, str) else None,
+        to_micros(valid_until) if isinstance(valid_until, str) else None,
+        orjson.dumps(obj),
+    )
+    marked = tlp.marked_level(obj)
+    return Candidate(position, obj["id"], obj["type"], version, modified, revoked, marked.value if marked else None,
+                     values, tuple(tuple(e) for e in observables.extract(obj)))  # type: ignore[misc]
