@@ -57,6 +57,19 @@ def test_import_bundle_jsonl_directory_and_stdin(settings, tmp_path: Path) -> No
     assert "confidence" in again.output
 
 
+def test_import_in_many_batches_gives_the_same_verdicts(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Several batches go through the helper processes; verdicts and counts must not change."""
+    objects = [indicator() for _ in range(9)] + [indicator(confidence=500), indicator(pattern="[nope")]
+    f = tmp_path / "many.json"
+    f.write_bytes(orjson.dumps(bundle(*objects, objects[0])))
+    r = run("import", str(f), "--batch-size", "2")
+    assert r.exit_code == 0, r.output
+    assert "│ 9     │ 1          │ 2        │" in r.output
+    assert "confidence-range" in r.output
+    exported = orjson.loads(run("export").stdout_bytes)
+    assert [o["id"] for o in exported["objects"]] == [o["id"] for o in objects[:9]]
+
+
 def test_import_refuses_unknown_collection_and_paths(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "b.json"
     f.write_bytes(orjson.dumps(bundle(indicator())))

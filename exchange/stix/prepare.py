@@ -22,8 +22,9 @@ from exchange.stix.timestamps import to_micros
 Status = Literal["added", "duplicate", "rejected"]
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectResult:
+class ObjectResult(NamedTuple):
+    """The verdict on one submitted object (a tuple: one is made per object, on the hot path)."""
+
     id: str | None
     version: str | None
     status: Status
