@@ -33,6 +33,7 @@ from exchange.stix.strict_props import (
     show,
     wrong_type,
 )
+from exchange.stix.tlp import TLP1_DEFINITIONS
 
 if TYPE_CHECKING:
     from exchange.stix.validate import Rejection
@@ -82,23 +83,6 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _IPV4_CIDR_RE: Final = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?[0-9]))?")  # 6.8
 _EMAIL_RE: Final = re.compile(r'(?:[^\s<>@"]+|"[^"]*")@[^\s<>@]+')  # 6.5: addr-spec, no display name
 # 7.2.1: the only TLP marking definitions there may be.
-_TLP_MARKINGS: Final = {
-    f"marking-definition--{uuid}": {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": f"marking-definition--{uuid}",
-        "created": "2017-01-20T00:00:00.000Z",
-        "definition_type": "tlp",
-        "name": f"TLP:{colour.upper()}",
-        "definition": {"tlp": colour},
-    }
-    for colour, uuid in (
-        ("white", "613f2e26-407d-48c7-9eca-b8e91df99dc9"),
-        ("green", "34098fce-860f-48ae-8e50-ebd3cc5e41da"),
-        ("amber", "f88d31f6-486f-44da-b317-01333bde0b82"),
-        ("red", "5e57c739-391a-4eb3-b6be-7d15ca92d5ed"),
-    )
-}
 
 
 def violation(obj: dict[str, Any]) -> Rejection | None:
@@ -229,7 +213,7 @@ def _cross_problem(obj: dict[str, Any], otype: str, versioned: bool) -> Problem 
 
 def _marking_problem(obj: dict[str, Any]) -> Problem | None:
     """stix2 checks only id and created of a TLP marking; 7.2.1 allows no other TLP objects."""
-    if obj.get("definition_type") == "tlp" and obj != _TLP_MARKINGS.get(obj["id"]):
+    if obj.get("definition_type") == "tlp" and obj != TLP1_DEFINITIONS.get(obj["id"]):
         return "tlp-instance", f"{obj['id']} is not one of the four TLP marking definitions"
     refs = list(obj.get("object_marking_refs", ()))
     refs += [gm.get("marking_ref") for gm in obj.get("granular_markings", ())]

@@ -25,12 +25,29 @@ class Tlp(enum.StrEnum):
 
 _RANK = {level: i for i, level in enumerate(Tlp)}
 
+_TLP1 = (  # STIX 2.1 specification, section 7.2.1.4: the only valid TLP 1.0 marking definitions
+    ("white", "613f2e26-407d-48c7-9eca-b8e91df99dc9", Tlp.clear),
+    ("green", "34098fce-860f-48ae-8e50-ebd3cc5e41da", Tlp.green),
+    ("amber", "f88d31f6-486f-44da-b317-01333bde0b82", Tlp.amber),
+    ("red", "5e57c739-391a-4eb3-b6be-7d15ca92d5ed", Tlp.red),
+)
+
+# The four TLP 1.0 marking-definition objects, exactly as the specification gives them.
+TLP1_DEFINITIONS: dict[str, dict[str, object]] = {
+    f"marking-definition--{uuid}": {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": f"marking-definition--{uuid}",
+        "created": "2017-01-20T00:00:00.000Z",
+        "definition_type": "tlp",
+        "name": f"TLP:{colour.upper()}",
+        "definition": {"tlp": colour},
+    }
+    for colour, uuid, _ in _TLP1
+}
+
 MARKING_LEVELS: dict[str, Tlp] = {
-    # TLP 1.0 (STIX 2.1 specification, section 7.2.1.4)
-    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": Tlp.clear,
-    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": Tlp.green,
-    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": Tlp.amber,
-    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": Tlp.red,
+    **{f"marking-definition--{uuid}": level for _, uuid, level in _TLP1},
     # TLP 2.0 (OASIS extension-definition for TLP 2.0 markings)
     "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": Tlp.clear,
     "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": Tlp.green,

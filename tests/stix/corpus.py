@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from exchange.stix.tlp import TLP1_DEFINITIONS
+
 VALID, INVALID, REJECT = "valid", "invalid", "reject"
 SEED = 20240601
 N_SIMPLE_INDICATORS = 1500  # gen_stix.py shape, the bulk of real feeds
@@ -41,23 +43,7 @@ class Case:
     expect: str
 
 
-TLP1 = {
-    colour: {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": f"marking-definition--{mid}",
-        "created": "2017-01-20T00:00:00.000Z",
-        "definition_type": "tlp",
-        "name": f"TLP:{colour.upper()}",
-        "definition": {"tlp": colour},
-    }
-    for colour, mid in (
-        ("white", "613f2e26-407d-48c7-9eca-b8e91df99dc9"),
-        ("green", "34098fce-860f-48ae-8e50-ebd3cc5e41da"),
-        ("amber", "f88d31f6-486f-44da-b317-01333bde0b82"),
-        ("red", "5e57c739-391a-4eb3-b6be-7d15ca92d5ed"),
-    )
-}
+TLP1 = {obj["definition"]["tlp"]: obj for obj in TLP1_DEFINITIONS.values()}
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 TLP2 = {
     level: {
