@@ -21,18 +21,15 @@ from typing import TYPE_CHECKING, Any, Final
 from exchange.stix import validate as _validate  # the module, not the name: validate imports us
 from exchange.stix.strict_props import (
     CHECKS,
-    CUSTOM_KINDS,
     LANG_RE,
     PROPERTY_NAME_RE,
-    SCO_TYPES,
-    TYPE_KINDS,
     TYPE_NAME_RE,
     UUID_RE,
-    VERSIONED_TYPES,
     Problem,
     show,
     wrong_type,
 )
+from exchange.stix.strict_tables import CUSTOM_KINDS, SCO_TYPES, TYPE_KINDS, VERSIONED_TYPES
 from exchange.stix.tlp import TLP1_DEFINITIONS
 
 if TYPE_CHECKING:

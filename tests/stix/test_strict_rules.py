@@ -14,7 +14,7 @@ import stix2.registry
 from stix2 import properties as p
 from stix2.v21 import common
 
-from exchange.stix import strict_props
+from exchange.stix import strict_tables
 from exchange.stix.strict import STRICT_RULES, violation
 from exchange.stix.validate import check
 
@@ -166,7 +166,7 @@ def test_violation_does_not_modify_the_object() -> None:
     assert obj == before
 
 
-# stix2 property class -> the kinds strict_props may give that property
+# stix2 property class -> the kinds strict_tables may give that property
 _KINDS: list[tuple[type, str]] = [
     (p.HashesProperty, "H"), (p.ExtensionsProperty, "X"), (p.DictionaryProperty, "D"), (p.ReferenceProperty, "ra"),
     (p.TimestampProperty, "tc"), (p.IntegerProperty, "i"), (p.FloatProperty, "f"), (p.BooleanProperty, "b"),
@@ -193,7 +193,7 @@ def test_property_tables_match_stix2(category: str) -> None:
     for otype, cls in stix2.registry.STIX2_OBJ_MAPS["2.1"][category].items():
         if otype == "bundle":
             continue
-        ours = strict_props.TYPE_KINDS[otype]
+        ours = strict_tables.TYPE_KINDS[otype]
         theirs = {name: prop for name, prop in cls._properties.items() if name not in ("type", "id")}
         assert ours.keys() == theirs.keys(), otype
         for name, prop in theirs.items():
