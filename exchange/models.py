@@ -1,7 +1,18 @@
 """Every table of the hub, imported in one place so Alembic and tests see the whole schema."""
 
 from exchange.db import Base
-from exchange.orgs.models import ApiKey, Org
-from exchange.stix.models import Collection, Observable, StixObject
+from exchange.orgs.models import ApiKey, AuditEntry, Org
+from exchange.stix.models import (
+    ApiRoot,
+    Collection,
+    CollectionGrant,
+    HubSecret,
+    Observable,
+    StixObject,
+    TaxiiStatus,
+)
 
-__all__ = ["ApiKey", "Base", "Collection", "Observable", "Org", "StixObject"]
+__all__ = [
+    "ApiKey", "ApiRoot", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "Observable", "Org",
+    "StixObject", "TaxiiStatus",
+]

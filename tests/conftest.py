@@ -52,9 +52,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield db.make_sessionmaker(engine)
     with engine.begin() as conn:
-        for table in ("observable", "stix_object", "api_key", "org"):
+        for table in ("observable", "stix_object", "taxii_status", "audit_entry", "collection_grant", "api_key", "org"):
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         conn.execute(text("DELETE FROM collection WHERE id != :id"), {"id": DEFAULT_COLLECTION_ID})
+        conn.execute(text("DELETE FROM api_root WHERE name != 'default'"))
 
 
 @pytest.fixture

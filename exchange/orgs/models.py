@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, String
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.db import Base
@@ -50,3 +50,17 @@ class ApiKey(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     last_used_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """Append-only record of writes and administrative actions: who, what, when, from where."""
+
+    __tablename__ = "audit_entry"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[int] = mapped_column(BigInteger, index=True)
+    org_pk: Mapped[int | None] = mapped_column(ForeignKey("org.pk", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    remote_addr: Mapped[str | None] = mapped_column(String(64))

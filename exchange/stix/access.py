@@ -4,7 +4,8 @@ Every read path (REST, TAXII, exports, look-ups, and later alerts, digests and w
 from ``readable`` so the TLP rules are applied inside the query, never after the fact.
 
 Rules in force (DESIGN.md, "Sharing and TLP"; sharing groups and named recipients extend them):
-- anonymous readers see nothing (public collections come with the TAXII collection settings);
+- the reader must be allowed on the collection (``collections.readable_pks``);
+- anonymous readers (public collections only) see TLP:CLEAR;
 - admins see everything;
 - CLEAR and GREEN are for every member organisation of the hub (the community);
 - AMBER, AMBER+STRICT and RED are, until sharing groups and named recipients exist, visible only
@@ -13,9 +14,10 @@ Rules in force (DESIGN.md, "Sharing and TLP"; sharing groups and named recipient
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, or_, select, true
 
 from exchange.orgs.models import Org, Role
+from exchange.stix.collections import readable_pks
 from exchange.stix.models import StixObject
 from exchange.stix.tlp import Tlp
 
@@ -23,8 +25,9 @@ COMMUNITY_LEVELS = (Tlp.clear.value, Tlp.green.value)
 
 
 def visible_to(reader: Org | None) -> ColumnElement[bool]:
+    """The TLP part of the rule, for queries already restricted to readable collections."""
     if reader is None:
-        return false()
+        return StixObject.tlp == Tlp.clear.value
     if reader.role == Role.admin:
         return true()
     return or_(StixObject.tlp.in_(COMMUNITY_LEVELS), StixObject.publisher_org_pk == reader.pk)
@@ -32,4 +35,9 @@ def visible_to(reader: Org | None) -> ColumnElement[bool]:
 
 def readable(reader: Org | None) -> Select[StixObject]:
     """All object versions ``reader`` may see; callers add filters, order and limits."""
-    return select(StixObject).where(visible_to(reader))
+    return select(StixObject).where(visible(reader))
+
+
+def visible(reader: Org | None) -> ColumnElement[bool]:
+    """The whole read rule (collection and TLP), for joins that do not start from ``readable``."""
+    return StixObject.collection_pk.in_(readable_pks(reader)) & visible_to(reader)

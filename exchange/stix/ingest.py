@@ -111,6 +111,17 @@ def _allocate_pks(session: Session, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
+def _date_added_start(session: Session) -> int:
+    """date_added of the first new row: now, but always after the newest stored row.
+
+    Each row gets its own microsecond, so date_added strictly increases with pk: a client that
+    resumes with ``added_after=<X-TAXII-Date-Added-Last>`` gets exactly the rows it has not seen,
+    even when a page ended in the middle of a batch.
+    """
+    last = session.scalar(select(StixObject.date_added).order_by(StixObject.pk.desc()).limit(1))
+    return max(now_micros(), (last or 0) + 1)
+
+
 def _existing(session: Session, collection_pk: int, ids: list[str]) -> tuple[_Versions, dict[str, int]]:
     """(modified, revoked) of every stored version of the given ids, and the pk of each current one.
 
@@ -169,10 +180,11 @@ def _store(
     if accepted:
         _clear_latest(session, superseded)
         pks = _allocate_pks(session, len(accepted))
-        head = (collection.pk, now_micros(), org.pk if org is not None else None)
+        added = _date_added_start(session)
+        publisher = org.pk if org is not None else None
         default_tlp = collection.default_tlp
-        rows = [(pk, *head, c.marked_tlp or default_tlp, latest[c.position], *c.values)
-                for pk, c in zip(pks, accepted, strict=True)]
+        rows = [(pk, collection.pk, added + i, publisher, c.marked_tlp or default_tlp, latest[c.position], *c.values)
+                for i, (pk, c) in enumerate(zip(pks, accepted, strict=True))]
         _insert(session, StixObject, _ROW_COLUMNS, rows)
         obs = [(pk, *o) for pk, c in zip(pks, accepted, strict=True) for o in c.observables]
         if obs:

@@ -16,16 +16,70 @@ from exchange.types import BigIntPK
 TlpColumn = String(16)
 
 
+class ApiRoot(Base):
+    """A TAXII API root: a named group of collections under ``/taxii2/{name}/``."""
+
+    __tablename__ = "api_root"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
 class Collection(Base):
+    """Objects live in collections; who may read and write one is decided here and in grants.
+
+    ``members_read``: every member organisation may read. ``publishers_write``: every csirt, isac
+    and admin organisation may write. ``public``: anonymous clients may read (TLP:CLEAR only).
+    """
+
     __tablename__ = "collection"
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
+    api_root_pk: Mapped[int] = mapped_column(ForeignKey("api_root.pk", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     default_tlp: Mapped[str] = mapped_column(TlpColumn, default=Tlp.green.value)
+    members_read: Mapped[bool] = mapped_column(Boolean, default=True)
+    publishers_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int | None] = mapped_column(BigInteger)  # last ingest into the collection
+
+
+class CollectionGrant(Base):
+    """Per-organisation rights on a collection, on top of the collection's own rules."""
+
+    __tablename__ = "collection_grant"
+
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collection.pk", ondelete="CASCADE"), primary_key=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("org.pk", ondelete="CASCADE"), primary_key=True)
+    can_read: Mapped[bool] = mapped_column(Boolean)
+    can_write: Mapped[bool] = mapped_column(Boolean)
+
+
+class TaxiiStatus(Base):
+    """A TAXII status resource: the outcome of one POST, kept for clients to fetch later."""
+
+    __tablename__ = "taxii_status"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    api_root_pk: Mapped[int] = mapped_column(ForeignKey("api_root.pk", ondelete="CASCADE"))
+    org_pk: Mapped[int | None] = mapped_column(ForeignKey("org.pk", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the status resource JSON, as served
+
+
+class HubSecret(Base):
+    """Secrets every replica shares, kept in the database so no configuration is needed (cursor signing)."""
+
+    __tablename__ = "hub_secret"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
 
 
 class StixObject(Base):
@@ -37,6 +91,8 @@ class StixObject(Base):
         UniqueConstraint("stix_id", "collection_pk", "modified"),
         Index("ix_stix_object_coll_type_pk", "collection_pk", "type", "pk"),
         Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
+        # date_added grows with pk; this index turns added_after into a pk boundary.
+        Index("ix_stix_object_date_added", "date_added"),
         # AUTOINCREMENT: SQLite never reuses a deleted top key, so cursors over pk stay monotonic.
         {"sqlite_autoincrement": True},
     )

@@ -104,7 +104,7 @@ def lookup(session: Session, reader: Org | None, value: str, *, limit: int) -> l
     query = (
         select(Observable.kind, Observable.value, StixObject)
         .join(StixObject, StixObject.pk == Observable.object_pk)
-        .where(access.visible_to(reader), StixObject.is_latest, _observable_match(value))
+        .where(access.visible(reader), StixObject.is_latest, _observable_match(value))
         .order_by(StixObject.pk.desc())
         .limit(limit)
     )

@@ -1,0 +1,139 @@
+"""API roots and collections: creation, grants, and who may read or write what.
+
+Collection rights are decided here once; object-level TLP rules live in ``access``. Together they
+are the whole read rule, and both are SQL so lists never filter after the fact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy.orm import Session
+
+from exchange.errors import Forbidden, NotFound
+from exchange.orgs.models import Org, Role
+from exchange.stix.models import ApiRoot, Collection, CollectionGrant
+from exchange.stix.timestamps import now_micros
+from exchange.stix.tlp import Tlp
+
+DEFAULT_API_ROOT = "default"
+
+
+class Rights(NamedTuple):
+    can_read: bool
+    can_write: bool
+
+
+def get_api_root(session: Session, name: str) -> ApiRoot:
+    root = session.scalar(select(ApiRoot).where(ApiRoot.name == name))
+    if root is None:
+        raise NotFound(f"no API root {name!r}")
+    return root
+
+
+def api_roots(session: Session) -> list[ApiRoot]:
+    return list(session.scalars(select(ApiRoot).order_by(ApiRoot.pk)))
+
+
+def create(
+    session: Session,
+    *,
+    title: str,
+    api_root: str = DEFAULT_API_ROOT,
+    description: str = "",
+    default_tlp: Tlp = Tlp.green,
+    public: bool = False,
+    members_read: bool = True,
+    publishers_write: bool = False,
+) -> Collection:
+    root = get_api_root(session, api_root)
+    collection = Collection(
+        id=str(uuid.uuid4()), api_root_pk=root.pk, title=title, description=description,
+        default_tlp=default_tlp.value, public=public, members_read=members_read,
+        publishers_write=publishers_write, created_at=now_micros(),
+    )
+    session.add(collection)
+    session.flush()
+    return collection
+
+
+def grant(session: Session, *, collection: Collection, org: Org, read: bool, write: bool) -> CollectionGrant:
+    """Set (not add to) the org's rights on the collection."""
+    row = session.get(CollectionGrant, (collection.pk, org.pk))
+    if row is None:
+        row = CollectionGrant(collection_pk=collection.pk, org_pk=org.pk, can_read=read, can_write=write)
+        session.add(row)
+    else:
+        row.can_read, row.can_write = read, write
+    session.flush()
+    return row
+
+
+def rights(session: Session, reader: Org | None, collection: Collection) -> Rights:
+    if reader is None:
+        return Rights(collection.public, False)
+    if reader.role == Role.admin:
+        return Rights(True, True)
+    granted = session.get(CollectionGrant, (collection.pk, reader.pk))
+    can_read = collection.members_read or collection.public or bool(granted and granted.can_read)
+    can_write = (collection.publishers_write and reader.role.can_publish) or bool(granted and granted.can_write)
+    return Rights(can_read, can_write)
+
+
+def readable_pks(reader: Org | None) -> Select[int]:
+    """Primary keys of the collections ``reader`` may read, as a subquery."""
+    return select(Collection.pk).where(_readable(reader))
+
+
+def _readable(reader: Org | None) -> ColumnElement[bool]:
+    if reader is None:
+        return Collection.public.is_(True)
+    if reader.role == Role.admin:
+        return true()
+    granted = select(CollectionGrant.collection_pk).where(
+        CollectionGrant.org_pk == reader.pk, CollectionGrant.can_read.is_(True)
+    )
+    return or_(Collection.members_read.is_(True), Collection.public.is_(True), Collection.pk.in_(granted))
+
+
+def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[Collection, Rights]]:
+    """The root's collections the reader may see (read or write), with its rights on each."""
+    found = []
+    for collection in session.scalars(select(Collection).where(Collection.api_root_pk == root.pk)
+                                      .order_by(Collection.pk)):
+        r = rights(session, reader, collection)
+        if r.can_read or r.can_write:
+            found.append((collection, r))
+    return found
+
+
+def get(session: Session, reader: Org | None, root: ApiRoot, collection_id: str) -> tuple[Collection, Rights]:
+    """A collection of the root the reader may see; 404 otherwise (no existence oracle)."""
+    collection = session.scalar(
+        select(Collection).where(Collection.api_root_pk == root.pk, Collection.id == collection_id)
+    )
+    if collection is not None:
+        r = rights(session, reader, collection)
+        if r.can_read or r.can_write:
+            return collection, r
+    raise NotFound(f"no collection {collection_id!r} in API root {root.name!r}")
+
+
+def by_id(session: Session, collection_id: str) -> Collection:
+    collection = session.scalar(select(Collection).where(Collection.id == collection_id))
+    if collection is None:
+        raise NotFound(f"no collection {collection_id!r}")
+    return collection
+
+
+def require_read(r: Rights) -> None:
+    if not r.can_read:
+        raise Forbidden("this organisation may not read this collection")
+
+
+def require_write(r: Rights) -> None:
+    if not r.can_write:
+        raise Forbidden("this organisation may not write to this collection")
+
