@@ -19,16 +19,6 @@ class ExchangeError(Exception):
         self.description = description
         self.details = details or {}
 
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "title": self.title,
-            "description": self.description,
-            "http_status": str(self.status),
-        }
-        if self.details:
-            body["details"] = self.details
-        return body
-
 
 class BadRequest(ExchangeError):
     pass
@@ -55,9 +45,19 @@ class Conflict(ExchangeError):
     title = "Conflict"
 
 
+class NotAcceptable(ExchangeError):
+    status = 406
+    title = "Not acceptable"
+
+
 class PayloadTooLarge(ExchangeError):
     status = 413
     title = "Payload too large"
+
+
+class UnsupportedMediaType(ExchangeError):
+    status = 415
+    title = "Unsupported media type"
 
 
 class UnprocessableEntity(ExchangeError):

@@ -1,28 +1,18 @@
 """ASGI middleware: request body size limit and Prometheus request metrics.
 
 The body limit is enforced while the body streams in, so a client cannot make the hub buffer
-more than the limit whatever Content-Length it claims.
+more than the limit whatever Content-Length it claims (or omits).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange.errors import PayloadTooLarge
-
-
-async def send_error(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    payload = orjson.dumps(body)
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimit:
@@ -35,10 +25,6 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         error = PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_error(send, error.status, error.body())
-            return
         received = 0
 
         async def limited_receive() -> Message:

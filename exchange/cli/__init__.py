@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from exchange.cli import bench, orgs, serve, transfer
+from exchange.cli import bench, collections, orgs, serve, transfer
 
 app = typer.Typer(
     name="exchange",
@@ -15,6 +15,7 @@ app = typer.Typer(
 serve.register(app)
 orgs.register(app)
 transfer.register(app)
+app.add_typer(collections.app, name="collection")
 app.add_typer(bench.app, name="bench")
 
 

@@ -1,7 +1,7 @@
 """The worker's scheduler. Features add their jobs to ``JOBS``; each job calls one service function.
 
-For now the only job is a heartbeat that proves the worker can reach the database; alert matching,
-deliveries and feed syncs register here as they arrive.
+Jobs now: a heartbeat that proves the worker reaches the database, and the hourly purge of expired
+TAXII status resources. Alert matching, deliveries and feed syncs register here as they arrive.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import make_engine, make_sessionmaker, transaction
 from exchange.settings import Settings
+from exchange.stix import status
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,18 @@ def _wrap(job: Job, sessions: sessionmaker[Session]) -> Callable[[], None]:
     return run_once
 
 
+def purge_statuses(session: Session) -> None:
+    removed = status.purge(session)
+    log.info("purged %d expired TAXII status resources", removed)
+
+
 def build(settings: Settings) -> BlockingScheduler:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(_wrap(heartbeat, sessions), "interval", seconds=settings.worker_tick_seconds,
                       id="heartbeat", max_instances=1, coalesce=True)
+    scheduler.add_job(_wrap(purge_statuses, sessions), "interval", hours=1, id="purge_statuses",
+                      max_instances=1, coalesce=True)
     return scheduler
 
 

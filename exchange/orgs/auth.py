@@ -1,7 +1,7 @@
 """Authentication dependencies: ``Authorization: Bearer <key>`` or HTTP Basic (slug + key).
 
-Permissions are typed dependencies named in endpoint signatures (``CurrentOrg``,
-``Publisher``), so a route cannot forget them and its signature says what it needs.
+Permissions are typed dependencies named in endpoint signatures (``CurrentOrg``, ``MaybeOrg``),
+so a route cannot forget them and its signature says what it needs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from exchange.errors import Forbidden, Unauthenticated
+from exchange.errors import Unauthenticated
 from exchange.orgs import service
 from exchange.orgs.models import Org
 
@@ -60,12 +60,5 @@ def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
     return org
 
 
-def publisher(org: Annotated[Org, Depends(current_org)]) -> Org:
-    if not org.role.can_publish:
-        raise Forbidden(f"organisations with role {org.role.value!r} cannot publish; csirt, isac and admin can")
-    return org
-
-
 CurrentOrg = Annotated[Org, Depends(current_org)]
 MaybeOrg = Annotated[Org | None, Depends(optional_org)]
-Publisher = Annotated[Org, Depends(publisher)]

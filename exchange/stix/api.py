@@ -10,9 +10,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from exchange.errors import BadRequest
-from exchange.orgs.auth import CurrentOrg, Publisher, SessionDep
+from exchange.orgs.auth import CurrentOrg, SessionDep
+from exchange.stix import collections, service
 from exchange.stix import ingest as ingest_service
-from exchange.stix import service
 from exchange.stix.models import StixObject
 from exchange.stix.schemas import (
     BundleIn,
@@ -58,11 +58,12 @@ def _objects_json(rows: Sequence[StixObject], **extra: Any) -> bytes:
 def publish(
     request: Request,
     session: SessionDep,
-    org: Publisher,
+    org: CurrentOrg,
     bundle: Annotated[BundleIn, Body(description="A STIX 2.1 bundle")],
     collection: Annotated[str | None, Query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
     target = service.get_collection(session, collection)
+    collections.require_write(collections.rights(session, org, target))
     result = ingest_service.ingest(session, bundle.objects, collection=target, org=org)
     counter = request.app.state.ingested
     for status, n in (("added", result.added), ("duplicate", result.duplicates), ("rejected", result.rejected)):
@@ -86,7 +87,7 @@ def list_objects(
     = None,
     since: Annotated[str | None, Query(description="Only objects added at or after this STIX timestamp")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Page size (capped by the server)")] = None,
-    cursor: Annotated[str | None, Query(description="`next` of the previous page", max_length=64)] = None,
+    cursor: Annotated[str | None, Query(description="`next` of the previous page", max_length=512)] = None,
     collection: Annotated[str | None, Query(description="Only this collection id", max_length=64)] = None,
 ) -> Response:
     settings = request.app.state.settings

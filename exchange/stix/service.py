@@ -5,17 +5,16 @@ Every object query is built on ``access.readable`` so TLP is enforced in SQL.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest, NotFound
+from exchange.errors import NotFound
 from exchange.orgs.models import Org
 from exchange.stix import access, observables
+from exchange.stix.cursor import decode, encode, fingerprint, signing_key
 from exchange.stix.models import Collection, Observable, StixObject
 
 DEFAULT_COLLECTION_ID = "9a3c2f4e-6b1d-4c8e-a5f7-2d0b8e61c4a9"  # created by migration 0001
@@ -35,20 +34,6 @@ class Page:
     next: str | None
 
 
-def encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(str(pk).encode()).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> int:
-    try:
-        value = int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest("'cursor' is not a cursor this server issued") from None
-    if value < 0:
-        raise BadRequest("'cursor' is not a cursor this server issued")
-    return value
-
-
 def list_objects(
     session: Session,
     reader: Org | None,
@@ -62,9 +47,12 @@ def list_objects(
     latest_only: bool = True,
 ) -> Page:
     """Objects in insertion order, ``limit`` at a time; ``next`` continues after the last one."""
+    key = signing_key(session)
+    query_key = fingerprint("rest", tuple(types), value, added_since, collection.id if collection else None,
+                            latest_only)
     query = access.readable(reader).order_by(StixObject.pk).limit(limit + 1)
     if cursor is not None:
-        query = query.where(StixObject.pk > decode_cursor(cursor))
+        query = query.where(StixObject.pk > decode(key, cursor, query_key))
     if types:
         query = query.where(StixObject.type.in_(types))
     if added_since is not None:
@@ -78,7 +66,7 @@ def list_objects(
     rows = session.scalars(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].pk) if more else None)
+    return Page(rows, encode(key, rows[-1].pk, query_key) if more else None)
 
 
 def get_versions(session: Session, reader: Org | None, stix_id: str, *, all_versions: bool) -> list[StixObject]:

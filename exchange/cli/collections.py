@@ -1,0 +1,77 @@
+"""``collection create|grant|list``: TAXII collections and who may read or write them."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from exchange.cli.common import console, unit_of_work
+from exchange.orgs import service as orgs
+from exchange.settings import Settings
+from exchange.stix import collections, tlp
+
+app = typer.Typer(help="TAXII collections: create them and grant organisations read or write.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    title: str = typer.Option(..., help="Shown to TAXII clients"),
+    api_root: str = typer.Option(collections.DEFAULT_API_ROOT, help="API root the collection belongs to"),
+    description: str = typer.Option("", help="Shown to TAXII clients"),
+    tlp_level: str = typer.Option("green", "--tlp", help="TLP of unmarked objects: clear, green, amber, "
+                                  "amber+strict, red"),
+    public: bool = typer.Option(False, "--public", help="Anonymous clients may read it (TLP:CLEAR objects only)"),
+    members_read: bool = typer.Option(True, help="Every member organisation may read it"),
+    publishers_write: bool = typer.Option(False, help="Every csirt and isac organisation may write to it"),
+    as_json: bool = typer.Option(False, "--json", help='Print {"id": ...} as JSON'),
+) -> None:
+    """Create a collection; only admins and organisations granted --write may write to it by default."""
+    try:
+        level = tlp.parse(tlp_level)
+    except ValueError:
+        console.print(f"[red]error:[/red] unknown TLP level {tlp_level!r}")
+        raise typer.Exit(2) from None
+    with unit_of_work(Settings()) as session:
+        collection = collections.create(session, title=title, api_root=api_root, description=description,
+                                        default_tlp=level, public=public, members_read=members_read,
+                                        publishers_write=publishers_write)
+        collection_id = collection.id
+    if as_json:
+        typer.echo(json.dumps({"id": collection_id}))
+    else:
+        console.print(f"collection [bold]{title}[/bold]: {collection_id}")
+
+
+@app.command("grant")
+def grant(
+    collection_id: str = typer.Argument(..., help="Collection id"),
+    org_slug: str = typer.Argument(..., help="Organisation slug"),
+    read: bool = typer.Option(False, "--read", help="May read"),
+    write: bool = typer.Option(False, "--write", help="May write"),
+) -> None:
+    """Set an organisation's rights on a collection (no flag: take its grant away)."""
+    with unit_of_work(Settings()) as session:
+        collection = collections.by_id(session, collection_id)
+        org = orgs.get_by_slug(session, org_slug)
+        collections.grant(session, collection=collection, org=org, read=read, write=write)
+    console.print(f"{org_slug} on {collection_id}: read={'yes' if read else 'no'}, write={'yes' if write else 'no'}")
+
+
+@app.command("list")
+def list_collections(as_json: bool = typer.Option(False, "--json", help="Print a JSON array")) -> None:
+    """List collections with their access rules."""
+    with unit_of_work(Settings()) as session:
+        operator = orgs.local_operator()
+        rows = [{"id": c.id, "api_root": root.name, "title": c.title, "default_tlp": c.default_tlp,
+                 "public": c.public, "members_read": c.members_read, "publishers_write": c.publishers_write}
+                for root in collections.api_roots(session)
+                for c, _ in collections.in_root(session, operator, root)]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("id", "api root", "title", "default TLP", "public", "members read", "publishers write")
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    console.print(table)

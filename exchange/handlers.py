@@ -1,0 +1,71 @@
+"""Errors to responses, in one place: every failure becomes a JSON body with a 4xx/5xx status.
+
+Under ``/taxii2/`` the body is TAXII's error message (TAXII 2.1, section 3.6.1: ``error_id``,
+``error_code``, ``http_status`` as a string) with the TAXII media type; elsewhere the same fields
+as plain JSON. Tracebacks go to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from exchange.errors import ExchangeError
+from exchange.taxii.media import TAXII
+
+log = logging.getLogger(__name__)
+
+
+def _all_subclasses(cls: type[ExchangeError]) -> list[type[ExchangeError]]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
+
+
+# Errors raised by the framework (unknown route, body limit) get the same titles as ours.
+_TITLES = {cls.status: cls.title for cls in _all_subclasses(ExchangeError)}
+
+
+def error_response(request: Request, status: int, description: str, *, title: str | None = None,
+                   headers: Mapping[str, str] | None = None, details: dict[str, Any] | None = None) -> Response:
+    title = title or _TITLES.get(status) or HTTPStatus(status).phrase
+    body: dict[str, Any] = {"title": title, "description": description, "http_status": str(status)}
+    if details:
+        body["details"] = details
+    media_type = "application/json"
+    if request.url.path.startswith("/taxii2"):
+        media_type = TAXII
+        body["error_id"] = str(uuid.uuid4())
+        body["error_code"] = HTTPStatus(status).name
+    return Response(orjson.dumps(body), status_code=status, headers=dict(headers or {}), media_type=media_type)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ExchangeError)
+    async def exchange_error(request: Request, exc: ExchangeError) -> Response:
+        return error_response(request, exc.status, exc.description, title=exc.title, headers=exc.headers,
+                              details=exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                    for e in exc.errors()]
+        return error_response(request, 422, "some parameters are missing or malformed", title="Invalid request",
+                              details={"errors": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "the hub could not complete the request; it has been logged",
+                              title="Internal error")

@@ -1,0 +1,207 @@
+"""TAXII 2.1 endpoints. Each handler parses, authorises, calls ``exchange.stix`` and serialises.
+
+Every route answers with and without its trailing slash (clients differ, and a redirect would
+lose a POST body). Object JSON is spliced in as stored: no re-parsing on the read path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from exchange.errors import NotFound, Unauthenticated
+from exchange.orgs import audit
+from exchange.orgs.auth import MaybeOrg, SessionDep
+from exchange.stix import collections, query, status
+from exchange.stix.ingest import ingest
+from exchange.stix.models import ApiRoot, Collection, StixObject
+from exchange.stix.timestamps import from_micros, now_micros
+from exchange.taxii import params
+from exchange.taxii.media import STIX, TaxiiResponse, negotiate, require_taxii_body
+
+router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negotiate)],
+                   default_response_class=TaxiiResponse)
+
+
+def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``path`` with and without the trailing slash."""
+
+    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        router.add_api_route(path, handler, methods=[method], **kwargs)
+        router.add_api_route(path.rstrip("/"), handler, methods=[method], include_in_schema=False, **kwargs)
+        return handler
+
+    return register
+
+
+def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> TaxiiResponse:
+    return TaxiiResponse(orjson.dumps(payload), status_code=status_code, headers=headers)
+
+
+def _root_url(request: Request, root: ApiRoot) -> str:
+    return f"{str(request.base_url).rstrip('/')}/taxii2/{root.name}/"
+
+
+def _date_headers(rows: Sequence[StixObject]) -> dict[str, str]:
+    if not rows:
+        return {}
+    return {"X-TAXII-Date-Added-First": from_micros(rows[0].date_added),
+            "X-TAXII-Date-Added-Last": from_micros(rows[-1].date_added)}
+
+
+def _version(row: StixObject) -> str:
+    return from_micros(row.modified or row.date_added)
+
+
+def _page_size(request: Request) -> int:
+    settings = request.app.state.settings
+    return params.limit(request, settings.default_page_size, settings.max_page_size)
+
+
+def _collection(session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+                ) -> tuple[ApiRoot, Collection, collections.Rights]:
+    root = collections.get_api_root(session, api_root)
+    collection, rights = collections.get(session, org, root, collection_id)
+    return root, collection, rights
+
+
+def _collection_json(collection: Collection, rights: collections.Rights) -> dict[str, Any]:
+    return {"id": collection.id, "title": collection.title, "description": collection.description,
+            "can_read": rights.can_read, "can_write": rights.can_write, "media_types": [STIX]}
+
+
+@route("GET", "/", summary="Discovery (TAXII 2.1, 4.1)")
+def discovery(request: Request, session: SessionDep) -> Response:
+    roots = [_root_url(request, root) for root in collections.api_roots(session)]
+    body: dict[str, Any] = {"title": "Exchange", "description": "Threat-information exchange (TAXII 2.1)",
+                            "api_roots": roots}
+    if roots:
+        body["default"] = roots[0]
+    return _json(body)
+
+
+@route("GET", "/{api_root}/", summary="API root information (4.2)")
+def api_root_information(request: Request, session: SessionDep, api_root: str) -> Response:
+    root = collections.get_api_root(session, api_root)
+    return _json({"title": root.title, "description": root.description, "versions": [
+        "application/taxii+json;version=2.1"], "max_content_length": request.app.state.settings.max_body_bytes})
+
+
+@route("GET", "/{api_root}/status/{status_id}/", summary="Status of a POST (4.3)")
+def get_status(session: SessionDep, org: MaybeOrg, api_root: str, status_id: str) -> Response:
+    root = collections.get_api_root(session, api_root)
+    return TaxiiResponse(status.get(session, org, root, status_id))
+
+
+@route("GET", "/{api_root}/collections/", summary="Collections (5.1)")
+def list_collections(session: SessionDep, org: MaybeOrg, api_root: str) -> Response:
+    root = collections.get_api_root(session, api_root)
+    found = [_collection_json(c, r) for c, r in collections.in_root(session, org, root)]
+    return _json({"collections": found} if found else {})
+
+
+@route("GET", "/{api_root}/collections/{collection_id}/", summary="Collection (5.2)")
+def get_collection(session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
+    _, collection, rights = _collection(session, org, api_root, collection_id)
+    return _json(_collection_json(collection, rights))
+
+
+@route("GET", "/{api_root}/collections/{collection_id}/manifest/", summary="Manifest (5.3)")
+def get_manifest(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
+    _, collection, rights = _collection(session, org, api_root, collection_id)
+    collections.require_read(rights)
+    page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
+                      next_token=params.next_token(request), scope="manifest")
+    entries = [{"id": r.stix_id, "date_added": from_micros(r.date_added), "version": _version(r), "media_type": STIX}
+               for r in page.rows]
+    return _json(_envelope(page, "objects", entries), headers=_date_headers(page.rows))
+
+
+def _envelope(page: query.Page, key: str, items: list[Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"more": page.more}
+    if page.next:
+        body["next"] = page.next
+    if items:
+        body[key] = items
+    return body
+
+
+def _objects_response(page: query.Page) -> Response:
+    """The envelope with the stored JSON spliced in, so objects are never parsed on the way out."""
+    head = orjson.dumps({"more": page.more} | ({"next": page.next} if page.next else {}))
+    body = head[:-1] + b',"objects":[' + b",".join(r.raw for r in page.rows) + b"]}" if page.rows else head
+    return TaxiiResponse(body, headers=_date_headers(page.rows))
+
+
+@route("GET", "/{api_root}/collections/{collection_id}/objects/", summary="Objects (5.4)")
+def get_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
+    _, collection, rights = _collection(session, org, api_root, collection_id)
+    collections.require_read(rights)
+    page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
+                      next_token=params.next_token(request))
+    return _objects_response(page)
+
+
+async def _envelope_body(request: Request) -> bytes:
+    require_taxii_body(request)
+    return await request.body()
+
+
+@route("POST", "/{api_root}/collections/{collection_id}/objects/", summary="Add objects (5.5)", status_code=202)
+def add_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+                body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
+    root, collection, rights = _collection(session, org, api_root, collection_id)
+    collections.require_write(rights)
+    requested_at = now_micros()
+    result = ingest(session, body, collection=collection, org=org)
+    audit.record(session, org=org, action="taxii.add_objects", target=collection.id,
+                 detail=f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected",
+                 remote_addr=request.client.host if request.client else None)
+    return TaxiiResponse(status.create(session, root=root, org=org, result=result, requested_at=requested_at),
+                         status_code=202)
+
+
+@route("GET", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Object (5.6)")
+def get_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+               object_id: str) -> Response:
+    _, collection, rights = _collection(session, org, api_root, collection_id)
+    collections.require_read(rights)
+    f = params.filters(request, allow=frozenset({"version", "spec_version"}))
+    f = query.Filters(ids=(object_id,), versions=f.versions, spec_versions=f.spec_versions, added_after=f.added_after)
+    page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request))
+    if not page.rows and params.next_token(request) is None:
+        raise NotFound(f"no object {object_id!r} in this collection")
+    return _objects_response(page)
+
+
+@route("DELETE", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Delete an object (5.7)")
+def delete_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+                  object_id: str) -> Response:
+    _, collection, rights = _collection(session, org, api_root, collection_id)
+    if org is None:
+        raise Unauthenticated("deleting requires credentials")
+    collections.require_read(rights)
+    f = params.filters(request, default_version="all", allow=frozenset({"version", "spec_version"}))
+    deleted = query.delete_object(session, org, collection, object_id, f)
+    audit.record(session, org=org, action="taxii.delete_object", target=object_id,
+                 detail=f"{deleted} version(s) from collection {collection.id}",
+                 remote_addr=request.client.host if request.client else None)
+    return TaxiiResponse(b"", status_code=200)
+
+
+@route("GET", "/{api_root}/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions (5.8)")
+def get_versions(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+                 object_id: str) -> Response:
+    _, collection, rights = _collection(session, org, api_root, collection_id)
+    collections.require_read(rights)
+    f = params.filters(request, default_version="all", allow=frozenset({"spec_version"}))
+    f = query.Filters(ids=(object_id,), versions=("all",), spec_versions=f.spec_versions, added_after=f.added_after)
+    page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request),
+                      scope="versions")
+    if not page.rows and params.next_token(request) is None:
+        raise NotFound(f"no object {object_id!r} in this collection")
+    return _json(_envelope(page, "versions", [_version(r) for r in page.rows]), headers=_date_headers(page.rows))

@@ -1,0 +1,62 @@
+"""TAXII media types and content negotiation (TAXII 2.1, sections 1.6.8 and 3.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from exchange.errors import NotAcceptable, UnsupportedMediaType
+
+TAXII = "application/taxii+json;version=2.1"
+STIX = "application/stix+json;version=2.1"
+
+
+def _media_ranges(header: str) -> list[tuple[str, str | None, float]]:
+    ranges = []
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        version, quality = None, 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            name, value = name.strip().lower(), value.strip().strip('"')
+            if name == "version":
+                version = value
+            elif name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), version, quality))
+    return ranges
+
+
+def _is_taxii(media: str, version: str | None) -> bool:
+    return media == "application/taxii+json" and version in (None, "2.1")
+
+
+def negotiate(request: Request) -> None:
+    """Refuse (406) clients that cannot take TAXII 2.1 JSON; no Accept header means anything goes."""
+    header = request.headers.get("accept")
+    if not header:
+        return
+    for media, version, quality in _media_ranges(header):
+        if quality > 0 and (media in ("*/*", "application/*") or _is_taxii(media, version)):
+            return
+    raise NotAcceptable(f"this server only answers with {TAXII}; the Accept header allows none of it")
+
+
+def require_taxii_body(request: Request) -> None:
+    header = request.headers.get("content-type", "")
+    media, version, _ = _media_ranges(header)[0]
+    if not _is_taxii(media, version):
+        raise UnsupportedMediaType(f"send the envelope as {TAXII}, not {header or 'no content type'!r}")
+
+
+class TaxiiResponse(Response):
+    media_type = TAXII
+
+    def __init__(self, content: bytes, status_code: int = 200, headers: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(content, status_code=status_code, headers=headers, media_type=TAXII, **kwargs)
