@@ -18,7 +18,7 @@ from exchange.orgs import audit
 from exchange.orgs.auth import MaybeOrg, SessionDep
 from exchange.stix import collections, query, status
 from exchange.stix.ingest import ingest
-from exchange.stix.models import ApiRoot, Collection, StixObject
+from exchange.stix.models import ApiRoot, Collection
 from exchange.stix.timestamps import from_micros, now_micros
 from exchange.taxii import params
 from exchange.taxii.media import STIX, TaxiiResponse, negotiate, require_taxii_body
@@ -46,14 +46,14 @@ def _root_url(request: Request, root: ApiRoot) -> str:
     return f"{str(request.base_url).rstrip('/')}/taxii2/{root.name}/"
 
 
-def _date_headers(rows: Sequence[StixObject]) -> dict[str, str]:
+def _date_headers(rows: Sequence[query.PageRow]) -> dict[str, str]:
     if not rows:
         return {}
     return {"X-TAXII-Date-Added-First": from_micros(rows[0].date_added),
             "X-TAXII-Date-Added-Last": from_micros(rows[-1].date_added)}
 
 
-def _version(row: StixObject) -> str:
+def _version(row: query.PageRow) -> str:
     return from_micros(row.modified or row.date_added)
 
 
