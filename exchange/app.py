@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Exchange",
         version=__version__,
+        redirect_slashes=False,  # TAXII routes register both forms; a redirect would drop POST bodies
         summary="Threat-information exchange for CSIRTs, ISACs and SMEs",
         description="Publish and query STIX 2.1 objects. Authenticate with `Authorization: Bearer <api key>` "
         "or HTTP Basic (organisation slug and API key).",

@@ -63,7 +63,7 @@ def publish(
     collection: Annotated[str | None, Query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
     target = service.get_collection(session, collection)
-    collections.require_write(collections.rights(session, org, target))
+    collections.require_write(collections.rights(session, org, target), org)
     result = ingest_service.ingest(session, bundle.objects, collection=target, org=org)
     counter = request.app.state.ingested
     for status, n in (("added", result.added), ("duplicate", result.duplicates), ("rejected", result.rejected)):

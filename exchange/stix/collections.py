@@ -12,7 +12,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.orm import Session
 
-from exchange.errors import Forbidden, NotFound
+from exchange.errors import ExchangeError, Forbidden, NotFound, Unauthenticated
 from exchange.orgs.models import Org, Role
 from exchange.stix.models import ApiRoot, Collection, CollectionGrant
 from exchange.stix.timestamps import now_micros
@@ -110,7 +110,8 @@ def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[C
 
 
 def get(session: Session, reader: Org | None, root: ApiRoot, collection_id: str) -> tuple[Collection, Rights]:
-    """A collection of the root the reader may see; 404 otherwise (no existence oracle)."""
+    """A collection of the root the reader may see; 404 otherwise (no existence oracle), and 401 for
+    anonymous clients, who may simply have forgotten their credentials."""
     collection = session.scalar(
         select(Collection).where(Collection.api_root_pk == root.pk, Collection.id == collection_id)
     )
@@ -118,6 +119,8 @@ def get(session: Session, reader: Org | None, root: ApiRoot, collection_id: str)
         r = rights(session, reader, collection)
         if r.can_read or r.can_write:
             return collection, r
+    if reader is None:
+        raise Unauthenticated("this collection is not public: send credentials")
     raise NotFound(f"no collection {collection_id!r} in API root {root.name!r}")
 
 
@@ -128,12 +131,18 @@ def by_id(session: Session, collection_id: str) -> Collection:
     return collection
 
 
-def require_read(r: Rights) -> None:
+def require_read(r: Rights, reader: Org | None) -> None:
     if not r.can_read:
-        raise Forbidden("this organisation may not read this collection")
+        raise _refusal(reader, "read this collection")
 
 
-def require_write(r: Rights) -> None:
+def require_write(r: Rights, reader: Org | None) -> None:
     if not r.can_write:
-        raise Forbidden("this organisation may not write to this collection")
+        raise _refusal(reader, "write to this collection")
+
+
+def _refusal(reader: Org | None, what: str) -> ExchangeError:
+    if reader is None:
+        return Unauthenticated(f"send credentials to {what}")
+    return Forbidden(f"this organisation may not {what}")
 

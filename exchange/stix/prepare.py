@@ -108,10 +108,8 @@ def _prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
     for i, obj in enumerate(objects):
         rejection = validate.check(obj)
         if rejection is not None:
-            stix_id = obj.get("id") if isinstance(obj, dict) else None
-            prepared.rejected[i] = ObjectResult(
-                stix_id if isinstance(stix_id, str) else None, None, "rejected", str(rejection)
-            )
+            prepared.rejected[i] = ObjectResult(_text(obj, "id"), _text(obj, "modified") or _text(obj, "created"),
+                                                "rejected", str(rejection))
             continue
         version = obj.get("modified") or obj.get("created")
         modified = to_micros(version) if version else 0
@@ -120,6 +118,12 @@ def _prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
             continue
         prepared.candidates.append(_candidate(i, obj, version, modified))
     return prepared
+
+
+def _text(obj: Any, key: str) -> str | None:
+    """A string property of something that may not even be an object (for reporting rejections)."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _candidate(position: int, obj: dict[str, Any], version: str | None, modified: int) -> Candidate:

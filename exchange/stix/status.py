@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import NotFound
+from exchange.errors import NotFound, Unauthenticated
 from exchange.orgs.models import Org, Role
 from exchange.stix.ingest import IngestResult
 from exchange.stix.models import ApiRoot, TaxiiStatus
@@ -52,6 +52,8 @@ def create(session: Session, *, root: ApiRoot, org: Org | None, result: IngestRe
 
 def get(session: Session, reader: Org | None, root: ApiRoot, status_id: str) -> bytes:
     """Only the organisation that posted (or an admin) may read a status; others get 404."""
+    if reader is None:
+        raise Unauthenticated("send the credentials the objects were posted with")
     row = session.scalar(select(TaxiiStatus).where(TaxiiStatus.id == status_id, TaxiiStatus.api_root_pk == root.pk))
     allowed = row is not None and reader is not None and (reader.role == Role.admin or row.org_pk == reader.pk)
     if row is None or not allowed:

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from exchange.errors import NotFound, Unauthenticated
 from exchange.orgs import audit
-from exchange.orgs.auth import MaybeOrg, SessionDep
+from exchange.orgs.auth import MaybeOrg, SessionDep, optional_org
 from exchange.stix import collections, query, status
 from exchange.stix.ingest import ingest
 from exchange.stix.models import ApiRoot, Collection
@@ -23,7 +23,9 @@ from exchange.stix.timestamps import from_micros, now_micros
 from exchange.taxii import params
 from exchange.taxii.media import STIX, TaxiiResponse, negotiate, require_taxii_body
 
-router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negotiate)],
+# Every endpoint resolves the caller: anonymous clients are welcome where a collection is public,
+# but wrong credentials are a 401 everywhere, never a silent downgrade to anonymous.
+router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negotiate), Depends(optional_org)],
                    default_response_class=TaxiiResponse)
 
 
@@ -113,7 +115,7 @@ def get_collection(session: SessionDep, org: MaybeOrg, api_root: str, collection
 @route("GET", "/{api_root}/collections/{collection_id}/manifest/", summary="Manifest (5.3)")
 def get_manifest(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights)
+    collections.require_read(rights, org)
     page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
                       next_token=params.next_token(request), scope="manifest")
     entries = [{"id": r.stix_id, "date_added": from_micros(r.date_added), "version": _version(r), "media_type": STIX}
@@ -140,7 +142,7 @@ def _objects_response(page: query.Page) -> Response:
 @route("GET", "/{api_root}/collections/{collection_id}/objects/", summary="Objects (5.4)")
 def get_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights)
+    collections.require_read(rights, org)
     page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
                       next_token=params.next_token(request))
     return _objects_response(page)
@@ -155,7 +157,7 @@ async def _envelope_body(request: Request) -> bytes:
 def add_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                 body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
     root, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_write(rights)
+    collections.require_write(rights, org)
     requested_at = now_micros()
     result = ingest(session, body, collection=collection, org=org)
     audit.record(session, org=org, action="taxii.add_objects", target=collection.id,
@@ -169,13 +171,20 @@ def add_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: 
 def get_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                object_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights)
+    collections.require_read(rights, org)
     f = params.filters(request, allow=frozenset({"version", "spec_version"}))
     f = query.Filters(ids=(object_id,), versions=f.versions, spec_versions=f.spec_versions, added_after=f.added_after)
     page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request))
-    if not page.rows and params.next_token(request) is None:
-        raise NotFound(f"no object {object_id!r} in this collection")
+    if not page.rows:
+        _require_object(session, org, collection, object_id)
     return _objects_response(page)
+
+
+def _require_object(session: SessionDep, org: MaybeOrg, collection: Collection, object_id: str) -> None:
+    """404 when no readable version exists; a filter that selects none of the versions is an empty page."""
+    everything = query.Filters(ids=(object_id,), versions=("all",))
+    if not query.page(session, org, collection, everything, limit=1).rows:
+        raise NotFound(f"no object {object_id!r} in this collection")
 
 
 @route("DELETE", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Delete an object (5.7)")
@@ -184,7 +193,7 @@ def delete_object(request: Request, session: SessionDep, org: MaybeOrg, api_root
     _, collection, rights = _collection(session, org, api_root, collection_id)
     if org is None:
         raise Unauthenticated("deleting requires credentials")
-    collections.require_read(rights)
+    collections.require_read(rights, org)
     f = params.filters(request, default_version="all", allow=frozenset({"version", "spec_version"}))
     deleted = query.delete_object(session, org, collection, object_id, f)
     audit.record(session, org=org, action="taxii.delete_object", target=object_id,
@@ -197,11 +206,11 @@ def delete_object(request: Request, session: SessionDep, org: MaybeOrg, api_root
 def get_versions(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                  object_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights)
+    collections.require_read(rights, org)
     f = params.filters(request, default_version="all", allow=frozenset({"spec_version"}))
     f = query.Filters(ids=(object_id,), versions=("all",), spec_versions=f.spec_versions, added_after=f.added_after)
     page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request),
                       scope="versions")
-    if not page.rows and params.next_token(request) is None:
-        raise NotFound(f"no object {object_id!r} in this collection")
+    if not page.rows:
+        _require_object(session, org, collection, object_id)
     return _json(_envelope(page, "versions", [_version(r) for r in page.rows]), headers=_date_headers(page.rows))

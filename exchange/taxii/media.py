@@ -32,6 +32,9 @@ def _media_ranges(header: str) -> list[tuple[str, str | None, float]]:
     return ranges
 
 
+_SPECIFICITY = {"*/*": 0, "application/*": 1}
+
+
 def _is_taxii(media: str, version: str | None) -> bool:
     return media == "application/taxii+json" and version in (None, "2.1")
 
@@ -41,9 +44,15 @@ def negotiate(request: Request) -> None:
     header = request.headers.get("accept")
     if not header:
         return
+    # RFC 9110, 12.5.1: the most specific range that matches decides, so "taxii;q=0, */*" refuses.
+    best: tuple[int, float] = (-1, 0.0)
     for media, version, quality in _media_ranges(header):
-        if quality > 0 and (media in ("*/*", "application/*") or _is_taxii(media, version)):
-            return
+        specificity = _SPECIFICITY.get(media, -1) if media != "application/taxii+json" else (
+            3 if version == "2.1" else 2 if version is None else -1)
+        if specificity > best[0]:
+            best = (specificity, quality)
+    if best[1] > 0:
+        return
     raise NotAcceptable(f"this server only answers with {TAXII}; the Accept header allows none of it")
 
 
