@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from sqlalchemy import text
 
 from exchange import __version__, handlers
 from exchange.db import make_engine, make_sessionmaker
+from exchange.errors import BadRequest
 from exchange.middleware import BodyLimit, Metrics
 from exchange.settings import Settings
 from exchange.stix import api as stix_api
 from exchange.taxii import api as taxii_api
 
 log = logging.getLogger(__name__)
+
+
+def reject_nul(request: Request) -> None:
+    """NUL is never meaningful in a path or query, and PostgreSQL text cannot hold it: refuse it up front."""
+    if "\x00" in request.url.path or "%00" in request.url.query.lower() or "\x00" in request.url.query:
+        raise BadRequest("NUL characters are not allowed in the URL")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -26,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Exchange",
         version=__version__,
         redirect_slashes=False,  # TAXII routes register both forms; a redirect would drop POST bodies
+        dependencies=[Depends(reject_nul)],
         summary="Threat-information exchange for CSIRTs, ISACs and SMEs",
         description="Publish and query STIX 2.1 objects. Authenticate with `Authorization: Bearer <api key>` "
         "or HTTP Basic (organisation slug and API key).",
@@ -63,3 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-process serving: settings from the environment."""
+    return create_app(Settings())

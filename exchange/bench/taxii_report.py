@@ -5,6 +5,7 @@ with ratios that the command prints.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,8 @@ class Listing:
     unique: int  # distinct ids seen by the whole walk, deep-page samples included
     duplicates: int
     expected: int
-    complete: bool  # reached the end (more=false) rather than the time cap
+    complete: bool  # reached the end (more=false) rather than the time cap or an error
+    note: str = ""
 
     @property
     def rate(self) -> float:
@@ -52,6 +54,7 @@ class Ingest:
     succeeded: int
     failed: int
     seconds: float  # from the first POST until every status resource is complete
+    note: str = ""
 
     @property
     def rate(self) -> float:
@@ -84,18 +87,19 @@ class TaxiiReport:
             "deep_page_p50_ms": ms(self.deep_page.p50_ms),
             "deep_page_p95_ms": ms(self.deep_page.p95_ms),
             "deep_page_samples": len(self.deep_page.seconds),
-            "listing_objects_per_second": round(self.listing.rate),
+            "listing_objects_per_second": round(self.listing.rate) if self.listing.timed_objects else None,
             "listing_objects": self.listing.timed_objects,
             "listing_complete": self.listing.complete,
             "listing_unique": self.listing.unique,
             "listing_duplicates": self.listing.duplicates,
             "listing_missing": self.listing.missing,
-            "post_objects_per_second": round(self.post.rate),
+            "post_objects_per_second": round(self.post.rate) if self.post.objects else None,
             "post_objects": self.post.objects,
             "post_succeeded": self.post.succeeded,
             "post_failed": self.post.failed,
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
-            "notes": list(self.notes) + [n for n in (self.first_page.note, self.deep_page.note) if n],
+            "notes": list(self.notes) + [n for n in (self.first_page.note, self.deep_page.note, self.listing.note,
+                                                     self.post.note) if n],
         }
 
 
@@ -122,7 +126,7 @@ class Figure:
     key: str
     lower_is_better: bool
     goal: str  # the target for Exchange, as text
-    meets: Any = None  # value -> bool, for the targets that are numbers
+    meets: Callable[[float], bool] | None = None  # for the figures that have a target
 
 
 FIGURES = (

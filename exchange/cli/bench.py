@@ -138,8 +138,11 @@ def _print_taxii(results: dict[str, Outcome], n: int, *, as_json: bool) -> None:
                                  "ratios_exchange_over_peer": ratios(same, results[key])}
         typer.echo(json.dumps(out))
         return
-    table = Table(title="exchange bench taxii  (ratios: Exchange / peer at the same size; "
-                        "below 1 is better for times and memory, above 1 for rates)")
+    title = "exchange bench taxii"
+    if peer_keys:
+        title += ("  (×: Exchange / peer at the peer's size; below 1 is better for times and memory, "
+                  "above 1 for rates)")
+    table = Table(title=title)
     table.add_column("figure")
     table.add_column("target")
     table.add_column(f"Exchange ({n:,})", justify="right")

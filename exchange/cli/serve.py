@@ -26,6 +26,8 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address [default: EXCHANGE_HOST or 127.0.0.1]"),
     port: int | None = typer.Option(None, help="Port [default: EXCHANGE_PORT or 8000]"),
     demo: bool = typer.Option(False, "--demo", help="Create demo organisations, print their keys, load demo data"),
+    workers: int = typer.Option(1, min=1, help="Server processes. More than one lets requests (e.g. TAXII POSTs "
+                                "from several clients) use several cores; the database serialises the writes"),
 ) -> None:
     """Run the hub (HTTP API and TAXII server). An embedded SQLite database is migrated on start."""
     from exchange.app import create_app
@@ -42,7 +44,12 @@ def serve(
 
         load_demo(settings)
     console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] (API docs at /docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    if workers > 1:  # each worker process builds its own app from the (same) environment
+        uvicorn.run("exchange.app:app_from_env", factory=True, workers=workers, host=settings.host,
+                    port=settings.port, log_level=settings.log_level.lower())
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    log_level=settings.log_level.lower())
 
 
 def worker() -> None:

@@ -25,7 +25,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent. With the default ("request") FastAPI ends
+# the dependency after sending, so a client could read before the commit, and a failed commit
+# would still have been answered with success (seen: a TAXII POST's status 404 right after a 202).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _credentials(header: str) -> tuple[str | None, str] | None:

@@ -91,6 +91,10 @@ def _lock(session: Session, collection: Collection) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+        # Ingest only looks rows up by key. Without fresh statistics (a table growing faster than
+        # autovacuum analyses it, or autovacuum off) PostgreSQL planned those look-ups as sequential
+        # scans of the whole table (measured: 170 ms per 500 ids at 300k rows); never here.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
     session.execute(update(Collection).where(Collection.pk == collection.pk).values(updated_at=now_micros()))
 
 
@@ -125,18 +129,16 @@ def _date_added_start(session: Session) -> int:
 def _existing(session: Session, collection_pk: int, ids: list[str]) -> tuple[_Versions, dict[str, int]]:
     """(modified, revoked) of every stored version of the given ids, and the pk of each current one.
 
-    Filters on ``stix_id`` only and checks the collection here: that leaves the planner a single
-    index to use. With ``collection_pk`` in the SQL, PostgreSQL without fresh statistics (a table
-    filling up faster than autovacuum analyses it) scanned the whole collection for every batch.
+    Filters on ``stix_id`` only and checks the collection here, which leaves the planner a single
+    index to use (see also ``_lock``).
     """
     versions: _Versions = {}
     current: dict[str, int] = {}
+    columns = (StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
+               StixObject.is_latest, StixObject.pk)
     for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(
-            select(StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
-                   StixObject.is_latest, StixObject.pk)
-            .where(StixObject.stix_id.in_(ids[start:start + _CHUNK]))
-        )
+        query = select(*columns).where(StixObject.stix_id.in_(ids[start:start + _CHUNK]))
+        rows = session.execute(query)
         for stix_id, row_collection, modified, revoked, is_latest, pk in rows:
             if row_collection == collection_pk:
                 versions.setdefault(stix_id, []).append((modified, revoked))

@@ -35,7 +35,8 @@ class Extracted(NamedTuple):
 
 def extract(obj: dict[str, Any]) -> list[Extracted]:
     """Every observable of a valid STIX object, without duplicates, in a stable order."""
-    found = dict.fromkeys(e for e in _extract(obj) if 0 < len(e.value) <= MAX_VALUE_LENGTH)
+    # NUL cannot be stored in a PostgreSQL text column, and is never part of a real indicator value.
+    found = dict.fromkeys(e for e in _extract(obj) if 0 < len(e.value) <= MAX_VALUE_LENGTH and "\x00" not in e.value)
     return list(found)
 
 
