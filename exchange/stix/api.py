@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -13,7 +13,6 @@ from exchange.errors import BadRequest
 from exchange.orgs.auth import CurrentOrg, SessionDep
 from exchange.stix import collections, service
 from exchange.stix import ingest as ingest_service
-from exchange.stix.models import StixObject
 from exchange.stix.schemas import (
     BundleIn,
     ErrorOut,
@@ -41,10 +40,10 @@ def _json(payload: bytes, status: int = 200) -> Response:
     return Response(payload, status_code=status, media_type="application/json")
 
 
-def _objects_json(rows: Sequence[StixObject], **extra: Any) -> bytes:
+def _objects_json(raws: Iterable[bytes], **extra: Any) -> bytes:
     """Splice the stored JSON in as-is: no re-parsing of what was accepted."""
     head = orjson.dumps(extra)[:-1] + (b"," if extra else b"")
-    return head + b'"objects":[' + b",".join(r.raw for r in rows) + b"]}"
+    return head + b'"objects":[' + b",".join(raws) + b"]}"
 
 
 @router.post(
@@ -101,7 +100,7 @@ def list_objects(
         added_since=_timestamp(since, "since"),
         collection=service.get_collection(session, collection) if collection else None,
     )
-    return _json(_objects_json(page.objects, more=page.next is not None, next=page.next))
+    return _json(_objects_json((row.raw for row in page.objects), more=page.next is not None, next=page.next))
 
 
 @router.get("/objects/{object_id}", summary="Get one object", response_model=ObjectVersionsOut)
@@ -112,7 +111,7 @@ def get_object(
     versions: Annotated[Literal["last", "all"], Query(description="`all` for every stored version")] = "last",
 ) -> Response:
     rows = service.get_versions(session, org, object_id, all_versions=versions == "all")
-    return _json(_objects_json(rows))
+    return _json(_objects_json(row.raw for row in rows))
 
 
 @router.get("/observables", summary="Is this value known bad?", response_model=ObservableLookupOut)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.orm import Session
 
 from exchange.errors import NotFound
@@ -30,7 +30,7 @@ def get_collection(session: Session, collection_id: str | None = None) -> Collec
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    objects: Sequence[StixObject]
+    objects: Sequence[Row[int, str, bytes]]  # pk, id, stored JSON
     next: str | None
 
 
@@ -44,13 +44,15 @@ def list_objects(
     value: str | None = None,
     added_since: int | None = None,
     collection: Collection | None = None,
-    latest_only: bool = True,
 ) -> Page:
-    """Objects in insertion order, ``limit`` at a time; ``next`` continues after the last one."""
+    """Current objects in insertion order, ``limit`` at a time; ``next`` continues after the last one.
+
+    Plain rows, not ORM objects: exports walk millions of them.
+    """
     key = signing_key(session)
-    query_key = fingerprint("rest", tuple(types), value, added_since, collection.id if collection else None,
-                            latest_only)
-    query = access.readable(reader).order_by(StixObject.pk).limit(limit + 1)
+    query_key = fingerprint("rest", tuple(types), value, added_since, collection.id if collection else None)
+    query = (select(StixObject.pk, StixObject.stix_id, StixObject.raw)
+             .where(access.visible(reader), StixObject.is_latest).order_by(StixObject.pk).limit(limit + 1))
     if cursor is not None:
         query = query.where(StixObject.pk > decode(key, cursor, query_key))
     if types:
@@ -59,11 +61,9 @@ def list_objects(
         query = query.where(StixObject.date_added >= added_since)
     if collection is not None:
         query = query.where(StixObject.collection_pk == collection.pk)
-    if latest_only:
-        query = query.where(StixObject.is_latest)
     if value is not None:
         query = query.where(StixObject.pk.in_(_matching_objects(value)))
-    rows = session.scalars(query).all()
+    rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode(key, rows[-1].pk, query_key) if more else None)
