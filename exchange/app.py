@@ -12,7 +12,7 @@ from sqlalchemy import text
 from exchange import __version__, handlers
 from exchange.db import make_engine, make_sessionmaker
 from exchange.errors import BadRequest
-from exchange.middleware import BodyLimit, Metrics
+from exchange.middleware import BodyLimit, Metrics, SecurityHeaders
 from exchange.settings import Settings
 from exchange.stix import api as stix_api
 from exchange.taxii import api as taxii_api
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

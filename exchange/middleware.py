@@ -73,3 +73,35 @@ class Metrics:
             template = getattr(route, "path", "unmatched")
             self.requests.labels(scope["method"], template, str(status)).inc()
             self.latency.labels(scope["method"], template).observe(time.perf_counter() - start)
+
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),  # threat data must not linger in shared caches
+]
+_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_DOC_PAGES = ("/docs", "/redoc")  # the interactive API docs load their own scripts and styles
+
+
+class SecurityHeaders:
+    """Headers that keep browsers from sniffing, framing or caching what the hub returns."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(_SECURITY_HEADERS)
+        if not scope["path"].startswith(_DOC_PAGES):
+            extra.append(_CSP)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -163,6 +163,16 @@ def test_operations_endpoints(client: TestClient, make_org) -> None:  # type: ig
     assert 'exchange_http_requests_total{method="POST",route="/api/v1/objects",status="200"}' in metrics
 
 
+def test_security_headers_on_every_response(client: TestClient) -> None:
+    for path in ("/healthz", "/api/v1/objects", "/nothing", "/taxii2/"):
+        h = client.get(path).headers
+        assert h["x-content-type-options"] == "nosniff"
+        assert h["x-frame-options"] == "DENY"
+        assert h["cache-control"] == "no-store"
+        assert h["content-security-policy"].startswith("default-src 'none'")
+    assert "content-security-policy" not in client.get("/docs").headers  # Swagger UI needs its scripts
+
+
 def test_openapi_documents_every_model(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
