@@ -1,4 +1,4 @@
-"""Fixtures of the TAXII 2.1 tests: one live server per module, a per-test handle on it."""
+"""Fixtures of the TAXII 2.1 tests: one live server for the folder (per xdist worker), a per-test handle on it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from exchange.settings import Settings
 from tests.taxii.live import Hub, Server, start_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from start_server(database_url, tmp_path_factory.mktemp("taxii"))
 

@@ -1,9 +1,10 @@
 """A live TAXII 2.1 server for the tests of this folder, and small helpers to talk to it.
 
-One ``exchange serve`` process per test module (and per xdist worker), on a free port, against the
-worker's test database. Tests create their own organisations and collections; the ``sessions``
-fixture empties the tables after each test. Server start-up is awaited by reading its log (no
-sleeps); the log keeps being drained by a thread so the server never blocks on a full pipe.
+One ``exchange serve`` process for the whole folder (a package-scoped fixture, so one per xdist
+worker), on a free port, against the worker's test database. Tests create their own organisations and
+collections; the ``sessions`` fixture empties the tables after each test. Server start-up is awaited by
+reading its log (no sleeps); the log keeps being drained by a thread so the server never blocks on a
+full pipe.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def ts(value: str) -> dt.datetime:
     """A STIX/TAXII timestamp as an aware datetime (compare instants, not spellings)."""
     assert STIX_TS.fullmatch(value), value
     return dt.datetime.fromisoformat(value)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 def free_port() -> int:
@@ -137,6 +142,9 @@ def start_server(database_url: str, workdir: Path) -> Iterator[Server]:
 
 # --- paths -------------------------------------------------------------------------------------------
 
+COLLECTIONS = "/taxii2/default/collections/"
+
+
 def root(api_root: str = "default") -> str:
     return f"/taxii2/{api_root}/"
 
@@ -163,6 +171,11 @@ def manifest(cid: str = DEFAULT) -> str:
 
 def status(sid: str) -> str:
     return f"/taxii2/default/status/{sid}/"
+
+
+def match(**filters: str) -> dict[str, str]:
+    """Query parameters ``match[<name>]``."""
+    return {f"match[{k}]": v for k, v in filters.items()}
 
 
 # --- checks ------------------------------------------------------------------------------------------
@@ -198,6 +211,10 @@ def expect(r: httpx.Response, code: int = 200) -> Any:
 
 def ids(envelope: dict[str, Any]) -> list[str]:
     return [o["id"] for o in envelope.get("objects", [])]
+
+
+def flat(pages: list[list[Any]]) -> list[str]:
+    return [item["id"] for page in pages for item in page]
 
 
 def is_last_page(envelope: dict[str, Any]) -> bool:

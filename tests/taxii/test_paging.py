@@ -1,0 +1,244 @@
+"""TAXII 2.1 over raw HTTP: query parameters (400), paging with limit/next/more, date_added headers and added_after.
+
+Section numbers refer to the TAXII 2.1 specification (OASIS Committee Specification 01).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.factories import indicator
+from tests.taxii.live import (
+    DEFAULT_PAGE_SIZE,
+    HEADER_TS,
+    MAX_PAGE_SIZE,
+    Hub,
+    check_error,
+    expect,
+    flat,
+    ids,
+    is_last_page,
+    manifest,
+    many,
+    match,
+    obj,
+    objs,
+    sdo,
+    ts,
+    version_of,
+    versions,
+)
+
+# --- malformed parameters (section 3.4) ------------------------------------------------------------------
+
+BAD_ADDED_AFTER = ["yesterday", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-01-01", "2024-01-01T00:00:00",
+                   "2024-01-01 00:00:00Z", "1704067200"]
+BAD_LIMIT = ["0", "-1", "-10", "abc", "1.5", "1e3", "0x10"]
+BAD_VERSION = ["newest", "2024-13-01T00:00:00Z", "last,bogus", "2024-01-01", "first;last"]
+BAD_NEXT = ["garbage", "!!!", "AAAA", "0"]
+
+
+@pytest.mark.parametrize("endpoint", ["objects", "manifest", "object", "versions"])
+def test_malformed_parameters_get_400(hub: Hub, endpoint: str) -> None:
+    m = hub.member()
+    o = indicator()
+    hub.publish(m, [o])
+    path = {"objects": objs(), "manifest": manifest(), "object": obj(o["id"]), "versions": versions(o["id"])}[endpoint]
+    cases = [("added_after", v) for v in BAD_ADDED_AFTER] + [("limit", v) for v in BAD_LIMIT]
+    cases += [("next", v) for v in BAD_NEXT]
+    if endpoint != "versions":  # Get Object Versions has no match[version] (section 5.8)
+        cases += [("match[version]", v) for v in BAD_VERSION]
+    wrong = []
+    for name, value in cases:
+        r = hub.get(path, m, params={name: value})
+        if r.status_code != 400:
+            wrong.append((name, value, r.status_code, r.text[:200]))
+        else:
+            check_error(r, 400)
+    assert wrong == []
+    expect(hub.get(path, m, params={"limit": "1", "added_after": "2000-01-01T00:00:00Z"}))
+
+
+# --- paging (section 3.4: limit, next, more) --------------------------------------------------------------
+
+def test_more_and_next_at_exact_page_boundaries(hub: Hub) -> None:
+    m = hub.member()
+    posted = many(30)
+    hub.publish(m, posted)
+    expected = [o["id"] for o in posted]
+    pages = hub.pages(objs(), m, limit=10)
+    assert [len(p) for p in pages] == [10, 10, 10]
+    assert [o for p in pages for o in p] == posted  # every object once, in date_added order, as stored
+    for limit, sizes in ((10, [10, 10, 10]), (30, [30]), (29, [29, 1]), (15, [15, 15])):
+        assert [len(p) for p in hub.pages(manifest(), m, limit=limit)] == sizes
+        got = hub.pages(objs(), m, limit=limit)
+        assert [len(p) for p in got] == sizes
+        assert flat(got) == expected
+    assert [len(p) for p in hub.pages(objs(), m)] == [30]  # the default page size is larger
+
+
+def test_paging_with_a_remainder(hub: Hub) -> None:
+    m = hub.member()
+    posted = many(31)
+    hub.publish(m, posted)
+    for path in (objs(), manifest()):
+        pages = hub.pages(path, m, limit=10)
+        assert [len(p) for p in pages] == [10, 10, 10, 1]
+        assert flat(pages) == [o["id"] for o in posted]
+
+
+def test_paging_with_filters_ends_where_the_matches_end(hub: Hub) -> None:
+    m = hub.member()
+    inds = many(12)
+    mals = [sdo("malware") for _ in range(12)]
+    tail = [sdo("malware") for _ in range(5)]  # more rows after the last match: `more` must still be false
+    hub.publish(m, [x for pair in zip(inds, mals, strict=True) for x in pair] + tail)
+    for path in (objs(), manifest()):
+        pages = hub.pages(path, m, limit=4, **match(type="indicator"))
+        assert [len(p) for p in pages] == [4, 4, 4]
+        assert flat(pages) == [o["id"] for o in inds]
+        pages = hub.pages(path, m, limit=5, **match(type="indicator"))
+        assert [len(p) for p in pages] == [5, 5, 2]
+
+
+def test_next_works_with_and_without_limit(hub: Hub) -> None:
+    m = hub.member()
+    objects = many(30)
+    hub.publish(m, objects)
+    posted = [o["id"] for o in objects]
+    first, _ = hub.page(objs(), m, limit=10)
+    assert ids(first) == posted[:10]
+    assert not is_last_page(first)
+    token = first["next"]
+    rest, _ = hub.page(objs(), m, next=token)  # default page size (40) covers the remaining 20
+    assert ids(rest) == posted[10:]
+    assert is_last_page(rest)
+    five, _ = hub.page(objs(), m, next=token, limit=5)
+    assert ids(five) == posted[10:15]
+    assert not is_last_page(five)
+    again, _ = hub.page(objs(), m, next=token, limit=5)  # tokens are stateless: reusable
+    assert ids(again) == posted[10:15]
+    twenty, _ = hub.page(objs(), m, next=token, limit=20)
+    assert ids(twenty) == posted[10:]
+    assert is_last_page(twenty)
+
+
+def test_limit_above_the_maximum_is_capped(hub: Hub) -> None:
+    m = hub.member()
+    posted = many(MAX_PAGE_SIZE + 5)
+    hub.publish(m, posted)
+    for limit in (MAX_PAGE_SIZE + 1, 1000, 10**9):
+        for path in (objs(), manifest()):
+            body, _ = hub.page(path, m, limit=limit)
+            assert len(body["objects"]) == MAX_PAGE_SIZE
+            assert not is_last_page(body)
+    for path in (objs(), manifest()):
+        pages = hub.pages(path, m, limit=1000)
+        assert [len(p) for p in pages] == [MAX_PAGE_SIZE, 5]
+        assert flat(pages) == [o["id"] for o in posted]
+        assert [len(p) for p in hub.pages(path, m)] == [DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE + 5 - DEFAULT_PAGE_SIZE]
+
+
+def test_next_together_with_added_after(hub: Hub) -> None:
+    m = hub.member()
+    posted = many(20)
+    hub.publish(m, posted)
+    entries = expect(hub.get(manifest(), m))["objects"]
+    assert [e["id"] for e in entries] == [o["id"] for o in posted]
+    after = entries[4]["date_added"]
+    for path in (objs(), manifest()):
+        pages = hub.pages(path, m, limit=5, added_after=after)
+        assert [len(p) for p in pages] == [5, 5, 5]
+        assert flat(pages) == [o["id"] for o in posted[5:]]
+
+
+def test_tampered_or_garbage_next_gets_400(hub: Hub) -> None:
+    m = hub.member()
+    posted = many(6)
+    hub.publish(m, posted)
+    for path in (objs(), manifest()):
+        body, _ = hub.page(path, m, limit=2)
+        token = body["next"]
+        mid = len(token) // 2
+        variants = [
+            token[:mid] + ("A" if token[mid] != "A" else "B") + token[mid + 1:],
+            ("A" if token[0] != "A" else "B") + token[1:],
+            token[:-4],
+            token[::-1],
+            token + token,
+            "garbage",
+            "%%%",
+        ]
+        for variant in variants:
+            assert variant != token
+            check_error(hub.get(path, m, params={"next": variant, "limit": 2}), 400)
+        genuine, _ = hub.page(path, m, next=token, limit=2)
+        assert ids(genuine) == [o["id"] for o in posted[2:4]]
+
+
+# --- date_added headers and added_after (sections 3.3, 3.4) ---------------------------------------------------
+
+def test_date_added_headers_bound_every_page_with_microseconds(hub: Hub) -> None:
+    m = hub.member()
+    first_batch, second_batch = many(4), many(3)
+    v1 = indicator(modified="2024-01-01T00:00:00.000Z")
+    v2 = version_of(v1, "2024-02-01T00:00:00.000Z")
+    hub.publish(m, [*first_batch, v1])
+    hub.publish(m, [*second_batch, v2])
+    entries = expect(hub.get(manifest(), m, params=match(version="all")))["objects"]
+    added = [ts(e["date_added"]) for e in entries]
+    assert added == sorted(set(added)), "date_added must strictly increase in insertion order"
+    date_of = {(e["id"], ts(e["version"])): ts(e["date_added"]) for e in entries}
+    by_id: dict[str, list[Any]] = {}
+    for (oid, _), when in date_of.items():
+        by_id.setdefault(oid, []).append(when)
+
+    def bounds(r: httpx.Response) -> tuple[Any, Any]:
+        first, last = r.headers["X-TAXII-Date-Added-First"], r.headers["X-TAXII-Date-Added-Last"]
+        assert HEADER_TS.fullmatch(first), first
+        assert HEADER_TS.fullmatch(last), last
+        return ts(first), ts(last)
+
+    for path, params, version_key in [
+        (objs(), {}, "modified"),
+        (objs(), {"limit": 3}, "modified"),
+        (objs(), match(version="all"), "modified"),
+        (manifest(), {}, "version"),
+        (manifest(), {"limit": 2, "added_after": entries[1]["date_added"]}, "version"),
+    ]:
+        body, r = hub.page(path, m, **params)
+        page = body["objects"]
+        expected = (date_of[(page[0]["id"], ts(page[0][version_key]))],
+                    date_of[(page[-1]["id"], ts(page[-1][version_key]))])
+        assert bounds(r) == expected, (path, params)
+    _, r = hub.page(versions(v1["id"]), m)
+    assert bounds(r) == (min(by_id[v1["id"]]), max(by_id[v1["id"]]))
+
+
+def test_added_after_the_last_header_returns_exactly_what_came_later(hub: Hub) -> None:
+    m = hub.member()
+    batch = many(10)
+    hub.publish(m, batch)
+    _, r = hub.page(objs(), m, limit=3)
+    rest = hub.pages(objs(), m, added_after=r.headers["X-TAXII-Date-Added-Last"])
+    assert flat(rest) == [o["id"] for o in batch[3:]]  # strictly after: the third object is not repeated
+    _, r = hub.page(objs(), m)
+    bookmark = r.headers["X-TAXII-Date-Added-Last"]
+    _, rm = hub.page(manifest(), m)
+    assert rm.headers["X-TAXII-Date-Added-Last"] == bookmark
+    later = many(4)
+    hub.publish(m, later)
+    for path in (objs(), manifest()):
+        pages = hub.pages(path, m, added_after=bookmark)
+        assert flat(pages) == [o["id"] for o in later]
+    _, r = hub.page(objs(), m, added_after=bookmark)
+    body, _ = hub.page(objs(), m, added_after=r.headers["X-TAXII-Date-Added-Last"])
+    assert body.get("objects", []) == []
+    assert is_last_page(body)
+    body, _ = hub.page(objs(), m, added_after="2999-01-01T00:00:00Z")
+    assert body.get("objects", []) == []
+    all_ids = flat(hub.pages(objs(), m, added_after="2000-01-01T00:00:00.000000Z"))
+    assert all_ids == [o["id"] for o in batch + later]
