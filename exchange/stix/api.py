@@ -25,6 +25,13 @@ from exchange.stix.schemas import (
 )
 from exchange.stix.timestamps import from_micros, to_micros
 
+NO_NUL = r"^[^\x00]*$"  # NUL is refused in URLs (see app.reject_nul); saying so keeps the schema honest
+
+
+def text_query(**kwargs: Any) -> Any:
+    """A string query parameter; NUL never passes (documented in the schema)."""
+    return Query(pattern=NO_NUL, **kwargs)
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
@@ -59,7 +66,7 @@ def publish(
     session: SessionDep,
     org: CurrentOrg,
     bundle: Annotated[BundleIn, Body(description="A STIX 2.1 bundle")],
-    collection: Annotated[str | None, Query(description="Collection id; the default collection if absent")] = None,
+    collection: Annotated[str | None, text_query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
     target = service.get_collection(session, collection)
     collections.require_write(collections.rights(session, org, target), org)
@@ -82,12 +89,12 @@ def list_objects(
     session: SessionDep,
     org: CurrentOrg,
     type: Annotated[list[str] | None, Query(description="Only these STIX types (repeatable)", max_length=50)] = None,
-    value: Annotated[str | None, Query(description="Only objects with this observable value", max_length=1024)]
+    value: Annotated[str | None, text_query(description="Only objects with this observable value", max_length=1024)]
     = None,
-    since: Annotated[str | None, Query(description="Only objects added at or after this STIX timestamp")] = None,
+    since: Annotated[str | None, text_query(description="Only objects added at or after this STIX timestamp")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Page size (capped by the server)")] = None,
-    cursor: Annotated[str | None, Query(description="`next` of the previous page", max_length=512)] = None,
-    collection: Annotated[str | None, Query(description="Only this collection id", max_length=64)] = None,
+    cursor: Annotated[str | None, text_query(description="`next` of the previous page", max_length=512)] = None,
+    collection: Annotated[str | None, text_query(description="Only this collection id", max_length=64)] = None,
 ) -> Response:
     settings = request.app.state.settings
     page = service.list_objects(
@@ -119,7 +126,7 @@ def lookup(
     request: Request,
     session: SessionDep,
     org: CurrentOrg,
-    value: Annotated[str, Query(min_length=1, max_length=1024, description="Domain, IP, URL, e-mail, hash, CVE…")],
+    value: Annotated[str, text_query(min_length=1, max_length=1024, description="Domain, IP, URL, e-mail, hash, CVE…")],
 ) -> ObservableLookupOut:
     found = service.lookup(session, org, value, limit=request.app.state.settings.max_page_size)
     matches = []

@@ -21,16 +21,20 @@ from exchange.stix.ingest import ingest
 from exchange.stix.models import ApiRoot, Collection
 from exchange.stix.timestamps import from_micros, now_micros
 from exchange.taxii import params
-from exchange.taxii.media import STIX, TaxiiResponse, negotiate, require_taxii_body
+from exchange.taxii.media import STIX, TAXII, TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
 
 # Every endpoint resolves the caller: anonymous clients are welcome where a collection is public,
 # but wrong credentials are a 401 everywhere, never a silent downgrade to anonymous.
 router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negotiate), Depends(optional_org)],
-                   default_response_class=TaxiiResponse)
+                   default_response_class=TaxiiResponse, responses=TAXII_ERRORS)
 
 
 def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``path`` with and without the trailing slash."""
+
+    success = kwargs.get("status_code", 200)
+    kwargs["responses"] = {success: {"description": "TAXII 2.1 JSON",
+                                     "content": {TAXII: {"schema": {"type": "object"}}}}}
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
         router.add_api_route(path, handler, methods=[method], **kwargs)

@@ -12,6 +12,19 @@ from exchange.errors import NotAcceptable, UnsupportedMediaType
 TAXII = "application/taxii+json;version=2.1"
 STIX = "application/stix+json;version=2.1"
 
+_ERROR_SCHEMA = {"type": "object", "required": ["title", "http_status"], "properties": {
+    "title": {"type": "string"}, "description": {"type": "string"}, "error_id": {"type": "string"},
+    "error_code": {"type": "string"}, "http_status": {"type": "string"}, "details": {"type": "object"}}}
+# TAXII 2.1, section 3.6: every error answers with this body, documented for every endpoint.
+TAXII_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {TAXII: {"schema": _ERROR_SCHEMA}}}
+    for code, text in {
+        400: "Malformed parameter, cursor or body", 401: "No or wrong credentials", 403: "Not allowed",
+        404: "Not found, or not readable by this organisation", 406: "The Accept header allows no TAXII 2.1 JSON",
+        413: "Body over max_content_length", 415: "The body is not TAXII 2.1 JSON", 422: "Invalid parameters",
+    }.items()
+}
+
 
 def _media_ranges(header: str) -> list[tuple[str, str | None, float]]:
     ranges = []
