@@ -158,4 +158,4 @@ def ratio(ours: Outcome | None, theirs: Outcome | None, key: str) -> float | Non
 
 def ratios(ours: Outcome | None, theirs: Outcome | None) -> dict[str, float | None]:
     return {f.key: None if (r := ratio(ours, theirs, f.key)) is None else round(r, 4)
-            for f in FIGURES if f.key != "objects"}
+            for f in FIGURES if f.meets is not None}

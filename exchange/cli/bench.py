@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +68,14 @@ def _cell(v: Any) -> str:
 
 
 def _ratio_cell(r: float | None) -> str:
-    return "-" if r is None else f"{r:.3g}×"
+    """Exchange / peer, readable at any scale: 1/3,070 rather than 0.000326, 1,430 rather than 1.43e+03."""
+    if r is None:
+        return "-"
+    if r >= 100:
+        return f"{r:,.0f}×"
+    if r >= 0.1:
+        return f"{r:.3g}×"
+    return f"1/{1 / r:,.0f}" if r > 0 else "0"
 
 
 @app.command("taxii")
@@ -78,7 +87,7 @@ def taxii(
     peers: bool = typer.Option(True, "--peers/--no-peers", help="Also measure medallion and OpenTAXII (harness in "
                                "benchmarks/taxii_peers/; first use builds their venvs from PyPI)"),
     medallion_n: int = typer.Option(2_000, help="Objects for medallion: its memory backend is quadratic per GET "
-                                    "(~24 s a page at 2,000), so keep it small"),
+                                    "(20-40 s a page at 2,000 here), so keep it small"),
     opentaxii_n: int = typer.Option(50_000, help="Objects for OpenTAXII: each of its pages scans the whole "
                                     "collection (~75 s a page at 1,000,000), so a full listing is quadratic"),
     matched: bool = typer.Option(True, "--matched/--no-matched", help="Also run Exchange at each peer's size, so "
@@ -98,6 +107,8 @@ def taxii(
     process's peak RSS (VmHWM). Each server is loaded its fastest way first (Exchange: bulk ingest;
     medallion: a data file; OpenTAXII: its SQL tables filled directly), and served in its own process.
     """
+    # A long run stopped with SIGTERM still stops its servers and drops its scratch databases.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     budget = Budget(samples=samples, envelopes=envelopes)
     results: dict[str, Outcome] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -163,7 +174,8 @@ def _print_taxii(results: dict[str, Outcome], n: int, *, as_json: bool) -> None:
             row.append(_cell(value(results[key], fig.key)))
             if matched is not None:
                 row.append(_cell(value(matched, fig.key)))
-            row.append("" if fig.key == "objects" else _ratio_cell(ratio(matched or main, results[key], fig.key)))
+            compared = fig.meets is not None  # sizes and load times are context, not figures to compare
+            row.append(_ratio_cell(ratio(matched or main, results[key], fig.key)) if compared else "")
         table.add_row(*row)
     console.print(table)
     for key, outcome in results.items():
