@@ -1,7 +1,8 @@
-"""The worker's scheduler. Features add their jobs to ``JOBS``; each job calls one service function.
+"""The worker's scheduler: which job runs when; each job calls one service function.
 
-Jobs now: a heartbeat that proves the worker reaches the database, and the hourly purge of expired
-TAXII status resources. Alert matching, deliveries and feed syncs register here as they arrive.
+Jobs now: a heartbeat that proves the worker reaches the database, the hourly purge of expired
+TAXII status resources, and (PostgreSQL) re-analysing tables whose planner statistics went stale.
+Alert matching, deliveries and feed syncs register here as they arrive.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import make_engine, make_sessionmaker, transaction
 from exchange.settings import Settings
-from exchange.stix import status
+from exchange.stix import maintenance, status
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,20 @@ def purge_statuses(session: Session) -> None:
     log.info("purged %d expired TAXII status resources", removed)
 
 
+def refresh_statistics(session: Session) -> None:
+    analysed = maintenance.analyze(session, only_stale=True)
+    if analysed:
+        log.info("refreshed planner statistics of %s", ", ".join(analysed))
+
+
 def build(settings: Settings) -> BlockingScheduler:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(_wrap(heartbeat, sessions), "interval", seconds=settings.worker_tick_seconds,
                       id="heartbeat", max_instances=1, coalesce=True)
     scheduler.add_job(_wrap(purge_statuses, sessions), "interval", hours=1, id="purge_statuses",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(_wrap(refresh_statistics, sessions), "interval", minutes=10, id="refresh_statistics",
                       max_instances=1, coalesce=True)
     return scheduler
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import transaction
 from exchange.orgs import service as orgs
-from exchange.stix import service
+from exchange.stix import maintenance, service
 from exchange.stix.ingest import IngestResult, store
 from exchange.stix.prepare import Prepared, prepare
 
@@ -105,4 +105,6 @@ def ingest_stream(
             if following is not None:
                 queue.append(pool.submit(prepare, following))
             write(prepared)
+    with transaction(sessions) as session:  # a large load leaves the planner's statistics stale
+        maintenance.analyze(session)
     return totals
