@@ -43,7 +43,8 @@ def serve(
         from exchange.cli.demo import load_demo
 
         load_demo(settings)
-    console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] (API docs at /docs)")
+    console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] "
+                  "(API docs at /docs, TAXII 2.1 discovery at /taxii2/)")
     if workers > 1:  # each worker process builds its own app from the (same) environment
         uvicorn.run("exchange.app:app_from_env", factory=True, workers=workers, host=settings.host,
                     port=settings.port, log_level=settings.log_level.lower())
