@@ -163,10 +163,9 @@ def _store(
             latest[c.position] = True
             newest[c.stix_id] = c.position
         else:
-            message = _refusal(c, versions)
-            if message is not None:
-                status: Status = "rejected" if message.startswith("revoked") else "duplicate"
-                results[c.position] = ObjectResult(c.stix_id, c.version, status, message)
+            refusal = _refusal(c, versions)
+            if refusal is not None:
+                results[c.position] = refusal
                 continue
             is_latest = latest[c.position] = all(c.modified > m for m, _ in versions)
             if is_latest:
@@ -194,16 +193,14 @@ def _store(
     return results
 
 
-def _refusal(c: Candidate, versions: list[tuple[int, bool]]) -> str | None:
+def _refusal(c: Candidate, versions: list[tuple[int, bool]]) -> ObjectResult | None:
     """Why this version is not stored (duplicates count as successes), or None to store it."""
-    if not versions:
-        return None
     if c.type in _UNVERSIONED:
-        return "duplicate: unversioned object already stored"
+        return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: unversioned object already stored")
     if any(m == c.modified for m, _ in versions):
-        return "duplicate: this version is already stored"
+        return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: this version is already stored")
     if any(revoked for _, revoked in versions):
-        return "revoked: the object was revoked; revocation is final"
+        return ObjectResult(c.stix_id, c.version, "rejected", "revoked: the object was revoked; revocation is final")
     return None
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from exchange.errors import NotFound
 from exchange.orgs.models import Org
-from exchange.stix import access, observables
+from exchange.stix import access, collections, observables
 from exchange.stix.cursor import decode, encode, fingerprint, signing_key
 from exchange.stix.models import Collection, Observable, StixObject
 
@@ -21,11 +21,7 @@ DEFAULT_COLLECTION_ID = "9a3c2f4e-6b1d-4c8e-a5f7-2d0b8e61c4a9"  # created by mig
 
 
 def get_collection(session: Session, collection_id: str | None = None) -> Collection:
-    wanted = collection_id or DEFAULT_COLLECTION_ID
-    collection = session.scalar(select(Collection).where(Collection.id == wanted))
-    if collection is None:
-        raise NotFound(f"no collection {wanted!r}")
-    return collection
+    return collections.by_id(session, collection_id or DEFAULT_COLLECTION_ID)
 
 
 @dataclass(frozen=True, slots=True)
