@@ -52,10 +52,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield db.make_sessionmaker(engine)
     with engine.begin() as conn:
-        for table in ("observable", "stix_object", "taxii_status", "audit_entry", "collection_grant", "api_key", "org"):
+        for table in ("object_recipient", "observable", "stix_object", "taxii_status", "collection_grant",
+                      "sharing_group_member", "api_key", "app_user"):
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         conn.execute(text("DELETE FROM collection WHERE id != :id"), {"id": DEFAULT_COLLECTION_ID})
         conn.execute(text("DELETE FROM api_root WHERE name != 'default'"))
+        conn.execute(text("DELETE FROM sharing_group"))
+        conn.execute(text("DELETE FROM org"))  # the audit log stays: it is append-only, even here
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_org_create_json_list_and_rotate(settings, sessions) -> None:  # type: i
     rotated = json.loads(run("key", "rotate", "cert-example", "--json").stdout)
     with sessions() as s:
         assert orgs.authenticate(s, created["api_key"]) is None
-        assert orgs.authenticate(s, rotated["api_key"]).slug == "cert-example"
+        assert orgs.authenticate(s, rotated["api_key"]).org.slug == "cert-example"
 
 
 def test_org_create_refuses_duplicates_and_bad_roles(settings) -> None:  # type: ignore[no-untyped-def]

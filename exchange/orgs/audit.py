@@ -1,14 +1,47 @@
-"""The append-only audit log: every write and administrative action leaves one row."""
+"""The append-only audit log: every write and administrative action leaves one row (who, what,
+when, from where). Triggers in the database refuse UPDATE and DELETE of it."""
 
 from __future__ import annotations
 
+from fastapi import Request
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from exchange.orgs.models import AuditEntry, Org
+from exchange.orgs.service import Principal
 from exchange.stix.timestamps import now_micros
+
+CLI = "cli"  # the actor and origin of what the hub's own command line does
 
 
 def record(session: Session, *, org: Org | None, action: str, target: str, detail: str = "",
-           remote_addr: str | None = None) -> None:
-    session.add(AuditEntry(at=now_micros(), org_pk=org.pk if org is not None and org.pk else None, action=action,
-                           target=target[:300], detail=detail, remote_addr=remote_addr))
+           remote_addr: str | None = None, actor: str | None = None) -> None:
+    session.add(AuditEntry(at=now_micros(), org_pk=org.pk if org is not None and org.pk else None,
+                           actor=actor if actor is not None else (org.slug if org is not None else ""),
+                           action=action, target=target[:300], detail=detail, remote_addr=remote_addr))
+
+
+def record_request(session: Session, request: Request, caller: Principal, action: str, target: str,
+                   detail: str = "") -> None:
+    """A write through the API, by ``caller``, from the client's address."""
+    record(session, org=caller.org, action=action, target=target, detail=detail, actor=caller.actor,
+           remote_addr=request.client.host if request.client else None)
+
+
+def record_cli(session: Session, action: str, target: str, detail: str = "") -> None:
+    record(session, org=None, action=action, target=target, detail=detail, actor=CLI, remote_addr=CLI)
+
+
+def entries(*, since: int | None = None, action: str | None = None, org_pk: int | None = None,
+            before_pk: int | None = None) -> Select[AuditEntry]:
+    """Newest first; ``before_pk`` continues a listing."""
+    query = select(AuditEntry).order_by(AuditEntry.pk.desc())
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if org_pk is not None:
+        query = query.where(AuditEntry.org_pk == org_pk)
+    if before_pk is not None:
+        query = query.where(AuditEntry.pk < before_pk)
+    return query

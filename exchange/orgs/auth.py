@@ -1,7 +1,8 @@
 """Authentication dependencies: ``Authorization: Bearer <key>`` or HTTP Basic (slug + key).
 
-Permissions are typed dependencies named in endpoint signatures (``CurrentOrg``, ``MaybeOrg``),
-so a route cannot forget them and its signature says what it needs.
+Permissions are typed dependencies named in endpoint signatures (``MaybeOrg`` and ``CurrentOrg``
+for reads, ``Writer``, ``OrgAdmin``, ``HubAdmin``), so a route cannot forget them and its signature
+says what it needs: the key's scope is checked there, the collection and TLP rules in the services.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from exchange.errors import Unauthenticated
+from exchange.errors import Forbidden, Unauthenticated
 from exchange.orgs import service
-from exchange.orgs.models import Org
+from exchange.orgs.models import Org, Role, Scope
+from exchange.orgs.service import Principal
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -45,16 +47,37 @@ def _credentials(header: str) -> tuple[str | None, str] | None:
     return None
 
 
-def optional_org(request: Request, session: SessionDep) -> Org | None:
-    """The calling org, None when no credentials were sent; 401 when they are wrong."""
+def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The caller, None when no credentials were sent; 401 when they are wrong, revoked or expired.
+
+    Kept on ``request.state`` so the audit log can name the caller of any write.
+    """
     header = request.headers.get("authorization")
     if not header:
         return None
     creds = _credentials(header)
-    org = service.authenticate(session, creds[1], slug=creds[0]) if creds else None
-    if org is None:
-        raise Unauthenticated("the API key (or organisation and key) is not valid")
-    return org
+    principal = service.authenticate(session, creds[1], slug=creds[0]) if creds else None
+    if principal is None:
+        raise Unauthenticated("the API key (or organisation and key) is not valid, or it was revoked or expired")
+    request.state.principal = principal
+    return principal
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def _required(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthenticated("send 'Authorization: Bearer <api key>' or HTTP Basic with the org slug and key")
+    return principal
+
+
+def optional_org(principal: MaybePrincipal) -> Org | None:
+    """The reading organisation (the access rules are about organisations); needs the read scope."""
+    if principal is None:
+        return None
+    principal.require(Scope.read)
+    return principal.org
 
 
 def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
@@ -63,5 +86,28 @@ def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
     return org
 
 
+def writer(principal: MaybePrincipal) -> Principal:
+    caller = _required(principal)
+    caller.require(Scope.write)
+    return caller
+
+
+def org_admin(principal: MaybePrincipal) -> Principal:
+    """Manages its own organisation: users, keys, the sharing groups it owns."""
+    caller = _required(principal)
+    caller.require(Scope.admin)
+    return caller
+
+
+def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
+    """Manages the hub: organisations, the audit log."""
+    if caller.org.role != Role.admin:
+        raise Forbidden("only an admin organisation may do this")
+    return caller
+
+
 CurrentOrg = Annotated[Org, Depends(current_org)]
 MaybeOrg = Annotated[Org | None, Depends(optional_org)]
+Writer = Annotated[Principal, Depends(writer)]
+OrgAdmin = Annotated[Principal, Depends(org_admin)]
+HubAdmin = Annotated[Principal, Depends(hub_admin)]

@@ -1,4 +1,5 @@
-"""Organisations and API keys: create, list, rotate, and resolve a presented key to its org."""
+"""Organisations and API keys: create, list, issue, rotate, revoke, and resolve a presented key to
+the principal it stands for."""
 
 from __future__ import annotations
 
@@ -12,19 +13,39 @@ from typing import NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from exchange.errors import Conflict, NotFound
-from exchange.orgs.models import ApiKey, Org, Role
+from exchange.errors import BadRequest, Conflict, Forbidden, NotFound
+from exchange.orgs.models import ALL_SCOPES, ApiKey, Org, Role, Scope, User
 from exchange.stix.timestamps import now_micros
 
 KEY_SCHEME = "exk"
 _IDENTITY_NAMESPACE = uuid.UUID("5baa856b-fee6-42ce-83e3-4037cc299826")
 _LAST_USED_RESOLUTION_US = 60_000_000  # touch last_used_at at most once a minute per key
+_DAY_US = 86_400_000_000
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
 class IssuedKey(NamedTuple):
     org: Org
     api_key: str  # the only time the plaintext exists
+    key: ApiKey
+
+
+class Principal(NamedTuple):
+    """Who is calling: the organisation (what the access rules are about), the user when the key is
+    a person's, and what the key may do."""
+
+    org: Org
+    user: User | None
+    scopes: frozenset[Scope]
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the caller."""
+        return f"{self.org.slug}/{self.user.email}" if self.user is not None else self.org.slug
+
+    def require(self, scope: Scope) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the {scope.value!r} scope")
 
 
 def slugify(name: str) -> str:
@@ -32,15 +53,39 @@ def slugify(name: str) -> str:
     return slug or "org"
 
 
+def parse_scopes(text: str) -> frozenset[Scope]:
+    try:
+        return frozenset(Scope(s) for s in text.replace(",", " ").split())
+    except ValueError:
+        raise BadRequest(f"scopes are some of {', '.join(s.value for s in Scope)}; got {text!r}") from None
+
+
+def format_scopes(scopes: frozenset[Scope]) -> str:
+    return " ".join(s.value for s in Scope if s in scopes)
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _new_key(session: Session, org: Org) -> str:
+def issue_key(session: Session, org: Org, *, user: User | None = None, scopes: frozenset[Scope] = ALL_SCOPES,
+              expires_in_days: int | None = None, name: str = "") -> IssuedKey:
+    """A new key. A user's key may not carry more than the user's role allows."""
+    if not scopes:
+        raise BadRequest("a key needs at least one scope")
+    if user is not None and not scopes <= user.role.scopes:
+        raise Forbidden(f"a {user.role.value} may hold only {format_scopes(user.role.scopes)!r} keys")
+    if expires_in_days is not None and expires_in_days < 1:
+        raise BadRequest("a key expires at least one day after it is issued")
     prefix = secrets.token_hex(6)
-    key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    session.add(ApiKey(org_pk=org.pk, prefix=prefix, hash=_hash(key), created_at=now_micros()))
-    return key
+    plaintext = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    now = now_micros()
+    row = ApiKey(org_pk=org.pk, user_pk=user.pk if user is not None else None, name=name, prefix=prefix,
+                 hash=_hash(plaintext), scopes=format_scopes(scopes), created_at=now,
+                 expires_at=now + expires_in_days * _DAY_US if expires_in_days is not None else None)
+    session.add(row)
+    session.flush()
+    return IssuedKey(org, plaintext, row)
 
 
 def create(session: Session, *, name: str, role: Role, slug: str | None = None) -> IssuedKey:
@@ -58,7 +103,7 @@ def create(session: Session, *, name: str, role: Role, slug: str | None = None) 
     )
     session.add(org)
     session.flush()
-    return IssuedKey(org, _new_key(session, org))
+    return issue_key(session, org, name="first key")
 
 
 def get_all(session: Session) -> list[Org]:
@@ -72,17 +117,41 @@ def get_by_slug(session: Session, slug: str) -> Org:
     return org
 
 
-def rotate_key(session: Session, *, slug: str) -> IssuedKey:
-    """Revoke every live key of the org and issue a fresh one."""
+def keys_of(session: Session, org: Org) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.org_pk == org.pk).order_by(ApiKey.pk)))
+
+
+def key_by_prefix(session: Session, org: Org, prefix: str) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.org_pk == org.pk, ApiKey.prefix == prefix))
+    if key is None:
+        raise NotFound(f"no API key {prefix!r} in organisation {org.slug!r}")
+    return key
+
+
+def revoke_key(session: Session, key: ApiKey) -> None:
+    if key.revoked_at is None:
+        key.revoked_at = now_micros()
+
+
+def rotate_key(session: Session, *, slug: str, prefix: str | None = None) -> IssuedKey:
+    """Replace one key (``prefix``) by a new one with the same owner, scopes and lifetime; without a
+    prefix, revoke every live organisation-level key and issue one full key."""
     org = get_by_slug(session, slug)
-    session.execute(
-        update(ApiKey).where(ApiKey.org_pk == org.pk, ApiKey.revoked_at.is_(None)).values(revoked_at=now_micros())
-    )
-    return IssuedKey(org, _new_key(session, org))
+    if prefix is None:
+        session.execute(update(ApiKey).where(ApiKey.org_pk == org.pk, ApiKey.user_pk.is_(None),
+                                             ApiKey.revoked_at.is_(None)).values(revoked_at=now_micros()))
+        return issue_key(session, org, name="rotated")
+    old = key_by_prefix(session, org, prefix)
+    revoke_key(session, old)
+    user = session.get(User, old.user_pk) if old.user_pk is not None else None
+    lifetime = old.expires_at - old.created_at if old.expires_at is not None else None
+    return issue_key(session, org, user=user, scopes=parse_scopes(old.scopes), name=old.name,
+                     expires_in_days=max(1, lifetime // _DAY_US) if lifetime is not None else None)
 
 
-def authenticate(session: Session, key: str, *, slug: str | None = None) -> Org | None:
-    """The org a presented key belongs to, or None. With ``slug`` (HTTP Basic) it must match too."""
+def authenticate(session: Session, key: str, *, slug: str | None = None) -> Principal | None:
+    """Who a presented key stands for, or None (unknown, revoked, expired, or its user disabled).
+    With ``slug`` (HTTP Basic) the organisation must match too."""
     scheme, _, rest = key.partition("_")
     prefix, _, _secret = rest.partition("_")
     if scheme != KEY_SCHEME or not prefix:
@@ -93,14 +162,22 @@ def authenticate(session: Session, key: str, *, slug: str | None = None) -> Org 
     if row is None:
         return None
     api_key, org = row
+    now = now_micros()
     if not hmac.compare_digest(api_key.hash, _hash(key)) or api_key.revoked_at is not None:
+        return None
+    if api_key.expires_at is not None and api_key.expires_at <= now:
         return None
     if slug is not None and not hmac.compare_digest(org.slug.encode(), slug.encode()):
         return None
-    now = now_micros()
+    user = session.get(User, api_key.user_pk) if api_key.user_pk is not None else None
+    if user is not None and user.disabled_at is not None:
+        return None
+    scopes = parse_scopes(api_key.scopes)
+    if user is not None:
+        scopes &= user.role.scopes  # a demoted user's old keys lose what the new role does not allow
     if api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_RESOLUTION_US:
         api_key.last_used_at = now
-    return org
+    return Principal(org, user, scopes)
 
 
 def local_operator() -> Org:

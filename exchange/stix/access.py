@@ -1,36 +1,33 @@
 """Who may read which object, as SQL: the only way anything reads STIX objects.
 
-Every read path (REST, TAXII, exports, look-ups, and later alerts, digests and web pages) starts
-from ``readable`` so the TLP rules are applied inside the query, never after the fact.
+Every read path (REST, TAXII, exports, look-ups, and later alerts, digests and web pages) filters
+with ``visible`` (or starts from ``readable``), so the rules are applied inside the query, never
+after the fact. docs/decisions/0003-access.md states the rules; in short:
 
-Rules in force (DESIGN.md, "Sharing and TLP"; sharing groups and named recipients extend them):
 - the reader must be allowed on the collection (``collections.readable_pks``);
-- anonymous readers (public collections only) see TLP:CLEAR;
-- admins see everything;
-- CLEAR and GREEN are for every member organisation of the hub (the community);
-- AMBER, AMBER+STRICT and RED are, until sharing groups and named recipients exist, visible only
-  to the organisation that published them.
+- anonymous readers (public collections only) see TLP:CLEAR; admins see everything;
+- CLEAR and GREEN: every member organisation (the community);
+- AMBER: the members of the collection's sharing group;
+- AMBER+STRICT and RED: nobody but the producer and the organisations it names
+  (``x_exchange_recipients``, stored as ``object_recipient`` rows), who also extend AMBER;
+- the producer always sees its own objects;
+- a version is visible only if the object's *current* version is visible too, so re-marking an
+  object stricter hides its older, laxer versions from whoever lost access.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
+from sqlalchemy.orm import aliased
 
+from exchange.orgs.groups import member_group_pks
 from exchange.orgs.models import Org, Role
 from exchange.stix.collections import readable_pks
-from exchange.stix.models import StixObject
+from exchange.stix.models import Collection, ObjectRecipient, StixObject
 from exchange.stix.tlp import Tlp
 
 COMMUNITY_LEVELS = (Tlp.clear.value, Tlp.green.value)
-
-
-def visible_to(reader: Org | None) -> ColumnElement[bool]:
-    """The TLP part of the rule, for queries already restricted to readable collections."""
-    if reader is None:
-        return StixObject.tlp == Tlp.clear.value
-    if reader.role == Role.admin:
-        return true()
-    return or_(StixObject.tlp.in_(COMMUNITY_LEVELS), StixObject.publisher_org_pk == reader.pk)
+ObjectTable = type[StixObject]
 
 
 def readable(reader: Org | None) -> Select[StixObject]:
@@ -39,5 +36,25 @@ def readable(reader: Org | None) -> Select[StixObject]:
 
 
 def visible(reader: Org | None) -> ColumnElement[bool]:
-    """The whole read rule (collection and TLP), for joins that do not start from ``readable``."""
-    return StixObject.collection_pk.in_(readable_pks(reader)) & visible_to(reader)
+    """The whole read rule for a query over ``stix_object``: collection, TLP, and current version."""
+    if reader is not None and reader.role == Role.admin:
+        return true()
+    current = aliased(StixObject)
+    current_visible = exists().where(current.collection_pk == StixObject.collection_pk,
+                                     current.stix_id == StixObject.stix_id, current.is_latest.is_(True),
+                                     _tlp_visible(reader, current))
+    return and_(StixObject.collection_pk.in_(readable_pks(reader)), _tlp_visible(reader, StixObject),
+                or_(StixObject.is_latest.is_(True), current_visible))
+
+
+def _tlp_visible(reader: Org | None, obj: ObjectTable) -> ColumnElement[bool]:
+    if reader is None:
+        return obj.tlp == Tlp.clear.value
+    group_collections = select(Collection.pk).where(Collection.sharing_group_pk.in_(member_group_pks(reader.pk)))
+    named = select(ObjectRecipient.object_pk).where(ObjectRecipient.org_pk == reader.pk)
+    return or_(
+        obj.tlp.in_(COMMUNITY_LEVELS),
+        obj.publisher_org_pk == reader.pk,
+        and_(obj.tlp == Tlp.amber.value, obj.collection_pk.in_(group_collections)),
+        obj.pk.in_(named),
+    )

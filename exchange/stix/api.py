@@ -10,7 +10,8 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from exchange.errors import BadRequest
-from exchange.orgs.auth import CurrentOrg, SessionDep
+from exchange.orgs import audit
+from exchange.orgs.auth import CurrentOrg, SessionDep, Writer
 from exchange.stix import collections, service
 from exchange.stix import ingest as ingest_service
 from exchange.stix.schemas import (
@@ -64,13 +65,16 @@ def _objects_json(raws: Iterable[bytes], **extra: Any) -> bytes:
 def publish(
     request: Request,
     session: SessionDep,
-    org: CurrentOrg,
+    caller: Writer,
     bundle: Annotated[BundleIn, Body(description="A STIX 2.1 bundle")],
     collection: Annotated[str | None, text_query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
+    org = caller.org
     target = service.get_collection(session, collection)
     collections.require_write(collections.rights(session, org, target), org)
     result = ingest_service.ingest(session, bundle.objects, collection=target, org=org)
+    audit.record_request(session, request, caller, "rest.publish", target.id,
+                         f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected")
     counter = request.app.state.ingested
     for status, n in (("added", result.added), ("duplicate", result.duplicates), ("rejected", result.rejected)):
         counter.labels(status).inc(n)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from exchange.errors import ExchangeError, Forbidden, NotFound, Unauthenticated
-from exchange.orgs.models import Org, Role
+from exchange.orgs.groups import member_group_pks
+from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
 from exchange.stix.models import ApiRoot, Collection, CollectionGrant
 from exchange.stix.timestamps import now_micros
 from exchange.stix.tlp import Tlp
@@ -47,12 +48,18 @@ def create(
     public: bool = False,
     members_read: bool = True,
     publishers_write: bool = False,
+    owner: Org | None = None,
+    sharing_group: SharingGroup | None = None,
 ) -> Collection:
+    """A collection of ``api_root``. With a sharing group, its audience is the group's members (and
+    TLP:AMBER objects in it reach them); without one, the whole community."""
     root = get_api_root(session, api_root)
     collection = Collection(
         id=str(uuid.uuid4()), api_root_pk=root.pk, title=title, description=description,
         default_tlp=default_tlp.value, public=public, members_read=members_read,
         publishers_write=publishers_write, created_at=now_micros(),
+        owner_org_pk=owner.pk if owner is not None and owner.pk else None,
+        sharing_group_pk=sharing_group.pk if sharing_group is not None else None,
     )
     session.add(collection)
     session.flush()
@@ -72,13 +79,17 @@ def grant(session: Session, *, collection: Collection, org: Org, read: bool, wri
 
 
 def rights(session: Session, reader: Org | None, collection: Collection) -> Rights:
+    """The collection-level rule (see ``Collection``); ``readable_pks`` is the same rule in SQL."""
     if reader is None:
         return Rights(collection.public, False)
-    if reader.role == Role.admin:
+    if reader.role == Role.admin or collection.owner_org_pk == reader.pk:
         return Rights(True, True)
     granted = session.get(CollectionGrant, (collection.pk, reader.pk))
-    can_read = collection.members_read or collection.public or bool(granted and granted.can_read)
-    can_write = (collection.publishers_write and reader.role.can_publish) or bool(granted and granted.can_write)
+    in_audience = collection.sharing_group_pk is None or session.get(
+        SharingGroupMember, (collection.sharing_group_pk, reader.pk)) is not None
+    can_read = collection.public or (collection.members_read and in_audience) or bool(granted and granted.can_read)
+    may_publish = collection.sharing_group_pk is not None or reader.role.can_publish
+    can_write = (collection.publishers_write and in_audience and may_publish) or bool(granted and granted.can_write)
     return Rights(can_read, can_write)
 
 
@@ -95,7 +106,10 @@ def _readable(reader: Org | None) -> ColumnElement[bool]:
     granted = select(CollectionGrant.collection_pk).where(
         CollectionGrant.org_pk == reader.pk, CollectionGrant.can_read.is_(True)
     )
-    return or_(Collection.members_read.is_(True), Collection.public.is_(True), Collection.pk.in_(granted))
+    in_audience = or_(Collection.sharing_group_pk.is_(None),
+                      Collection.sharing_group_pk.in_(member_group_pks(reader.pk)))
+    return or_(Collection.owner_org_pk == reader.pk, Collection.public.is_(True),
+               and_(Collection.members_read.is_(True), in_audience), Collection.pk.in_(granted))
 
 
 def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[Collection, Rights]]:

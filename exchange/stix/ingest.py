@@ -16,8 +16,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from exchange.orgs.models import Org
-from exchange.stix.models import Collection, Observable, StixObject
+from exchange.orgs.models import Org, Role
+from exchange.stix.models import Collection, ObjectRecipient, Observable, StixObject
 from exchange.stix.prepare import (
     OBJECT_COLUMNS,
     OBSERVABLE_COLUMNS,
@@ -34,7 +34,7 @@ __all__ = ["IngestResult", "ObjectResult", "ingest", "store"]
 
 _ADVISORY_LOCK_KEY = 0x5715_0001  # serialises ingests on PostgreSQL (see _lock)
 _CHUNK = 500  # ids per IN (...) list
-_Versions = dict[str, list[tuple[int, bool]]]
+_Versions = dict[str, list[tuple[int, bool, int | None]]]  # (modified, revoked, publisher org pk)
 _ROW_COLUMNS = ("pk", "collection_pk", "date_added", "publisher_org_pk", "tlp", "is_latest", *OBJECT_COLUMNS)
 # Types whose objects never get new versions (STIX 2.1 sections 6 and 7.2).
 _UNVERSIONED = frozenset({
@@ -71,7 +71,10 @@ def ingest(
     collection: Collection,
     org: Org | None = None,
 ) -> IngestResult:
-    return store(session, prepare(payload), collection=collection, org=org)
+    """Publish as ``org``: a member organisation publishes only as itself (``prepare``'s author
+    rule); admins (and the CLI operator) may load objects authored by anyone, such as feeds."""
+    author = org.identity_id if org is not None and org.role != Role.admin else None
+    return store(session, prepare(payload, author), collection=collection, org=org)
 
 
 def store(session: Session, prepared: Prepared, *, collection: Collection, org: Org | None) -> IngestResult:
@@ -127,7 +130,7 @@ def _date_added_start(session: Session) -> int:
 
 
 def _existing(session: Session, collection_pk: int, ids: list[str]) -> tuple[_Versions, dict[str, int]]:
-    """(modified, revoked) of every stored version of the given ids, and the pk of each current one.
+    """(modified, revoked, publisher) of every stored version of the given ids, and the pk of each current one.
 
     Filters on ``stix_id`` only and checks the collection here, which leaves the planner a single
     index to use (see also ``_lock``).
@@ -135,13 +138,13 @@ def _existing(session: Session, collection_pk: int, ids: list[str]) -> tuple[_Ve
     versions: _Versions = {}
     current: dict[str, int] = {}
     columns = (StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
-               StixObject.is_latest, StixObject.pk)
+               StixObject.is_latest, StixObject.pk, StixObject.publisher_org_pk)
     for start in range(0, len(ids), _CHUNK):
         query = select(*columns).where(StixObject.stix_id.in_(ids[start:start + _CHUNK]))
         rows = session.execute(query)
-        for stix_id, row_collection, modified, revoked, is_latest, pk in rows:
+        for stix_id, row_collection, modified, revoked, is_latest, pk, publisher in rows:
             if row_collection == collection_pk:
-                versions.setdefault(stix_id, []).append((modified, revoked))
+                versions.setdefault(stix_id, []).append((modified, revoked, publisher))
                 if is_latest:
                     current[stix_id] = pk
     return versions, current
@@ -152,22 +155,30 @@ def _store(
 ) -> dict[int, ObjectResult]:
     results: dict[int, ObjectResult] = {}
     existing, current = _existing(session, collection.pk, list(dict.fromkeys(c.stix_id for c in candidates)))
+    publisher = org.pk if org is not None and org.pk else None
+    producer_only = org is not None and org.role != Role.admin
+    recipients = _recipient_orgs(session, candidates)
     accepted: list[Candidate] = []
     latest: dict[int, bool] = {}  # candidate index -> is_latest
     newest: dict[str, int] = {}  # stix id -> index of its newest accepted candidate
     superseded: list[int] = []  # pks of stored versions that stop being current
     for c in candidates:
+        unknown = [r for r in c.recipients if r not in recipients]
+        if unknown:
+            results[c.position] = ObjectResult(c.stix_id, c.version, "rejected",
+                                               f"x_exchange_recipients: no organisation here has identity {unknown[0]}")
+            continue
         versions = existing.get(c.stix_id)
         if versions is None:  # the common case: an object this collection has never seen
-            existing[c.stix_id] = [(c.modified, c.revoked)]
+            existing[c.stix_id] = [(c.modified, c.revoked, publisher)]
             latest[c.position] = True
             newest[c.stix_id] = c.position
         else:
-            refusal = _refusal(c, versions)
+            refusal = _refusal(c, versions, publisher if producer_only else None)
             if refusal is not None:
                 results[c.position] = refusal
                 continue
-            is_latest = latest[c.position] = all(c.modified > m for m, _ in versions)
+            is_latest = latest[c.position] = all(c.modified > m for m, _, _ in versions)
             if is_latest:
                 if c.stix_id in current:
                     superseded.append(current.pop(c.stix_id))
@@ -175,14 +186,13 @@ def _store(
                 if previous is not None:  # an older version earlier in this batch
                     latest[previous] = False
                 newest[c.stix_id] = c.position
-            versions.append((c.modified, c.revoked))
+            versions.append((c.modified, c.revoked, publisher))
         accepted.append(c)
         results[c.position] = ObjectResult(c.stix_id, c.version, "added")
     if accepted:
         _clear_latest(session, superseded)
         pks = _allocate_pks(session, len(accepted))
         added = _date_added_start(session)
-        publisher = org.pk if org is not None else None
         default_tlp = collection.default_tlp
         rows = [(pk, collection.pk, added + i, publisher, c.marked_tlp or default_tlp, latest[c.position], *c.values)
                 for i, (pk, c) in enumerate(zip(pks, accepted, strict=True))]
@@ -190,16 +200,35 @@ def _store(
         obs = [(pk, *o) for pk, c in zip(pks, accepted, strict=True) for o in c.observables]
         if obs:
             _insert(session, Observable, ("object_pk", *OBSERVABLE_COLUMNS), obs)
+        named = [(pk, recipients[r]) for pk, c in zip(pks, accepted, strict=True) for r in dict.fromkeys(c.recipients)]
+        if named:
+            _insert(session, ObjectRecipient, ("object_pk", "org_pk"), named)
     return results
 
 
-def _refusal(c: Candidate, versions: list[tuple[int, bool]]) -> ObjectResult | None:
-    """Why this version is not stored (duplicates count as successes), or None to store it."""
-    if c.type in _UNVERSIONED:
+def _recipient_orgs(session: Session, candidates: list[Candidate]) -> dict[str, int]:
+    """Organisation pk of every identity the batch names as a recipient."""
+    named = {r for c in candidates for r in c.recipients}
+    if not named:
+        return {}
+    rows = session.execute(select(Org.identity_id, Org.pk).where(Org.identity_id.in_(sorted(named))))
+    return dict(rows.all())
+
+
+def _refusal(c: Candidate, versions: list[tuple[int, bool, int | None]], producer: int | None) -> ObjectResult | None:
+    """Why this version is not stored (duplicates count as successes), or None to store it.
+
+    With ``producer`` (a member organisation publishing), only the organisation that published the
+    object may add versions to it, or re-send one: STIX lets only an object's creator version it.
+    """
+    if c.type in _UNVERSIONED:  # deterministic ids: anyone may report the same SCO, it is stored once
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: unversioned object already stored")
-    if any(m == c.modified for m, _ in versions):
+    if producer is not None and any(p != producer for _, _, p in versions):
+        return ObjectResult(c.stix_id, c.version, "rejected",
+                            "producer: another organisation published this object; only it may version or revoke it")
+    if any(m == c.modified for m, _, _ in versions):
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: this version is already stored")
-    if any(revoked for _, revoked in versions):
+    if any(revoked for _, revoked, _ in versions):
         return ObjectResult(c.stix_id, c.version, "rejected", "revoked: the object was revoked; revocation is final")
     return None
 
@@ -210,7 +239,7 @@ def _clear_latest(session: Session, pks: list[int]) -> None:
         session.execute(update(StixObject).where(StixObject.pk.in_(pks[start:start + _CHUNK])).values(is_latest=False))
 
 
-def _insert(session: Session, model: type[StixObject] | type[Observable], columns: tuple[str, ...],
+def _insert(session: Session, model: type[StixObject | Observable | ObjectRecipient], columns: tuple[str, ...],
             rows: list[tuple[Any, ...]]) -> None:
     """Bulk insert, the measured hot path of ingest, in each database's fastest way: COPY on
     PostgreSQL, the driver's executemany on SQLite. SQLAlchemy's per-row parameter handling cost as

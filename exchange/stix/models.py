@@ -30,8 +30,11 @@ class ApiRoot(Base):
 class Collection(Base):
     """Objects live in collections; who may read and write one is decided here and in grants.
 
-    ``members_read``: every member organisation may read. ``publishers_write``: every csirt, isac
-    and admin organisation may write. ``public``: anonymous clients may read (TLP:CLEAR only).
+    The collection's *audience* is its sharing group's members when it is bound to one, else the
+    community (every member organisation). ``members_read``: the audience may read.
+    ``publishers_write``: the audience may write (in a community collection only csirt, isac and
+    admin organisations). ``public``: anonymous clients may read (TLP:CLEAR only). The owner
+    organisation may always read and write.
     """
 
     __tablename__ = "collection"
@@ -45,6 +48,10 @@ class Collection(Base):
     members_read: Mapped[bool] = mapped_column(Boolean, default=True)
     publishers_write: Mapped[bool] = mapped_column(Boolean, default=False)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_org_pk: Mapped[int | None] = mapped_column(ForeignKey("org.pk", ondelete="SET NULL"))
+    # RESTRICT: dropping a group must never silently turn its collections into community ones.
+    sharing_group_pk: Mapped[int | None] = mapped_column(ForeignKey("sharing_group.pk", ondelete="RESTRICT"),
+                                                         index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int | None] = mapped_column(BigInteger)  # last ingest into the collection
 
@@ -113,6 +120,17 @@ class StixObject(Base):
     date_added: Mapped[int] = mapped_column(BigInteger)
     publisher_org_pk: Mapped[int | None] = mapped_column(ForeignKey("org.pk", ondelete="SET NULL"))
     raw: Mapped[bytes] = mapped_column(LargeBinary)  # the accepted JSON, byte for byte
+
+
+class ObjectRecipient(Base):
+    """An organisation named by the producer for a TLP:RED or TLP:AMBER+STRICT object version
+    (the ``x_exchange_recipients`` property); only they (and the producer) may read it."""
+
+    __tablename__ = "object_recipient"
+    __table_args__ = (Index("ix_object_recipient_org", "org_pk", "object_pk"),)
+
+    object_pk: Mapped[int] = mapped_column(ForeignKey("stix_object.pk", ondelete="CASCADE"), primary_key=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("org.pk", ondelete="CASCADE"), primary_key=True)
 
 
 class Observable(Base):

@@ -8,6 +8,7 @@ is being written (SQLite works outside the GIL), and so it can be tested without
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ class Candidate(NamedTuple):
     marked_tlp: str | None
     values: tuple[Any, ...]  # OBJECT_COLUMNS
     observables: tuple[tuple[str, str, str | None, str | None], ...]  # OBSERVABLE_COLUMNS
+    recipients: tuple[str, ...] = ()  # identity ids named in x_exchange_recipients
+
+
+RECIPIENTS_PROPERTY = "x_exchange_recipients"
+_IDENTITY_ID = re.compile(r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(slots=True)
@@ -97,16 +103,21 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
+def prepare(payload: bytes | str | dict[str, Any] | list[Any], author: str | None = None) -> Prepared:
+    """Parse and validate a batch. With ``author`` (the publishing organisation's identity id), SDOs
+    and SROs must name it in ``created_by_ref`` or name no one, and then get it: an organisation
+    publishes only as itself. Marking definitions are shared vocabulary and SCOs have no author."""
     with no_gc():
-        return _prepare(payload)
+        return _prepare(payload, author)
 
 
-def _prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
+def _prepare(payload: bytes | str | dict[str, Any] | list[Any], author: str | None) -> Prepared:
     objects = objects_of(payload)
     prepared = Prepared(len(objects))
     for i, obj in enumerate(objects):
         rejection = validate.check(obj)
+        if rejection is None:
+            rejection = _authorship(obj, author) or _recipients_form(obj)
         if rejection is not None:
             prepared.rejected[i] = ObjectResult(_text(obj, "id"), _text(obj, "modified") or _text(obj, "created"),
                                                 "rejected", str(rejection))
@@ -118,6 +129,28 @@ def _prepare(payload: bytes | str | dict[str, Any] | list[Any]) -> Prepared:
             continue
         prepared.candidates.append(_candidate(i, obj, version, modified))
     return prepared
+
+
+def _authorship(obj: dict[str, Any], author: str | None) -> validate.Rejection | None:
+    if author is None or "created" not in obj or obj["type"] == "marking-definition":
+        return None
+    ref = obj.get("created_by_ref")
+    if ref is None:
+        obj["created_by_ref"] = author
+    elif ref != author:
+        return validate.Rejection("hub", "created_by_ref", f"{ref} is not the publishing organisation's identity "
+                                  f"({author}); an organisation publishes only as itself")
+    return None
+
+
+def _recipients_form(obj: dict[str, Any]) -> validate.Rejection | None:
+    named = obj.get(RECIPIENTS_PROPERTY)
+    if named is None:
+        return None
+    if not isinstance(named, list) or not all(isinstance(n, str) and _IDENTITY_ID.fullmatch(n) for n in named):
+        return validate.Rejection("hub", RECIPIENTS_PROPERTY,
+                                  "a list of the recipient organisations' identity ids (identity--<uuid>)")
+    return None
 
 
 def _text(obj: Any, key: str) -> str | None:
@@ -142,4 +175,5 @@ def _candidate(position: int, obj: dict[str, Any], version: str | None, modified
     )
     marked = tlp.marked_level(obj)
     return Candidate(position, obj["id"], obj["type"], version, modified, revoked, marked.value if marked else None,
-                     values, tuple(tuple(e) for e in observables.extract(obj)))  # type: ignore[misc]
+                     values, tuple(tuple(e) for e in observables.extract(obj)),  # type: ignore[misc]
+                     tuple(obj.get(RECIPIENTS_PROPERTY, ())))

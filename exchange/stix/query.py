@@ -1,5 +1,5 @@
 """Filtered, cursor-paged reads of one collection: what TAXII's objects, manifest, object and
-versions endpoints return. Built on ``access.visible_to`` so TLP is part of every query.
+versions endpoints return. Built on ``access.visible`` so the read rules are part of every query.
 
 Paging is by ``pk`` (insertion order) with a signed cursor, never OFFSET, so a deep page costs what
 the first page costs. ``date_added`` grows with ``pk`` (see ``ingest``), so ``added_after`` turns
@@ -65,7 +65,7 @@ def page(session: Session, reader: Org | None, collection: Collection, filters: 
 
 
 def _conditions(reader: Org | None, collection: Collection, f: Filters) -> list[ColumnElement[bool]]:
-    where = [StixObject.collection_pk == collection.pk, access.visible_to(reader)]
+    where = [StixObject.collection_pk == collection.pk, access.visible(reader)]
     if f.ids:
         where.append(StixObject.stix_id.in_(f.ids))
     if f.types:

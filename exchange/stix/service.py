@@ -1,6 +1,6 @@
 """Reads of the STIX store: collections, object listings, single objects, observable look-ups.
 
-Every object query is built on ``access.readable`` so TLP is enforced in SQL.
+Every object query is built on ``access.visible`` so the read rules are enforced in SQL.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from exchange.stix import fastpath, strict
 
 
 class Rejection(NamedTuple):
-    source: str  # "stix2" (the library said no) or "spec" (a rule of STIX 2.1 stix2 lets through)
+    source: str  # "stix2" (the library said no), "spec" (a STIX 2.1 rule stix2 lets through), "hub" (ours)
     code: str
     message: str
 

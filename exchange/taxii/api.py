@@ -13,9 +13,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from exchange.errors import NotFound, Unauthenticated
+from exchange.errors import NotFound
 from exchange.orgs import audit
-from exchange.orgs.auth import MaybeOrg, SessionDep, optional_org
+from exchange.orgs.auth import MaybeOrg, MaybePrincipal, SessionDep, Writer, optional_principal
 from exchange.stix import collections, query, status
 from exchange.stix.ingest import ingest
 from exchange.stix.models import ApiRoot, Collection
@@ -25,7 +25,7 @@ from exchange.taxii.media import STIX, TAXII, TAXII_ERRORS, TaxiiResponse, negot
 
 # Every endpoint resolves the caller: anonymous clients are welcome where a collection is public,
 # but wrong credentials are a 401 everywhere, never a silent downgrade to anonymous.
-router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negotiate), Depends(optional_org)],
+router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negotiate), Depends(optional_principal)],
                    default_response_class=TaxiiResponse, responses=TAXII_ERRORS)
 
 
@@ -98,9 +98,10 @@ def api_root_information(request: Request, session: SessionDep, api_root: str) -
 
 
 @route("GET", "/{api_root}/status/{status_id}/", summary="Status of a POST (4.3)")
-def get_status(session: SessionDep, org: MaybeOrg, api_root: str, status_id: str) -> Response:
+def get_status(session: SessionDep, caller: MaybePrincipal, api_root: str, status_id: str) -> Response:
+    """Any scope may poll: a write-only key must be able to see how its POST went."""
     root = collections.get_api_root(session, api_root)
-    return TaxiiResponse(status.get(session, org, root, status_id))
+    return TaxiiResponse(status.get(session, caller.org if caller else None, root, status_id))
 
 
 @route("GET", "/{api_root}/collections/", summary="Collections (5.1)")
@@ -158,15 +159,15 @@ async def _envelope_body(request: Request) -> bytes:
 
 
 @route("POST", "/{api_root}/collections/{collection_id}/objects/", summary="Add objects (5.5)", status_code=202)
-def add_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+def add_objects(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                 body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
+    org = caller.org
     root, collection, rights = _collection(session, org, api_root, collection_id)
     collections.require_write(rights, org)
     requested_at = now_micros()
     result = ingest(session, body, collection=collection, org=org)
-    audit.record(session, org=org, action="taxii.add_objects", target=collection.id,
-                 detail=f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected",
-                 remote_addr=request.client.host if request.client else None)
+    audit.record_request(session, request, caller, "taxii.add_objects", collection.id,
+                         f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected")
     return TaxiiResponse(status.create(session, root=root, org=org, result=result, requested_at=requested_at),
                          status_code=202)
 
@@ -192,17 +193,15 @@ def _require_object(session: SessionDep, org: MaybeOrg, collection: Collection, 
 
 
 @route("DELETE", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Delete an object (5.7)")
-def delete_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
+def delete_object(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                   object_id: str) -> Response:
+    org = caller.org
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    if org is None:
-        raise Unauthenticated("deleting requires credentials")
     collections.require_read(rights, org)
     f = params.filters(request, default_version="all", allow=frozenset({"version", "spec_version"}))
     deleted = query.delete_object(session, org, collection, object_id, f)
-    audit.record(session, org=org, action="taxii.delete_object", target=object_id,
-                 detail=f"{deleted} version(s) from collection {collection.id}",
-                 remote_addr=request.client.host if request.client else None)
+    audit.record_request(session, request, caller, "taxii.delete_object", object_id,
+                         f"{deleted} version(s) from collection {collection.id}")
     return TaxiiResponse(b"", status_code=200)
 
 

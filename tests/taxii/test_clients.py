@@ -96,6 +96,7 @@ def test_every_collection_method(hub: Hub, bearer: bool) -> None:
     v1 = indicator(modified="2024-01-01T00:00:00.000Z")
     v2 = version_of(v1, "2024-02-01T00:00:00.000Z", name="v2")
     other = indicator()
+    m.sign([v1, v2, other])
     first = c.add_objects({"objects": [v1, other]})
     assert isinstance(first, Status)
     assert first.status == "complete"

@@ -40,7 +40,7 @@ def test_bodies_over_max_content_length_get_413(hub: Hub) -> None:
     limit = expect(hub.get(root(), m))["max_content_length"]
 
     def envelope_of(size: int) -> tuple[dict[str, Any], bytes]:
-        o = indicator(description="")
+        o = indicator(description="", created_by_ref=m.identity)
         o["description"] = "x" * (size - len(orjson.dumps({"objects": [o]})))
         body = orjson.dumps({"objects": [o]})
         assert len(body) == size
