@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from sqlalchemy import text
@@ -13,6 +14,8 @@ from exchange import __version__, handlers
 from exchange.db import make_engine, make_sessionmaker
 from exchange.errors import BadRequest
 from exchange.middleware import BodyLimit, Metrics, SecurityHeaders
+from exchange.orgs import api as orgs_api
+from exchange.ratelimit import RateLimit
 from exchange.settings import Settings
 from exchange.stix import api as stix_api
 from exchange.taxii import api as taxii_api
@@ -46,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     handlers.install(app)
     app.include_router(stix_api.router)
+    app.include_router(orgs_api.router)
     app.include_router(taxii_api.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -68,6 +72,18 @@ def create_app(settings: Settings) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Added innermost first. Rate limiting sits inside CORS so that a browser can read a 429, and
+    # inside metrics and security headers so that 429s are counted and carry the headers too.
+    if settings.rate_limit_per_ip or settings.rate_limit_per_key:
+        app.add_middleware(RateLimit, per_ip=settings.rate_limit_per_ip, per_key=settings.rate_limit_per_key,
+                           storage=settings.rate_limit_storage)
+    if settings.cors_origins:
+        # Keys travel in the Authorization header set by the calling script, so no credentials mode
+        # (cookies, the browser's own HTTP auth) is needed or allowed.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Accept"],
+                           expose_headers=["Retry-After", "X-TAXII-Date-Added-First", "X-TAXII-Date-Added-Last"])
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

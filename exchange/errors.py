@@ -19,6 +19,10 @@ class ExchangeError(Exception):
         self.description = description
         self.details = details or {}
 
+    def response_headers(self) -> dict[str, str]:
+        """Headers of the error response; errors whose headers depend on the instance override this."""
+        return self.headers
+
 
 class BadRequest(ExchangeError):
     pass
@@ -63,3 +67,15 @@ class UnsupportedMediaType(ExchangeError):
 class UnprocessableEntity(ExchangeError):
     status = 422
     title = "Unprocessable entity"
+
+
+class TooManyRequests(ExchangeError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -48,6 +48,12 @@ def error_response(request: Request, status: int, description: str, *, title: st
     return Response(orjson.dumps(body), status_code=status, headers=dict(headers or {}), media_type=media_type)
 
 
+def exchange_error_response(request: Request, exc: ExchangeError) -> Response:
+    """The response to one of our errors; also used by middleware, which runs outside the exception handlers."""
+    return error_response(request, exc.status, exc.description, title=exc.title, headers=exc.response_headers(),
+                          details=exc.details)
+
+
 def _allowed_methods(request: Request) -> list[str]:
     methods: set[str] = set()
     for route in request.app.router.routes:
@@ -60,8 +66,7 @@ def _allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ExchangeError)
     async def exchange_error(request: Request, exc: ExchangeError) -> Response:
-        return error_response(request, exc.status, exc.description, title=exc.title, headers=exc.headers,
-                              details=exc.details)
+        return exchange_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

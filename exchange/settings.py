@@ -6,7 +6,8 @@ reads the environment at import time and tests can run several configurations si
 
 from __future__ import annotations
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +32,32 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
     worker_tick_seconds: int = Field(default=60, ge=1, description="Heartbeat interval of `exchange worker`.")
+    rate_limit_per_ip: str = Field(
+        default="200/second",
+        description="Requests per client address, e.g. `200/second` or `5000/minute`; empty to disable. "
+        "Health and metrics endpoints are exempt.",
+    )
+    rate_limit_per_key: str = Field(
+        default="100/second", description="Requests per API key, e.g. `100/second`; empty to disable."
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the rate-limit counters live: `memory://` (per process) or `redis://host:6379` "
+        "(shared by replicas and workers; needs `pip install 'limits[async-redis]'`).",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description='Origins whose browser scripts may call the API, as JSON: `["https://portal.example"]`. '
+        "Empty (the default): no cross-origin access.",
+    )
+
+    @field_validator("rate_limit_per_ip", "rate_limit_per_key")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        """A typo in a limit fails at start-up, not on the first request."""
+        if value:
+            parse(value)
+        return value
 
 
 def get_settings() -> Settings:

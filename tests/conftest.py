@@ -71,7 +71,9 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 def settings(database_url: str, monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]) -> Settings:
     """Settings of the test database; depending on ``sessions`` empties the tables after the test."""
     monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)  # for CLI commands run in-process
-    return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024, max_page_size=500)
+    # rate limits off: whether a test meets them must not depend on the machine's speed
+    return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024, max_page_size=500,
+                    rate_limit_per_ip="", rate_limit_per_key="")
 
 
 @pytest.fixture

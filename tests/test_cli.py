@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from exchange.cli import app
 from exchange.orgs import service as orgs
+from exchange.orgs.models import Role
+from exchange.stix import collections
 from tests.factories import bundle, indicator
 
 runner = CliRunner()
@@ -105,7 +107,8 @@ def test_db_upgrade_is_idempotent(settings) -> None:  # type: ignore[no-untyped-
 
 def test_help_explains_every_command() -> None:
     commands = (["--help"], ["serve", "--help"], ["import", "--help"], ["export", "--help"],
-                ["bench", "ingest", "--help"])
+                ["bench", "ingest", "--help"], ["key", "create", "--help"], ["user", "add", "--help"],
+                ["group", "create", "--help"], ["audit", "list", "--help"], ["collection", "create", "--help"])
     for args in commands:
         r = run(*args)
         assert r.exit_code == 0
@@ -119,3 +122,45 @@ def test_bench_ingest_reports_figures(tmp_path: Path) -> None:
     assert figures["added"] == 300
     assert figures["objects_per_second"] > 0
     assert figures["db_size_mb"] > 0
+
+
+def test_export_as_an_organisation_gets_only_what_it_may_read(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    producer = json.loads(run("org", "create", "--name", "CERT A", "--role", "csirt", "--json").stdout)
+    json.loads(run("org", "create", "--name", "SME B", "--role", "sme", "--json").stdout)
+    amber = indicator(markings=["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"])
+    green = indicator()
+    f = tmp_path / "in.json"
+    f.write_bytes(orjson.dumps(bundle(amber, green)))
+    assert run("import", str(f), "--org", producer["slug"]).exit_code == 0
+    seen_by = {slug: [o["id"] for o in orjson.loads(run("export", "--as-org", slug).stdout_bytes)["objects"]]
+               for slug in ("cert-a", "sme-b")}
+    assert seen_by == {"cert-a": [amber["id"], green["id"]], "sme-b": [green["id"]]}
+
+
+def test_keys_users_groups_and_group_collections_from_the_cli(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+    run("org", "create", "--name", "ISAC", "--role", "isac", "--json")
+    run("org", "create", "--name", "SME", "--role", "sme", "--json")
+    assert run("user", "add", "--org", "sme", "--email", "it@sme.example", "--role", "read-only").exit_code == 0
+    issued = json.loads(run("key", "create", "--org", "sme", "--user", "it@sme.example", "--json").stdout)
+    assert issued["scopes"] == ["read"]
+    too_much = run("key", "create", "--org", "sme", "--user", "it@sme.example", "--scopes", "read,write")
+    assert too_much.exit_code == 1
+    assert "read-only" in too_much.output
+    listed = json.loads(run("key", "list", "--org", "sme", "--json").stdout)
+    assert [k["user"] for k in listed if k["prefix"] == issued["prefix"]] == ["it@sme.example"]
+    assert run("key", "revoke", "--org", "sme", issued["prefix"]).exit_code == 0
+    with sessions() as s:
+        assert orgs.authenticate(s, issued["api_key"]) is None
+
+    group = json.loads(run("group", "create", "--owner", "isac", "--name", "members", "--json").stdout)
+    assert run("group", "add", group["id"], "sme").exit_code == 0
+    groups_listed = json.loads(run("group", "list", "--json").stdout)
+    assert groups_listed == [{"id": group["id"], "name": "members", "members": ["isac", "sme"]}]
+    coll = json.loads(run("collection", "create", "--title", "ISAC feed", "--owner", "isac", "--group",
+                          group["id"], "--json").stdout)
+    with sessions() as s:
+        target = collections.by_id(s, coll["id"])
+        sme, outsider = orgs.get_by_slug(s, "sme"), orgs.create(s, name="Other", role=Role.sme).org
+        assert collections.rights(s, sme, target).can_read
+        assert not collections.rights(s, outsider, target).can_read
+    assert run("group", "remove", group["id"], "isac").exit_code == 1  # the owner stays

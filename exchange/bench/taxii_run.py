@@ -120,8 +120,9 @@ def run_exchange(n: int, database_url: str | None = None, *, seed: int = 1, budg
         engine.dispose()
 
         port = free_port()
+        # no rate limits: the benchmark is a deliberately fast client
         env = {**os.environ, "EXCHANGE_DATABASE_URL": url, "EXCHANGE_HOST": "127.0.0.1",
-               "EXCHANGE_PORT": str(port)}
+               "EXCHANGE_PORT": str(port), "EXCHANGE_RATE_LIMIT_PER_IP": "", "EXCHANGE_RATE_LIMIT_PER_KEY": ""}
         argv = [sys.executable, "-c", "from exchange.cli import main; main()", "serve", "--port", str(port)]
         with server_process(argv, ready=r"Uvicorn running on", env=env) as proc:
             base = f"http://127.0.0.1:{port}"

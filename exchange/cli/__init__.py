@@ -1,10 +1,11 @@
-"""The ``exchange`` command line: serve, worker, db, org, key, import, export, bench."""
+"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, audit, import,
+export, bench."""
 
 from __future__ import annotations
 
 import typer
 
-from exchange.cli import bench, collections, orgs, serve, transfer
+from exchange.cli import audit, bench, collections, orgs, people, serve, transfer
 
 app = typer.Typer(
     name="exchange",
@@ -14,8 +15,10 @@ app = typer.Typer(
 )
 serve.register(app)
 orgs.register(app)
+people.register(app)
 transfer.register(app)
 app.add_typer(collections.app, name="collection")
+app.add_typer(audit.app, name="audit")
 app.add_typer(bench.app, name="bench")
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from exchange.cli.common import console, unit_of_work
+from exchange.orgs import audit, groups
 from exchange.orgs import service as orgs
 from exchange.settings import Settings
 from exchange.stix import collections, tlp
@@ -24,7 +25,11 @@ def create(
                                   "amber+strict, red"),
     public: bool = typer.Option(False, "--public", help="Anonymous clients may read it (TLP:CLEAR objects only)"),
     members_read: bool = typer.Option(True, help="Every member organisation may read it"),
-    publishers_write: bool = typer.Option(False, help="Every csirt and isac organisation may write to it"),
+    publishers_write: bool = typer.Option(False, help="The audience may write to it (in a community collection: "
+                                          "csirt and isac organisations)"),
+    owner: str | None = typer.Option(None, help="Slug of the owner organisation (always reads and writes)"),
+    group: str | None = typer.Option(None, help="Sharing group id: its members are the audience, and TLP:AMBER "
+                                     "objects reach them [default: the whole community]"),
     as_json: bool = typer.Option(False, "--json", help='Print {"id": ...} as JSON'),
 ) -> None:
     """Create a collection; only admins and organisations granted --write may write to it by default."""
@@ -36,8 +41,11 @@ def create(
     with unit_of_work(Settings()) as session:
         collection = collections.create(session, title=title, api_root=api_root, description=description,
                                         default_tlp=level, public=public, members_read=members_read,
-                                        publishers_write=publishers_write)
+                                        publishers_write=publishers_write,
+                                        owner=orgs.get_by_slug(session, owner) if owner else None,
+                                        sharing_group=groups.get(session, group) if group else None)
         collection_id = collection.id
+        audit.record_cli(session, "collection.create", collection_id, title)
     if as_json:
         typer.echo(json.dumps({"id": collection_id}))
     else:
@@ -56,6 +64,7 @@ def grant(
         collection = collections.by_id(session, collection_id)
         org = orgs.get_by_slug(session, org_slug)
         collections.grant(session, collection=collection, org=org, read=read, write=write)
+        audit.record_cli(session, "collection.grant", collection_id, f"{org_slug}: read={read}, write={write}")
     console.print(f"{org_slug} on {collection_id}: read={'yes' if read else 'no'}, write={'yes' if write else 'no'}")
 
 

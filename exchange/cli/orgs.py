@@ -1,4 +1,4 @@
-"""``org create|list`` and ``key rotate``."""
+"""``org create|list`` and ``key create|list|revoke|rotate``. Every change is audited (actor "cli")."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 
 from exchange.cli.common import console, unit_of_work
-from exchange.orgs import service
+from exchange.orgs import audit, service, users
 from exchange.orgs.models import Role
+from exchange.orgs.schemas import issued_out, key_out
 from exchange.settings import Settings
 from exchange.stix.timestamps import from_micros
 
@@ -27,6 +28,7 @@ def create(
     """Create an organisation and print its first API key (it is not shown again)."""
     with unit_of_work(Settings()) as session:
         issued = service.create(session, name=name, role=role, slug=slug)
+        audit.record_cli(session, "org.create", issued.org.slug, f"role {role.value}")
     _print_key(issued, as_json)
 
 
@@ -46,14 +48,71 @@ def list_orgs(as_json: bool = typer.Option(False, "--json", help="Print a JSON a
     console.print(table)
 
 
+@key_app.command("create")
+def create_key(
+    org: str = typer.Option(..., "--org", help="Organisation slug"),
+    user: str | None = typer.Option(None, help="E-mail of the user who will hold it (its role caps the scopes)"),
+    scopes: str = typer.Option("read", help="Comma-separated: read, write, admin"),
+    expires_in_days: int | None = typer.Option(90, help="Lifetime in days; 0 for a key that never expires"),
+    name: str = typer.Option("", help="A label, e.g. 'OpenCTI connector'"),
+    as_json: bool = typer.Option(False, "--json", help='Print {"prefix", "api_key", "scopes", "expires"} as JSON'),
+) -> None:
+    """Issue a key (printed once, stored only as a hash)."""
+    with unit_of_work(Settings()) as session:
+        owner = service.get_by_slug(session, org)
+        holder = users.get(session, owner, user) if user else None
+        issued = service.issue_key(session, owner, user=holder, scopes=service.parse_scopes(scopes), name=name,
+                                   expires_in_days=expires_in_days or None)
+        audit.record_cli(session, "key.issue", f"{org}/{issued.key.prefix}", f"scopes {issued.key.scopes}")
+        out = issued_out(issued)
+    if as_json:
+        typer.echo(out.model_dump_json())
+        return
+    console.print(f"key [bold]{out.prefix}[/bold] for {org}: scopes {', '.join(out.scopes)}, "
+                  f"expires {out.expires or 'never'}\nAPI key (store it now, it is not shown again):")
+    typer.echo(out.api_key)
+
+
+@key_app.command("list")
+def list_keys(
+    org: str = typer.Option(..., "--org", help="Organisation slug"),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array"),
+) -> None:
+    """List an organisation's keys: prefix, holder, scopes, expiry, last use, revocation (never the keys)."""
+    with unit_of_work(Settings()) as session:
+        owner = service.get_by_slug(session, org)
+        holders = {u.pk: u for u in users.of_org(session, owner)}
+        rows = [key_out(k, holders.get(k.user_pk) if k.user_pk else None) for k in service.keys_of(session, owner)]
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows]))
+        return
+    table = Table("prefix", "name", "user", "scopes", "expires", "last used", "revoked")
+    for r in rows:
+        table.add_row(r.prefix, r.name, r.user or "", " ".join(r.scopes), r.expires or "never", r.last_used or "",
+                      r.revoked or "")
+    console.print(table)
+
+
+@key_app.command("revoke")
+def revoke(org: str = typer.Option(..., "--org", help="Organisation slug"),
+           prefix: str = typer.Argument(..., help="The key's prefix (see key list)")) -> None:
+    """Revoke a key at once."""
+    with unit_of_work(Settings()) as session:
+        service.revoke_key(session, service.key_by_prefix(session, service.get_by_slug(session, org), prefix))
+        audit.record_cli(session, "key.revoke", f"{org}/{prefix}")
+    console.print(f"key {prefix} of {org} revoked")
+
+
 @key_app.command("rotate")
 def rotate(
     slug: str = typer.Argument(..., help="Organisation slug"),
+    prefix: str | None = typer.Option(None, help="Replace only this key (same holder, scopes and lifetime)"),
     as_json: bool = typer.Option(False, "--json", help='Print {"id", "slug", "api_key"} as JSON'),
 ) -> None:
-    """Revoke the organisation's keys and print a new one."""
+    """Replace one key, or (without --prefix) revoke all the organisation's own keys and print a new full one."""
     with unit_of_work(Settings()) as session:
-        issued = service.rotate_key(session, slug=slug)
+        issued = service.rotate_key(session, slug=slug, prefix=prefix)
+        audit.record_cli(session, "key.rotate", f"{slug}/{prefix or '*'}", f"new key {issued.key.prefix}")
     _print_key(issued, as_json)
 
 

@@ -4,7 +4,7 @@ when, from where). Triggers in the database refuse UPDATE and DELETE of it."""
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.orgs.models import AuditEntry, Org
@@ -32,16 +32,18 @@ def record_cli(session: Session, action: str, target: str, detail: str = "") -> 
     record(session, org=None, action=action, target=target, detail=detail, actor=CLI, remote_addr=CLI)
 
 
-def entries(*, since: int | None = None, action: str | None = None, org_pk: int | None = None,
+def entries(*, since: int | None = None, action: str | None = None, org_slug: str | None = None,
             before_pk: int | None = None) -> Select[AuditEntry]:
-    """Newest first; ``before_pk`` continues a listing."""
+    """Newest first; ``before_pk`` continues a listing. ``org_slug`` matches the recorded actor, not
+    ``org_pk``: the log outlives organisations, and SQLite may give a deleted one's key to a new one."""
     query = select(AuditEntry).order_by(AuditEntry.pk.desc())
     if since is not None:
         query = query.where(AuditEntry.at >= since)
     if action is not None:
         query = query.where(AuditEntry.action == action)
-    if org_pk is not None:
-        query = query.where(AuditEntry.org_pk == org_pk)
+    if org_slug is not None:
+        query = query.where(or_(AuditEntry.actor == org_slug, AuditEntry.actor.startswith(f"{org_slug}/",
+                                                                                            autoescape=True)))
     if before_pk is not None:
         query = query.where(AuditEntry.pk < before_pk)
     return query

@@ -66,7 +66,7 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def _required(principal: Principal | None) -> Principal:
+def required_principal(principal: MaybePrincipal) -> Principal:
     if principal is None:
         raise Unauthenticated("send 'Authorization: Bearer <api key>' or HTTP Basic with the org slug and key")
     return principal
@@ -87,14 +87,14 @@ def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
 
 
 def writer(principal: MaybePrincipal) -> Principal:
-    caller = _required(principal)
+    caller = required_principal(principal)
     caller.require(Scope.write)
     return caller
 
 
 def org_admin(principal: MaybePrincipal) -> Principal:
     """Manages its own organisation: users, keys, the sharing groups it owns."""
-    caller = _required(principal)
+    caller = required_principal(principal)
     caller.require(Scope.admin)
     return caller
 
@@ -106,6 +106,7 @@ def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
     return caller
 
 
+CurrentPrincipal = Annotated[Principal, Depends(required_principal)]
 CurrentOrg = Annotated[Org, Depends(current_org)]
 MaybeOrg = Annotated[Org | None, Depends(optional_org)]
 Writer = Annotated[Principal, Depends(writer)]

@@ -6,17 +6,23 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from exchange.errors import BadRequest
-from exchange.orgs import audit
-from exchange.orgs.auth import CurrentOrg, SessionDep, Writer
-from exchange.stix import collections, service
+from exchange.errors import BadRequest, Forbidden, NotFound
+from exchange.orgs import audit, groups
+from exchange.orgs import service as orgs
+from exchange.orgs.auth import CurrentOrg, OrgAdmin, SessionDep, Writer
+from exchange.orgs.models import Org, Role, SharingGroup
+from exchange.stix import collections, service, tlp
 from exchange.stix import ingest as ingest_service
+from exchange.stix.models import ApiRoot, Collection
 from exchange.stix.schemas import (
     BundleIn,
+    CollectionIn,
+    CollectionOut,
     ErrorOut,
+    GrantIn,
     IngestOut,
     ObjectPageOut,
     ObjectResultOut,
@@ -33,11 +39,17 @@ def text_query(**kwargs: Any) -> Any:
     """A string query parameter; NUL never passes (documented in the schema)."""
     return Query(pattern=NO_NUL, **kwargs)
 
+
+def text_path(**kwargs: Any) -> Any:
+    """A string path parameter; NUL never passes (documented in the schema)."""
+    return Path(pattern=NO_NUL, **kwargs)
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in {
-        400: "Malformed input", 401: "No or wrong credentials", 403: "Not allowed for this organisation",
-        404: "Not found or not readable", 413: "Body too large", 422: "Invalid parameters",
+        400: "Malformed input", 401: "No or wrong credentials", 403: "Not allowed for this organisation or key",
+        404: "Not found or not readable", 409: "Conflicts with an existing resource", 413: "Body too large",
+        422: "Invalid parameters", 429: "Too many requests: wait for Retry-After seconds",
     }.items()
 }
 
@@ -54,6 +66,12 @@ def _objects_json(raws: Iterable[bytes], **extra: Any) -> bytes:
     return head + b'"objects":[' + b",".join(raws) + b"]}"
 
 
+async def _json_body(request: Request) -> bytes:
+    """The raw body: ingest parses it with orjson and the JSON limits (duplicate members, depth,
+    64-bit integers), exactly as for TAXII, instead of FastAPI's lenient standard-library parse."""
+    return await request.body()
+
+
 @router.post(
     "/objects",
     summary="Publish STIX objects",
@@ -61,18 +79,20 @@ def _objects_json(raws: Iterable[bytes], **extra: Any) -> bytes:
     "transaction, invalid ones are reported and skipped. Re-sending a version already stored is a success.",
     response_model=IngestOut,
     status_code=200,
+    openapi_extra={"requestBody": {"required": True, "description": "A STIX 2.1 bundle",
+                                   "content": {"application/json": {"schema": BundleIn.model_json_schema()}}}},
 )
 def publish(
     request: Request,
     session: SessionDep,
     caller: Writer,
-    bundle: Annotated[BundleIn, Body(description="A STIX 2.1 bundle")],
+    body: Annotated[bytes, Depends(_json_body)],
     collection: Annotated[str | None, text_query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
     org = caller.org
     target = service.get_collection(session, collection)
     collections.require_write(collections.rights(session, org, target), org)
-    result = ingest_service.ingest(session, bundle.objects, collection=target, org=org)
+    result = ingest_service.ingest(session, body, collection=target, org=org)
     audit.record_request(session, request, caller, "rest.publish", target.id,
                          f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected")
     counter = request.app.state.ingested
@@ -142,6 +162,59 @@ def lookup(
             valid_until=from_micros(hit.object.valid_until) if hit.object.valid_until is not None else None,
         ))
     return ObservableLookupOut(value=value, known=bool(matches), matches=matches)
+
+
+def _collection_out(session: SessionDep, reader: Org, c: Collection) -> CollectionOut:
+    rights = collections.rights(session, reader, c)
+    owner = session.get(Org, c.owner_org_pk) if c.owner_org_pk else None
+    group = session.get(SharingGroup, c.sharing_group_pk) if c.sharing_group_pk else None
+    root = session.get(ApiRoot, c.api_root_pk)
+    return CollectionOut(id=c.id, api_root=root.name if root else "", title=c.title, description=c.description,
+                         default_tlp=c.default_tlp, owner=owner.slug if owner else None,
+                         sharing_group=group.id if group else None, public=c.public, can_read=rights.can_read,
+                         can_write=rights.can_write)
+
+
+@router.get("/collections", summary="Collections this organisation may read or write",
+            response_model=list[CollectionOut])
+def list_collections(session: SessionDep, org: CurrentOrg) -> list[CollectionOut]:
+    return [_collection_out(session, org, c) for root in collections.api_roots(session)
+            for c, _ in collections.in_root(session, org, root)]
+
+
+@router.post("/collections", summary="Create a collection owned by this organisation", response_model=CollectionOut,
+             status_code=201, description="Hub admins, and csirt and isac organisations (key with the admin scope). "
+             "A sharing group's collection may be created by its members only.")
+def create_collection(request: Request, session: SessionDep, caller: OrgAdmin, body: CollectionIn) -> CollectionOut:
+    org = caller.org
+    if not org.role.can_publish:
+        raise Forbidden("only csirt, isac and admin organisations create collections")
+    group = groups.get(session, body.sharing_group) if body.sharing_group else None
+    if group is not None and org.role != Role.admin and all(g.pk != group.pk for g in groups.visible_to(session, org)):
+        raise BadRequest(f"no sharing group {body.sharing_group!r} this organisation belongs to")
+    created = collections.create(session, title=body.title, api_root=body.api_root, description=body.description,
+                                 default_tlp=tlp.parse(body.default_tlp), public=body.public,
+                                 members_read=body.members_read, publishers_write=body.audience_write, owner=org,
+                                 sharing_group=group)
+    audit.record_request(session, request, caller, "collection.create", created.id, body.title)
+    return _collection_out(session, org, created)
+
+
+@router.put("/collections/{collection_id}/grants/{slug}", summary="Set an organisation's rights on a collection",
+            response_model=CollectionOut, description="The collection's owner organisation, or a hub admin.")
+def grant(request: Request, session: SessionDep, caller: OrgAdmin,
+          collection_id: Annotated[str, text_path(max_length=64)], slug: Annotated[str, text_path(max_length=64)],
+          body: GrantIn) -> CollectionOut:
+    target = collections.by_id(session, collection_id)
+    if caller.org.role != Role.admin and target.owner_org_pk != caller.org.pk:
+        if not collections.rights(session, caller.org, target).can_read:
+            raise NotFound(f"no collection {collection_id!r}")
+        raise Forbidden("only the collection's owner organisation (or a hub admin) grants rights on it")
+    grantee = orgs.get_by_slug(session, slug)
+    collections.grant(session, collection=target, org=grantee, read=body.read, write=body.write)
+    audit.record_request(session, request, caller, "collection.grant", target.id,
+                         f"{slug}: read={body.read}, write={body.write}")
+    return _collection_out(session, caller.org, target)
 
 
 def _timestamp(value: str | None, name: str) -> int | None:

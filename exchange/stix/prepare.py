@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from exchange.errors import BadRequest
-from exchange.stix import observables, tlp, validate
+from exchange.stix import jsonlimits, observables, tlp, validate
 from exchange.stix.timestamps import to_micros
 
 Status = Literal["added", "duplicate", "rejected"]
@@ -57,6 +57,7 @@ class Candidate(NamedTuple):
 
 
 RECIPIENTS_PROPERTY = "x_exchange_recipients"
+_REPORTED_CHARS = 300
 _IDENTITY_ID = re.compile(r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -70,10 +71,12 @@ class Prepared:
 def objects_of(payload: bytes | str | dict[str, Any] | list[Any]) -> list[Any]:
     """The objects of a bundle, a list, or a single object; JSON text is parsed with orjson."""
     if isinstance(payload, bytes | str):
+        text = payload
         try:
-            payload = orjson.loads(payload)
+            payload = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}") from None
+        jsonlimits.check(text, payload)
     if isinstance(payload, list):
         return payload
     if isinstance(payload, dict):
@@ -154,9 +157,10 @@ def _recipients_form(obj: dict[str, Any]) -> validate.Rejection | None:
 
 
 def _text(obj: Any, key: str) -> str | None:
-    """A string property of something that may not even be an object (for reporting rejections)."""
+    """A string property of something that may not even be an object, for reporting a rejection:
+    cut short, so a 10 MB bogus id is not echoed back nor kept in the status resource."""
     value = obj.get(key) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else None
+    return value[:_REPORTED_CHARS] if isinstance(value, str) else None
 
 
 def _candidate(position: int, obj: dict[str, Any], version: str | None, modified: int) -> Candidate:

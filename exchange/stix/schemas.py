@@ -62,3 +62,36 @@ class ErrorOut(BaseModel):
     description: str
     http_status: str
     details: dict[str, Any] | None = None
+
+
+class CollectionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$")
+    api_root: str = Field(default="default", max_length=64, pattern=r"^[^\x00]*$")
+    default_tlp: Literal["clear", "white", "green", "amber", "amber+strict", "red"] = Field(
+        default="green", description="TLP of objects that carry no TLP marking")
+    sharing_group: str | None = Field(default=None, max_length=64, pattern=r"^[^\x00]*$", description=(
+        "Sharing group id: its members are the audience, and TLP:AMBER objects reach them. "
+        "Without one, the whole community is the audience."))
+    public: bool = Field(default=False, description="Anonymous clients may read its TLP:CLEAR objects")
+    members_read: bool = Field(default=True, description="The audience may read")
+    audience_write: bool = Field(default=False, description=(
+        "The audience may write (in a community collection: csirt, isac and admin organisations only)"))
+
+
+class CollectionOut(BaseModel):
+    id: str
+    api_root: str
+    title: str
+    description: str
+    default_tlp: str
+    owner: str | None = Field(description="Slug of the owner organisation")
+    sharing_group: str | None
+    public: bool
+    can_read: bool
+    can_write: bool
+
+
+class GrantIn(BaseModel):
+    read: bool = False
+    write: bool = False

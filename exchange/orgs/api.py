@@ -1,0 +1,212 @@
+"""REST routes for organisations, users, API keys, sharing groups and the audit log (``/api/v1``).
+
+An organisation manages itself with a key holding the ``admin`` scope; hub admins manage everyone.
+Every change is written to the audit log in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from exchange.errors import BadRequest, Forbidden, NotFound
+from exchange.orgs import audit, groups, service, users
+from exchange.orgs.auth import CurrentPrincipal, HubAdmin, OrgAdmin, SessionDep
+from exchange.orgs.models import Org, Role, SharingGroup
+from exchange.orgs.schemas import (
+    AuditPageOut,
+    CreatedOrgOut,
+    GroupIn,
+    GroupOut,
+    IssuedKeyOut,
+    KeyIn,
+    KeyOut,
+    MeOut,
+    OrgIn,
+    OrgOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+    audit_out,
+    issued_out,
+    key_out,
+    org_out,
+    user_out,
+)
+from exchange.orgs.service import Principal
+from exchange.stix.api import ERRORS, text_path, text_query
+from exchange.stix.timestamps import to_micros
+
+router = APIRouter(prefix="/api/v1", tags=["organisations"], responses=ERRORS)
+Slug = Annotated[str, text_path(max_length=64)]
+GroupId = Annotated[str, text_path(max_length=64)]
+
+
+def _managed(session: Session, caller: Principal, slug: str) -> Org:
+    """The organisation ``slug``, if the caller may manage it: itself, or any for hub admins.
+    Another organisation's slug is a 404 for non-admins, so slugs cannot be probed."""
+    if caller.org.role != Role.admin and caller.org.slug != slug:
+        raise NotFound(f"no organisation with slug {slug!r}")
+    return service.get_by_slug(session, slug)
+
+
+@router.get("/me", summary="Who this key stands for", response_model=MeOut)
+def me(caller: CurrentPrincipal) -> MeOut:
+    return MeOut(org=org_out(caller.org), user=caller.user.email if caller.user else None,
+                 scopes=sorted(caller.scopes))
+
+
+@router.get("/orgs", summary="List organisations (hub admins)", response_model=list[OrgOut])
+def list_orgs(session: SessionDep, _caller: HubAdmin) -> list[OrgOut]:
+    return [org_out(o) for o in service.get_all(session)]
+
+
+@router.post("/orgs", summary="Create an organisation (hub admins)", response_model=CreatedOrgOut, status_code=201)
+def create_org(request: Request, session: SessionDep, caller: HubAdmin, body: OrgIn) -> CreatedOrgOut:
+    issued = service.create(session, name=body.name, role=body.role, slug=body.slug)
+    audit.record_request(session, request, caller, "org.create", issued.org.slug, f"role {body.role.value}")
+    return CreatedOrgOut(org=org_out(issued.org), key=issued_out(issued))
+
+
+@router.get("/orgs/{slug}/users", summary="Users of an organisation", response_model=list[UserOut])
+def list_users(session: SessionDep, caller: OrgAdmin, slug: Slug) -> list[UserOut]:
+    return [user_out(u) for u in users.of_org(session, _managed(session, caller, slug))]
+
+
+@router.post("/orgs/{slug}/users", summary="Add a user", response_model=UserOut, status_code=201)
+def add_user(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug, body: UserIn) -> UserOut:
+    org = _managed(session, caller, slug)
+    user = users.create(session, org, email=body.email, role=body.role, name=body.name, password=body.password)
+    audit.record_request(session, request, caller, "user.create", user.email, f"role {user.role.value} in {slug}")
+    return user_out(user)
+
+
+@router.patch("/orgs/{slug}/users/{email}", summary="Change a user's role, or disable them", response_model=UserOut)
+def patch_user(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
+               email: Annotated[str, text_path(max_length=320)], body: UserPatch) -> UserOut:
+    user = users.get(session, _managed(session, caller, slug), email)
+    if body.role is not None:
+        users.set_role(user, body.role)
+        audit.record_request(session, request, caller, "user.role", user.email, body.role.value)
+    if body.disabled:
+        users.disable(user)
+        audit.record_request(session, request, caller, "user.disable", user.email)
+    return user_out(user)
+
+
+@router.get("/orgs/{slug}/keys", summary="API keys of an organisation (never the keys themselves)",
+            response_model=list[KeyOut])
+def list_keys(session: SessionDep, caller: OrgAdmin, slug: Slug) -> list[KeyOut]:
+    org = _managed(session, caller, slug)
+    holders = {u.pk: u for u in users.of_org(session, org)}
+    return [key_out(k, holders.get(k.user_pk) if k.user_pk else None) for k in service.keys_of(session, org)]
+
+
+@router.post("/orgs/{slug}/keys", summary="Issue an API key (shown once)", response_model=IssuedKeyOut,
+             status_code=201)
+def issue_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug, body: KeyIn) -> IssuedKeyOut:
+    org = _managed(session, caller, slug)
+    scopes = frozenset(body.scopes)
+    if not scopes <= caller.scopes:
+        raise Forbidden("a key cannot be issued with more scopes than the key issuing it")
+    holder = users.get(session, org, body.user) if body.user else None
+    issued = service.issue_key(session, org, user=holder, scopes=scopes, expires_in_days=body.expires_in_days,
+                               name=body.name)
+    audit.record_request(session, request, caller, "key.issue", f"{slug}/{issued.key.prefix}",
+                         f"scopes {issued.key.scopes}" + (f", for {holder.email}" if holder else ""))
+    return issued_out(issued)
+
+
+@router.post("/orgs/{slug}/keys/{prefix}/rotate", summary="Replace a key by a new one (shown once)",
+             response_model=IssuedKeyOut, status_code=201)
+def rotate_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
+               prefix: Annotated[str, text_path(max_length=16)]) -> IssuedKeyOut:
+    _managed(session, caller, slug)
+    issued = service.rotate_key(session, slug=slug, prefix=prefix)
+    audit.record_request(session, request, caller, "key.rotate", f"{slug}/{prefix}", f"new key {issued.key.prefix}")
+    return issued_out(issued)
+
+
+@router.delete("/orgs/{slug}/keys/{prefix}", summary="Revoke a key", status_code=204)
+def revoke_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
+               prefix: Annotated[str, text_path(max_length=16)]) -> Response:
+    service.revoke_key(session, service.key_by_prefix(session, _managed(session, caller, slug), prefix))
+    audit.record_request(session, request, caller, "key.revoke", f"{slug}/{prefix}")
+    return Response(status_code=204)
+
+
+def _group_out(session: Session, group: SharingGroup) -> GroupOut:
+    owner = session.get(Org, group.owner_org_pk)
+    return GroupOut(id=group.id, name=group.name, description=group.description, owner=owner.slug if owner else "",
+                    members=[m.slug for m in groups.members(session, group)])
+
+
+def _visible_group(session: Session, caller: Principal, group_id: str) -> SharingGroup:
+    """Members and hub admins see a group; for anyone else it does not exist."""
+    group = groups.get(session, group_id)
+    if caller.org.role != Role.admin and all(g.pk != group.pk for g in groups.visible_to(session, caller.org)):
+        raise NotFound(f"no sharing group {group_id!r}")
+    return group
+
+
+@router.get("/groups", summary="Sharing groups this organisation belongs to", response_model=list[GroupOut])
+def list_groups(session: SessionDep, caller: CurrentPrincipal) -> list[GroupOut]:
+    return [_group_out(session, g) for g in groups.visible_to(session, caller.org)]
+
+
+@router.post("/groups", summary="Create a sharing group owned by this organisation", response_model=GroupOut,
+             status_code=201)
+def create_group(request: Request, session: SessionDep, caller: OrgAdmin, body: GroupIn) -> GroupOut:
+    group = groups.create(session, caller.org, name=body.name, description=body.description)
+    audit.record_request(session, request, caller, "group.create", group.id, body.name)
+    return _group_out(session, group)
+
+
+@router.get("/groups/{group_id}", summary="A sharing group and its members", response_model=GroupOut)
+def get_group(session: SessionDep, caller: CurrentPrincipal,
+              group_id: GroupId) -> GroupOut:
+    return _group_out(session, _visible_group(session, caller, group_id))
+
+
+@router.put("/groups/{group_id}/members/{slug}", summary="Add a member (the group's owner)", response_model=GroupOut)
+def add_member(request: Request, session: SessionDep, caller: OrgAdmin,
+               group_id: GroupId, slug: Slug) -> GroupOut:
+    group = _visible_group(session, caller, group_id)
+    groups.require_manager(group, caller.org)
+    groups.add_member(session, group, service.get_by_slug(session, slug))
+    audit.record_request(session, request, caller, "group.add_member", group.id, slug)
+    return _group_out(session, group)
+
+
+@router.delete("/groups/{group_id}/members/{slug}", summary="Remove a member (the group's owner)",
+               response_model=GroupOut)
+def remove_member(request: Request, session: SessionDep, caller: OrgAdmin,
+                  group_id: GroupId, slug: Slug) -> GroupOut:
+    group = _visible_group(session, caller, group_id)
+    groups.require_manager(group, caller.org)
+    groups.remove_member(session, group, service.get_by_slug(session, slug))
+    audit.record_request(session, request, caller, "group.remove_member", group.id, slug)
+    return _group_out(session, group)
+
+
+@router.get("/audit", summary="The audit log (hub admins)", response_model=AuditPageOut)
+def audit_log(
+    request: Request,
+    session: SessionDep,
+    _caller: HubAdmin,
+    since: Annotated[str | None, text_query(description="Only entries at or after this timestamp")] = None,
+    action: Annotated[str | None, text_query(max_length=64, description="Only this action, e.g. org.create")] = None,
+    org: Annotated[str | None, text_query(max_length=64, description="Only this organisation's actions (slug)")]
+    = None,
+    before: Annotated[int | None, Query(ge=1, description="`id` of the last entry of the previous page")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="Page size (capped by the server)")] = None,
+) -> AuditPageOut:
+    size = min(limit or request.app.state.settings.default_page_size, request.app.state.settings.max_page_size)
+    since_us = to_micros(since) if since is not None else None
+    if since is not None and since_us is None:
+        raise BadRequest("'since' must be a timestamp like 2024-01-31T12:00:00Z")
+    query = audit.entries(since=since_us, action=action, org_slug=org, before_pk=before).limit(size + 1)
+    rows = list(session.scalars(query))
+    return AuditPageOut(entries=[audit_out(e) for e in rows[:size]], more=len(rows) > size)

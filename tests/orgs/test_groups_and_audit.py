@@ -1,0 +1,117 @@
+"""Sharing groups managed by their owner, group collections whose AMBER reaches the group, and the
+append-only audit log (API, CLI, and the database triggers)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from exchange import db
+from exchange.cli import app as cli
+from exchange.orgs.models import Role
+from tests.conftest import auth
+from tests.factories import TLP2, bundle, indicator
+
+
+def test_the_owner_manages_membership_and_others_cannot(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    isac, owner_key = make_org(Role.isac)
+    member, member_key = make_org(Role.sme)
+    outsider, outsider_key = make_org(Role.sme)
+    group = client.post("/api/v1/groups", json={"name": "Energy ISAC"}, headers=auth(owner_key)).json()
+    assert (group["owner"], group["members"]) == (isac.slug, [isac.slug])
+    added = client.put(f"/api/v1/groups/{group['id']}/members/{member.slug}", headers=auth(owner_key))
+    assert added.json()["members"] == sorted([isac.slug, member.slug])
+    # a member sees the group but may not change it; an outsider does not even see it
+    assert client.get(f"/api/v1/groups/{group['id']}", headers=auth(member_key)).status_code == 200
+    assert client.put(f"/api/v1/groups/{group['id']}/members/{outsider.slug}",
+                      headers=auth(member_key)).status_code == 403
+    assert client.get(f"/api/v1/groups/{group['id']}", headers=auth(outsider_key)).status_code == 404
+    assert client.get("/api/v1/groups", headers=auth(outsider_key)).json() == []
+    assert client.delete(f"/api/v1/groups/{group['id']}/members/{isac.slug}",
+                         headers=auth(owner_key)).status_code == 400
+    removed = client.delete(f"/api/v1/groups/{group['id']}/members/{member.slug}", headers=auth(owner_key))
+    assert removed.json()["members"] == [isac.slug]
+
+
+def test_amber_in_a_group_collection_reaches_the_group_and_no_one_else(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    isac, isac_key = make_org(Role.isac)
+    member, member_key = make_org(Role.sme)
+    _, outsider_key = make_org(Role.csirt)
+    group = client.post("/api/v1/groups", json={"name": "members"}, headers=auth(isac_key)).json()
+    client.put(f"/api/v1/groups/{group['id']}/members/{member.slug}", headers=auth(isac_key))
+    coll = client.post("/api/v1/collections", json={"title": "ISAC feed", "sharing_group": group["id"],
+                                                    "audience_write": True}, headers=auth(isac_key))
+    assert coll.status_code == 201, coll.text
+    cid = coll.json()["id"]
+    amber, green = indicator(markings=[TLP2["amber"]]), indicator()
+    published = client.post(f"/api/v1/objects?collection={cid}", json=bundle(amber, green), headers=auth(member_key))
+    assert published.json()["added"] == 2
+    for key in (isac_key, member_key):
+        listed = client.get(f"/api/v1/objects?collection={cid}", headers=auth(key)).json()["objects"]
+        assert {o["id"] for o in listed} == {amber["id"], green["id"]}
+    # the community collection rule does not apply: outsiders cannot read the group's collection at all
+    assert client.get(f"/api/v1/objects/{amber['id']}", headers=auth(outsider_key)).status_code == 404
+    assert client.get(f"/api/v1/objects/{green['id']}", headers=auth(outsider_key)).status_code == 404
+    outsider_list = client.get("/api/v1/collections", headers=auth(outsider_key)).json()
+    assert cid not in {c["id"] for c in outsider_list}
+    # an outsider the owner grants read to gets the collection's GREEN, never its AMBER
+    outsider_slug = client.get("/api/v1/me", headers=auth(outsider_key)).json()["org"]["slug"]
+    granted = client.put(f"/api/v1/collections/{cid}/grants/{outsider_slug}", json={"read": True},
+                         headers=auth(isac_key))
+    assert granted.status_code == 200
+    listed = client.get(f"/api/v1/objects?collection={cid}", headers=auth(outsider_key)).json()["objects"]
+    assert [o["id"] for o in listed] == [green["id"]]
+
+
+def test_sme_cannot_create_collections_nor_grant_on_others(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, sme_key = make_org(Role.sme)
+    _, csirt_key = make_org(Role.csirt)
+    assert client.post("/api/v1/collections", json={"title": "x"}, headers=auth(sme_key)).status_code == 403
+    cid = client.post("/api/v1/collections", json={"title": "mine"}, headers=auth(csirt_key)).json()["id"]
+    sme_slug = client.get("/api/v1/me", headers=auth(sme_key)).json()["org"]["slug"]
+    r = client.put(f"/api/v1/collections/{cid}/grants/{sme_slug}", json={"read": True, "write": True},
+                   headers=auth(sme_key))
+    assert r.status_code == 403  # it can read the (community) collection, so it learns it is not the owner
+
+
+def test_every_write_and_admin_action_is_in_the_audit_log(client: TestClient, make_org, settings) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.csirt)
+    _, admin = make_org(Role.admin)
+    client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
+    prefix = client.post(f"/api/v1/orgs/{org.slug}/keys", json={"scopes": ["read"]}, headers=auth(key)).json()["prefix"]
+    client.delete(f"/api/v1/orgs/{org.slug}/keys/{prefix}", headers=auth(key))
+    group_id = client.post("/api/v1/groups", json={"name": "g"}, headers=auth(key)).json()["id"]
+
+    assert client.get("/api/v1/audit", headers=auth(key)).status_code == 403
+    page = client.get(f"/api/v1/audit?org={org.slug}", headers=auth(admin)).json()
+    seen = [(e["action"], e["target"], e["actor"]) for e in page["entries"]]
+    assert seen == [("group.create", group_id, org.slug), ("key.revoke", f"{org.slug}/{prefix}", org.slug),
+                    ("key.issue", f"{org.slug}/{prefix}", org.slug),
+                    ("rest.publish", "9a3c2f4e-6b1d-4c8e-a5f7-2d0b8e61c4a9", org.slug)]
+    assert all(e["remote_addr"] == "testclient" for e in page["entries"])
+    assert page["entries"][3]["detail"] == "1 added, 0 duplicates, 0 rejected"
+
+    runner = CliRunner()
+    env = {"EXCHANGE_DATABASE_URL": settings.database_url}
+    assert runner.invoke(cli, ["group", "add", group_id, org.slug], env=env).exit_code == 0
+    shown = runner.invoke(cli, ["audit", "list", "--action", "group.add_member", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    entries = json.loads(shown.stdout)
+    assert [(e["actor"], e["target"], e["remote_addr"]) for e in entries][:1] == [("cli", group_id, "cli")]
+
+
+def test_the_audit_log_refuses_updates_and_deletes(sessions: sessionmaker[Session], make_org, client) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
+    for statement in ("UPDATE audit_entry SET actor = 'someone else'", "DELETE FROM audit_entry"):
+        with pytest.raises(DBAPIError, match="append-only"), db.transaction(sessions) as s:
+            s.execute(text(statement))
+    with db.transaction(sessions) as s:
+        assert s.scalar(text("SELECT count(*) FROM audit_entry WHERE actor = 'someone else'")) == 0
+        assert s.scalar(text("SELECT count(*) FROM audit_entry")) >= 1

@@ -1,0 +1,126 @@
+"""Scoped, expiring, revocable API keys; users whose role caps their keys; managing them over REST."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange import db
+from exchange.orgs import users
+from exchange.orgs.models import ApiKey, Role, UserRole
+from tests.conftest import auth
+from tests.factories import bundle, indicator
+
+
+def issue(client: TestClient, admin_key: str, slug: str, **body: object) -> dict[str, object]:
+    r = client.post(f"/api/v1/orgs/{slug}/keys", json=body, headers=auth(admin_key))
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_scopes_decide_reads_writes_and_management(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, full = make_org(Role.csirt)
+    read = issue(client, full, org.slug, scopes=["read"])["api_key"]
+    write = issue(client, full, org.slug, scopes=["write"])["api_key"]
+    assert client.get("/api/v1/objects", headers=auth(read)).status_code == 200
+    refused = client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(read))
+    assert refused.status_code == 403
+    assert "'write' scope" in refused.json()["description"]
+    assert client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(write)).status_code == 200
+    assert client.get("/api/v1/objects", headers=auth(write)).status_code == 403
+    for key in (read, write):
+        assert client.get(f"/api/v1/orgs/{org.slug}/keys", headers=auth(key)).status_code == 403
+    assert client.get("/api/v1/me", headers=auth(write)).json()["scopes"] == ["write"]
+
+
+def test_a_key_never_carries_more_than_the_key_issuing_it(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, full = make_org(Role.isac)
+    limited = issue(client, full, org.slug, scopes=["read", "admin"])["api_key"]
+    r = client.post(f"/api/v1/orgs/{org.slug}/keys", json={"scopes": ["write"]}, headers=auth(limited))
+    assert r.status_code == 403
+
+
+def test_organisations_manage_only_themselves_and_hub_admins_everyone(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.csirt)
+    other, _ = make_org(Role.sme)
+    _, admin = make_org(Role.admin)
+    assert client.get(f"/api/v1/orgs/{other.slug}/keys", headers=auth(key)).status_code == 404
+    assert client.post(f"/api/v1/orgs/{other.slug}/keys", json={}, headers=auth(key)).status_code == 404
+    assert client.get("/api/v1/orgs", headers=auth(key)).status_code == 403
+    assert client.get(f"/api/v1/orgs/{other.slug}/keys", headers=auth(admin)).status_code == 200
+    created = client.post("/api/v1/orgs", json={"name": "CERT New", "role": "csirt"}, headers=auth(admin))
+    assert created.status_code == 201
+    new_key = created.json()["key"]["api_key"]
+    assert client.get("/api/v1/me", headers=auth(new_key)).json()["org"]["slug"] == "cert-new"
+
+
+def test_listed_keys_show_metadata_never_secrets(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.csirt)
+    issued = issue(client, key, org.slug, scopes=["read"], expires_in_days=30, name="OpenCTI")
+    client.get("/api/v1/objects", headers=auth(str(issued["api_key"])))
+    listed = client.get(f"/api/v1/orgs/{org.slug}/keys", headers=auth(key))
+    assert str(issued["api_key"]) not in listed.text
+    secret_part = str(issued["api_key"]).rsplit("_", 1)[1]
+    assert secret_part not in listed.text
+    row = next(k for k in listed.json() if k["prefix"] == issued["prefix"])
+    assert (row["name"], row["scopes"], row["revoked"]) == ("OpenCTI", ["read"], None)
+    assert None not in (row["expires"], row["last_used"])
+
+
+def test_revoked_rotated_and_expired_keys_stop_working(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                                       sessions: sessionmaker[Session]) -> None:
+    org, key = make_org(Role.csirt)
+    doomed = issue(client, key, org.slug, scopes=["read"])
+    assert client.delete(f"/api/v1/orgs/{org.slug}/keys/{doomed['prefix']}", headers=auth(key)).status_code == 204
+    assert client.get("/api/v1/objects", headers=auth(str(doomed["api_key"]))).status_code == 401
+
+    old = issue(client, key, org.slug, scopes=["read"], expires_in_days=7)
+    rotated = client.post(f"/api/v1/orgs/{org.slug}/keys/{old['prefix']}/rotate", headers=auth(key))
+    assert rotated.status_code == 201
+    assert rotated.json()["scopes"] == ["read"]
+    assert client.get("/api/v1/objects", headers=auth(str(old["api_key"]))).status_code == 401
+    assert client.get("/api/v1/objects", headers=auth(rotated.json()["api_key"])).status_code == 200
+
+    expiring = issue(client, key, org.slug, scopes=["read"], expires_in_days=1)
+    assert client.get("/api/v1/objects", headers=auth(str(expiring["api_key"]))).status_code == 200
+    with db.transaction(sessions) as s:  # a day passes
+        s.execute(update(ApiKey).where(ApiKey.prefix == expiring["prefix"]).values(expires_at=1))
+    r = client.get("/api/v1/objects", headers=auth(str(expiring["api_key"])))
+    assert r.status_code == 401
+    assert "expired" in r.json()["description"]
+
+
+def test_a_users_role_caps_their_keys_and_disabling_stops_them(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.csirt)
+    r = client.post(f"/api/v1/orgs/{org.slug}/users", json={"email": "Ana@CERT.example", "role": "member",
+                                                            "password": "correct horse battery"}, headers=auth(key))
+    assert r.status_code == 201
+    assert r.json()["email"] == "ana@cert.example"
+    too_much = client.post(f"/api/v1/orgs/{org.slug}/keys", json={"scopes": ["admin"], "user": "ana@cert.example"},
+                           headers=auth(key))
+    assert too_much.status_code == 403
+    ana = issue(client, key, org.slug, scopes=["read", "write"], user="ana@cert.example")["api_key"]
+    assert client.get("/api/v1/me", headers=auth(str(ana))).json()["user"] == "ana@cert.example"
+    assert client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(str(ana))).status_code == 200
+
+    demoted = client.patch(f"/api/v1/orgs/{org.slug}/users/ana@cert.example", json={"role": "read-only"},
+                           headers=auth(key))
+    assert demoted.status_code == 200
+    assert client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(str(ana))).status_code == 403
+    assert client.get("/api/v1/objects", headers=auth(str(ana))).status_code == 200
+
+    client.patch(f"/api/v1/orgs/{org.slug}/users/ana@cert.example", json={"disabled": True}, headers=auth(key))
+    assert client.get("/api/v1/objects", headers=auth(str(ana))).status_code == 401
+
+
+def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, _ = make_org(Role.sme)
+    user = users.create(session, session.merge(org), email="b@sme.example", role=UserRole.owner,
+                        password="a long enough password")
+    assert (user.password_hash or "").startswith("$argon2id$")
+    assert "a long enough password" not in user.password_hash
+    assert users.verify_password(user, "a long enough password")
+    assert not users.verify_password(user, "a long enough passwore")
+    users.disable(user)
+    assert not users.verify_password(user, "a long enough password")

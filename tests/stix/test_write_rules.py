@@ -1,0 +1,99 @@
+"""Write rules: an organisation publishes only as itself, only the producer versions or revokes an
+object, named recipients must exist; and what named recipients and re-marking mean for readers."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi.testclient import TestClient
+
+from exchange.orgs.models import Role
+from tests.conftest import auth
+from tests.factories import TLP2, bundle, indicator
+
+
+def publish(client: TestClient, key: str, *objects: dict[str, object]) -> list[dict[str, str]]:
+    r = client.post("/api/v1/objects", json=bundle(*objects), headers=auth(key))
+    assert r.status_code == 200, r.text
+    return r.json()["results"]  # type: ignore[no-any-return]
+
+
+def test_an_organisation_publishes_only_as_itself(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.csirt)
+    other, _ = make_org(Role.csirt)
+    unsigned, own, forged = (indicator(), indicator(created_by_ref=org.identity_id),
+                             indicator(created_by_ref=other.identity_id))
+    results = publish(client, key, unsigned, own, forged)
+    assert [r["status"] for r in results] == ["added", "added", "rejected"]
+    assert "publishes only as itself" in results[2]["message"]
+    stored = client.get(f"/api/v1/objects/{unsigned['id']}", headers=auth(key)).json()["objects"][0]
+    assert stored["created_by_ref"] == org.identity_id
+    # a marking definition is shared vocabulary: its author is whoever defined it
+    statement = {"type": "marking-definition", "spec_version": "2.1", "id": f"marking-definition--{uuid.uuid4()}",
+                 "created": "2024-01-01T00:00:00.000Z", "created_by_ref": other.identity_id,
+                 "definition_type": "statement", "definition": {"statement": "Copyright Example"}}
+    assert publish(client, key, statement)[0]["status"] == "added"
+
+
+def test_admins_may_load_objects_authored_by_anyone(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    other, _ = make_org(Role.csirt)
+    _, admin = make_org(Role.admin)
+    foreign = indicator(created_by_ref=other.identity_id)
+    assert publish(client, admin, foreign)[0]["status"] == "added"
+
+
+def test_only_the_producer_versions_or_revokes(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, producer = make_org(Role.csirt)
+    _, other = make_org(Role.isac)
+    original = indicator()
+    publish(client, producer, original)
+    hijack = dict(original, modified="2024-06-01T00:00:00.000Z", name="hijacked")
+    hijack.pop("created_by_ref", None)
+    refused = publish(client, other, hijack)[0]
+    assert (refused["status"], refused["message"].split(":")[0]) == ("rejected", "producer")
+    revoke_by_other = dict(hijack, revoked=True)
+    assert publish(client, other, revoke_by_other)[0]["status"] == "rejected"
+    current = client.get(f"/api/v1/objects/{original['id']}", headers=auth(producer)).json()["objects"][0]
+    assert current["name"] == "test indicator"
+    revoked = dict(original, modified="2024-06-01T00:00:00.000Z", revoked=True)
+    assert publish(client, producer, revoked)[0]["status"] == "added"
+
+
+def test_named_recipients_alone_read_red_and_amber_strict(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, producer = make_org(Role.csirt)
+    named, named_key = make_org(Role.sme)
+    _, bystander = make_org(Role.sme)
+    red = indicator(markings=[TLP2["red"]], x_exchange_recipients=[named.identity_id])
+    strict = indicator(markings=[TLP2["amber+strict"]], x_exchange_recipients=[named.identity_id])
+    assert [r["status"] for r in publish(client, producer, red, strict)] == ["added", "added"]
+    for o in (red, strict):
+        assert client.get(f"/api/v1/objects/{o['id']}", headers=auth(named_key)).status_code == 200
+        assert client.get(f"/api/v1/objects/{o['id']}", headers=auth(bystander)).status_code == 404
+    listed = client.get("/api/v1/objects", headers=auth(bystander)).json()["objects"]
+    assert {o["id"] for o in listed}.isdisjoint({red["id"], strict["id"]})
+    looked_up = client.get("/api/v1/observables", params={"value": "evil.example"}, headers=auth(named_key)).json()
+    assert {m["object_id"] for m in looked_up["matches"]} == {red["id"], strict["id"]}
+
+
+def test_recipients_must_be_organisations_of_the_hub(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    unknown = indicator(markings=[TLP2["red"]], x_exchange_recipients=[f"identity--{uuid.uuid4()}"])
+    malformed = indicator(markings=[TLP2["red"]], x_exchange_recipients="everyone")
+    results = publish(client, key, unknown, malformed)
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert "no organisation here" in results[0]["message"]
+    assert "x_exchange_recipients" in results[1]["message"]
+
+
+def test_re_marking_stricter_hides_the_older_versions(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, producer = make_org(Role.csirt)
+    _, reader = make_org(Role.sme)
+    v1 = indicator(markings=[TLP2["green"]])
+    v2 = dict(v1, modified="2024-03-01T00:00:00.000Z", object_marking_refs=[TLP2["red"]])
+    publish(client, producer, v1)
+    assert client.get(f"/api/v1/objects/{v1['id']}", headers=auth(reader)).status_code == 200
+    publish(client, producer, v2)
+    r = client.get(f"/api/v1/objects/{v1['id']}", params={"versions": "all"}, headers=auth(reader))
+    assert r.status_code == 404
+    mine = client.get(f"/api/v1/objects/{v1['id']}", params={"versions": "all"}, headers=auth(producer))
+    assert len(mine.json()["objects"]) == 2
