@@ -20,7 +20,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -341,3 +341,8 @@ class Hub:
 
     def grant(self, cid: str, member: Member, *flags: str) -> None:
         self.cli("collection", "grant", cid, member.slug, *flags)
+
+    def with_scopes(self, member: Member, scopes: str) -> Member:
+        """The same organisation holding another key, with only these scopes (e.g. "read,write")."""
+        issued = json.loads(self.cli("key", "create", "--org", member.slug, "--scopes", scopes, "--json"))
+        return replace(member, key=issued["api_key"])

@@ -109,6 +109,19 @@ def test_write_rights(hub: Hub) -> None:
     expect(hub.post(objs(cid), isac, {"objects": [indicator()]}), 403)
 
 
+def test_key_scopes_over_taxii(hub: Hub) -> None:
+    csirt = hub.member(Role.csirt)
+    reader, writer = hub.with_scopes(csirt, "read"), hub.with_scopes(csirt, "write")
+    o = indicator()
+    check_error(hub.post(objs(), reader, {"objects": [o]}), 403)
+    posted = expect(hub.post(objs(), writer, {"objects": [o]}), 202)
+    assert expect(hub.get(status(posted["id"]), writer))["success_count"] == 1  # a writer polls its status
+    check_error(hub.get(objs(), writer), 403)
+    check_error(hub.delete(obj(o["id"]), reader), 403)
+    assert ids(expect(hub.get(obj(o["id"]), reader))) == [o["id"]]
+    assert hub.delete(obj(o["id"]), writer).status_code == 200
+
+
 def test_hidden_objects_look_exactly_like_absent_ones(hub: Hub) -> None:
     producer, other, sme, admin = (hub.member(r) for r in (Role.csirt, Role.csirt, Role.sme, Role.admin))
     hidden = [indicator(markings=[ref]) for ref in
