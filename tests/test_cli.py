@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
+from exchange import db
 from exchange.cli import app
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
@@ -164,3 +165,15 @@ def test_keys_users_groups_and_group_collections_from_the_cli(settings, sessions
         assert collections.rights(s, sme, target).can_read
         assert not collections.rights(s, outsider, target).can_read
     assert run("group", "remove", group["id"], "isac").exit_code == 1  # the owner stays
+
+
+def test_a_database_older_than_the_code_says_run_db_upgrade(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0002")
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", url)
+    r = run("org", "create", "--name", "Late", "--role", "csirt")
+    assert r.exit_code == 1
+    assert "exchange db upgrade" in r.output
+    assert "Traceback" not in r.output
+    assert run("db", "upgrade").exit_code == 0
+    assert run("org", "create", "--name", "Late", "--role", "csirt").exit_code == 0
