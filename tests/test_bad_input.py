@@ -344,3 +344,17 @@ def test_path_traversal_in_ids_is_a_clear_4xx(client: TestClient, engine: Engine
     with unchanged(engine):
         r = client.get(url, headers=writer | {"Accept": TAXII} if "/taxii2" in url else writer)
     check_error(r, 400, 404)
+
+
+@pytest.mark.parametrize("limit", ["²", "1²", "٣", "9" * 5000, "-1", "0x10", "1e3"])
+def test_a_limit_that_is_not_plain_digits_is_a_400(client: TestClient, writer: dict[str, str], limit: str) -> None:
+    check_error(client.get(TAXII_OBJECTS, params={"limit": limit}, headers=writer | {"Accept": TAXII}), 400)
+
+
+@pytest.mark.parametrize("value", ["::1/²", "::1/٣", "::1/129", "::1/01"])
+def test_an_ipv6_prefix_must_be_plain_digits(client: TestClient, engine: Engine, writer: dict[str, str],
+                                             value: str) -> None:
+    sco = {"type": "ipv6-addr", "spec_version": "2.1", "id": f"ipv6-addr--{uuid.uuid4()}", "value": value}
+    with unchanged(engine, ("stix_object", "observable")):
+        r = senders(client, writer)["rest"](orjson.dumps(bundle(sco)))
+    assert [x["status"] for x in r.json()["results"]] == ["rejected"], r.text

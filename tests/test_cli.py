@@ -133,6 +133,8 @@ def test_export_as_an_organisation_gets_only_what_it_may_read(settings, tmp_path
     f = tmp_path / "in.json"
     f.write_bytes(orjson.dumps(bundle(amber, green)))
     assert run("import", str(f), "--org", producer["slug"]).exit_code == 0
+    audited = json.loads(run("audit", "list", "--action", "cli.ingest", "--limit", "1", "--json").stdout)
+    assert [(e["actor"], e["detail"]) for e in audited] == [("cli", "2 added, 0 duplicates, 0 rejected, as cert-a")]
     seen_by = {slug: [o["id"] for o in orjson.loads(run("export", "--as-org", slug).stdout_bytes)["objects"]]
                for slug in ("cert-a", "sme-b")}
     assert seen_by == {"cert-a": [amber["id"], green["id"]], "sme-b": [green["id"]]}

@@ -6,6 +6,7 @@ from exchange.cli.common import console, session_factory
 from exchange.db import transaction
 from exchange.demo import DEMO_ORGS, demo_bundle
 from exchange.errors import NotFound
+from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.settings import Settings
@@ -25,8 +26,10 @@ def load_demo(settings: Settings) -> None:
             try:
                 orgs.get_by_slug(session, slug)
                 issued.append(orgs.rotate_key(session, slug=slug))
+                audit.record_cli(session, "key.rotate", f"{slug}/*", "serve --demo")
             except NotFound:
                 issued.append(orgs.create(session, name=name, role=Role(role)))
+                audit.record_cli(session, "org.create", slug, f"role {role}, serve --demo")
     csirt = next(i.org.slug for i in issued if i.org.role == Role.csirt)
     totals = ingest_stream(sessions, [demo_bundle()["objects"]], org_slug=csirt)
     console.print("[bold]Demo organisations[/bold] (HTTP Basic user = slug, password = key; or Bearer key):")

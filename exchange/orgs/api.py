@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from exchange.errors import BadRequest, Forbidden, NotFound
 from exchange.orgs import audit, groups, service, users
 from exchange.orgs.auth import CurrentPrincipal, HubAdmin, OrgAdmin, SessionDep
-from exchange.orgs.models import Org, Role, SharingGroup
+from exchange.orgs.models import Org, Role, Scope, SharingGroup, User
 from exchange.orgs.schemas import (
     AuditPageOut,
     CreatedOrgOut,
@@ -109,9 +109,10 @@ def list_keys(session: SessionDep, caller: OrgAdmin, slug: Slug) -> list[KeyOut]
 def issue_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug, body: KeyIn) -> IssuedKeyOut:
     org = _managed(session, caller, slug)
     scopes = frozenset(body.scopes)
-    if not scopes <= caller.scopes:
-        raise Forbidden("a key cannot be issued with more scopes than the key issuing it")
     holder = users.get(session, org, body.user) if body.user else None
+    if caller.user is not None and caller.org.pk == org.pk:
+        holder = holder or caller.user  # a person's keys stay theirs: demoting or disabling them reaches these too
+    _may_hand_out(caller, scopes, holder)
     issued = service.issue_key(session, org, user=holder, scopes=scopes, expires_in_days=body.expires_in_days,
                                name=body.name)
     audit.record_request(session, request, caller, "key.issue", f"{slug}/{issued.key.prefix}",
@@ -119,11 +120,21 @@ def issue_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slu
     return issued_out(issued)
 
 
+def _may_hand_out(caller: Principal, scopes: frozenset[Scope], holder: User | None) -> None:
+    """No key escapes its issuer: never more scopes than the issuing key, and a person's key only
+    issues or rotates keys that person holds (an organisation key would outlive their demotion)."""
+    if not scopes <= caller.scopes:
+        raise Forbidden("a key cannot be issued with more scopes than the key issuing it")
+    if caller.user is not None and caller.org.role != Role.admin and (holder is None or holder.pk != caller.user.pk):
+        raise Forbidden("a person's key only manages that person's own keys")
+
+
 @router.post("/orgs/{slug}/keys/{prefix}/rotate", summary="Replace a key by a new one (shown once)",
              response_model=IssuedKeyOut, status_code=201)
 def rotate_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
                prefix: Annotated[str, text_path(max_length=16)]) -> IssuedKeyOut:
-    _managed(session, caller, slug)
+    old = service.key_by_prefix(session, _managed(session, caller, slug), prefix)
+    _may_hand_out(caller, service.parse_scopes(old.scopes), session.get(User, old.user_pk) if old.user_pk else None)
     issued = service.rotate_key(session, slug=slug, prefix=prefix)
     audit.record_request(session, request, caller, "key.rotate", f"{slug}/{prefix}", f"new key {issued.key.prefix}")
     return issued_out(issued)
@@ -153,6 +164,7 @@ def _visible_group(session: Session, caller: Principal, group_id: str) -> Sharin
 
 @router.get("/groups", summary="Sharing groups this organisation belongs to", response_model=list[GroupOut])
 def list_groups(session: SessionDep, caller: CurrentPrincipal) -> list[GroupOut]:
+    caller.require(Scope.read)
     return [_group_out(session, g) for g in groups.visible_to(session, caller.org)]
 
 
@@ -167,6 +179,7 @@ def create_group(request: Request, session: SessionDep, caller: OrgAdmin, body: 
 @router.get("/groups/{group_id}", summary="A sharing group and its members", response_model=GroupOut)
 def get_group(session: SessionDep, caller: CurrentPrincipal,
               group_id: GroupId) -> GroupOut:
+    caller.require(Scope.read)
     return _group_out(session, _visible_group(session, caller, group_id))
 
 

@@ -142,6 +142,8 @@ def rotate_key(session: Session, *, slug: str, prefix: str | None = None) -> Iss
                                              ApiKey.revoked_at.is_(None)).values(revoked_at=now_micros()))
         return issue_key(session, org, name="rotated")
     old = key_by_prefix(session, org, prefix)
+    if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now_micros()):
+        raise Conflict(f"key {prefix!r} is revoked or expired: issue a new key instead")
     revoke_key(session, old)
     user = session.get(User, old.user_pk) if old.user_pk is not None else None
     lifetime = old.expires_at - old.created_at if old.expires_at is not None else None

@@ -90,8 +90,8 @@ def publish(
     collection: Annotated[str | None, text_query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
     org = caller.org
-    target = service.get_collection(session, collection)
-    collections.require_write(collections.rights(session, org, target), org)
+    target, rights = collections.get(session, org, None, collection or service.DEFAULT_COLLECTION_ID)
+    collections.require_write(rights, org)
     result = ingest_service.ingest(session, body, collection=target, org=org)
     audit.record_request(session, request, caller, "rest.publish", target.id,
                          f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected")
@@ -129,7 +129,7 @@ def list_objects(
         types=type or (),
         value=value,
         added_since=_timestamp(since, "since"),
-        collection=service.get_collection(session, collection) if collection else None,
+        collection=_readable_collection(session, org, collection) if collection else None,
     )
     return _json(_objects_json((row.raw for row in page.objects), more=page.next is not None, next=page.next))
 
@@ -164,6 +164,12 @@ def lookup(
     return ObservableLookupOut(value=value, known=bool(matches), matches=matches)
 
 
+def _readable_collection(session: SessionDep, reader: Org, collection_id: str) -> Collection:
+    target, rights = collections.get(session, reader, None, collection_id)
+    collections.require_read(rights, reader)
+    return target
+
+
 def _collection_out(session: SessionDep, reader: Org, c: Collection) -> CollectionOut:
     rights = collections.rights(session, reader, c)
     owner = session.get(Org, c.owner_org_pk) if c.owner_org_pk else None
@@ -191,7 +197,7 @@ def create_collection(request: Request, session: SessionDep, caller: OrgAdmin, b
         raise Forbidden("only csirt, isac and admin organisations create collections")
     group = groups.get(session, body.sharing_group) if body.sharing_group else None
     if group is not None and org.role != Role.admin and all(g.pk != group.pk for g in groups.visible_to(session, org)):
-        raise BadRequest(f"no sharing group {body.sharing_group!r} this organisation belongs to")
+        raise NotFound(f"no sharing group {body.sharing_group!r}")  # as if absent: no existence oracle
     created = collections.create(session, title=body.title, api_root=body.api_root, description=body.description,
                                  default_tlp=tlp.parse(body.default_tlp), public=body.public,
                                  members_read=body.members_read, publishers_write=body.audience_write, owner=org,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import transaction
+from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.stix import maintenance, service
 from exchange.stix.ingest import IngestResult, store
@@ -66,7 +67,8 @@ def ingest_stream(
     org_slug: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Totals:
-    """Ingest batches (lists of objects or bundle JSON), one transaction each.
+    """Ingest batches (lists of objects or bundle JSON), one transaction each, each audited in its
+    own transaction as the command line's ("cli") work.
 
     From the second batch on, helper processes prepare the next batches (parse, validate, extract:
     pure Python) while this process writes, so a long import uses every core. Threads would not do:
@@ -83,7 +85,11 @@ def ingest_stream(
         with transaction(sessions) as session:
             collection = service.get_collection(session, collection_id)
             org = orgs.get_by_slug(session, org_slug) if org_slug is not None else None
-            totals.add(store(session, prepared, collection=collection, org=org))
+            result = store(session, prepared, collection=collection, org=org)
+            audit.record_cli(session, "cli.ingest", collection.id,
+                             f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected"
+                             + (f", as {org_slug}" if org_slug else ""))
+            totals.add(result)
         if progress is not None:
             progress(prepared.size)
 

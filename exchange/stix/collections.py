@@ -123,19 +123,21 @@ def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[C
     return found
 
 
-def get(session: Session, reader: Org | None, root: ApiRoot, collection_id: str) -> tuple[Collection, Rights]:
-    """A collection of the root the reader may see; 404 otherwise (no existence oracle), and 401 for
-    anonymous clients, who may simply have forgotten their credentials."""
-    collection = session.scalar(
-        select(Collection).where(Collection.api_root_pk == root.pk, Collection.id == collection_id)
-    )
+def get(session: Session, reader: Org | None, root: ApiRoot | None, collection_id: str) -> tuple[Collection, Rights]:
+    """A collection (of ``root``, when given) the reader may see; 404 otherwise, whether it exists or
+    not (no existence oracle), and 401 for anonymous clients, who may simply have forgotten their
+    credentials."""
+    query = select(Collection).where(Collection.id == collection_id)
+    if root is not None:
+        query = query.where(Collection.api_root_pk == root.pk)
+    collection = session.scalar(query)
     if collection is not None:
         r = rights(session, reader, collection)
         if r.can_read or r.can_write:
             return collection, r
     if reader is None:
         raise Unauthenticated("this collection is not public: send credentials")
-    raise NotFound(f"no collection {collection_id!r} in API root {root.name!r}")
+    raise NotFound(f"no collection {collection_id!r}" + (f" in API root {root.name!r}" if root else ""))
 
 
 def by_id(session: Session, collection_id: str) -> Collection:

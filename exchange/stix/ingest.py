@@ -129,44 +129,51 @@ def _date_added_start(session: Session) -> int:
     return max(now_micros(), (last or 0) + 1)
 
 
-def _existing(session: Session, collection_pk: int, ids: list[str]) -> tuple[_Versions, dict[str, int]]:
-    """(modified, revoked, publisher) of every stored version of the given ids, and the pk of each current one.
+def _existing(session: Session, collection_pk: int,
+              ids: list[str]) -> tuple[_Versions, dict[str, int], dict[str, set[int | None]]]:
+    """(modified, revoked, publisher) of every stored version of the given ids in the collection, the pk
+    of each current one, and who published each id in any collection.
 
     Filters on ``stix_id`` only and checks the collection here, which leaves the planner a single
     index to use (see also ``_lock``).
     """
     versions: _Versions = {}
     current: dict[str, int] = {}
+    producers: dict[str, set[int | None]] = {}
     columns = (StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
                StixObject.is_latest, StixObject.pk, StixObject.publisher_org_pk)
     for start in range(0, len(ids), _CHUNK):
         query = select(*columns).where(StixObject.stix_id.in_(ids[start:start + _CHUNK]))
         rows = session.execute(query)
         for stix_id, row_collection, modified, revoked, is_latest, pk, publisher in rows:
+            producers.setdefault(stix_id, set()).add(publisher)
             if row_collection == collection_pk:
                 versions.setdefault(stix_id, []).append((modified, revoked, publisher))
                 if is_latest:
                     current[stix_id] = pk
-    return versions, current
+    return versions, current, producers
 
 
 def _store(
     session: Session, candidates: list[Candidate], collection: Collection, org: Org | None
 ) -> dict[int, ObjectResult]:
     results: dict[int, ObjectResult] = {}
-    existing, current = _existing(session, collection.pk, list(dict.fromkeys(c.stix_id for c in candidates)))
+    ids = list(dict.fromkeys(c.stix_id for c in candidates))
+    existing, current, producers = _existing(session, collection.pk, ids)
     publisher = org.pk if org is not None and org.pk else None
     producer_only = org is not None and org.role != Role.admin
     recipients = _recipient_orgs(session, candidates)
+    others_identities = _others_identities(session, candidates, publisher) if producer_only else set()
     accepted: list[Candidate] = []
     latest: dict[int, bool] = {}  # candidate index -> is_latest
     newest: dict[str, int] = {}  # stix id -> index of its newest accepted candidate
     superseded: list[int] = []  # pks of stored versions that stop being current
     for c in candidates:
-        unknown = [r for r in c.recipients if r not in recipients]
-        if unknown:
-            results[c.position] = ObjectResult(c.stix_id, c.version, "rejected",
-                                               f"x_exchange_recipients: no organisation here has identity {unknown[0]}")
+        refusal = _named_refusal(c, recipients)
+        if refusal is None and producer_only:
+            refusal = _producer_refusal(c, producers.get(c.stix_id, set()), publisher, others_identities)
+        if refusal is not None:
+            results[c.position] = refusal
             continue
         versions = existing.get(c.stix_id)
         if versions is None:  # the common case: an object this collection has never seen
@@ -174,7 +181,7 @@ def _store(
             latest[c.position] = True
             newest[c.stix_id] = c.position
         else:
-            refusal = _refusal(c, versions, publisher if producer_only else None)
+            refusal = _refusal(c, versions)
             if refusal is not None:
                 results[c.position] = refusal
                 continue
@@ -215,17 +222,39 @@ def _recipient_orgs(session: Session, candidates: list[Candidate]) -> dict[str, 
     return dict(rows.all())
 
 
-def _refusal(c: Candidate, versions: list[tuple[int, bool, int | None]], producer: int | None) -> ObjectResult | None:
-    """Why this version is not stored (duplicates count as successes), or None to store it.
+def _named_refusal(c: Candidate, recipients: dict[str, int]) -> ObjectResult | None:
+    unknown = [r for r in c.recipients if r not in recipients]
+    if not unknown:
+        return None
+    return ObjectResult(c.stix_id, c.version, "rejected",
+                        f"x_exchange_recipients: no organisation here has identity {unknown[0]}")
 
-    With ``producer`` (a member organisation publishing), only the organisation that published the
-    object may add versions to it, or re-send one: STIX lets only an object's creator version it.
-    """
-    if c.type in _UNVERSIONED:  # deterministic ids: anyone may report the same SCO, it is stored once
-        return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: unversioned object already stored")
-    if producer is not None and any(p != producer for _, _, p in versions):
+
+def _producer_refusal(c: Candidate, producers: set[int | None], publisher: int | None,
+                      others_identities: set[str]) -> ObjectResult | None:
+    """A member organisation may not version (or revoke) an object another one published, in any
+    collection (STIX lets only an object's creator version it), nor publish another's identity."""
+    if c.stix_id in others_identities:
+        return ObjectResult(c.stix_id, c.version, "rejected",
+                            "identity: this is another organisation's identity; only it publishes it")
+    if c.type not in _UNVERSIONED and any(p != publisher for p in producers):
         return ObjectResult(c.stix_id, c.version, "rejected",
                             "producer: another organisation published this object; only it may version or revoke it")
+    return None
+
+
+def _others_identities(session: Session, candidates: list[Candidate], publisher: int | None) -> set[str]:
+    """Ids of identity objects in the batch that are other organisations' identities."""
+    named = sorted({c.stix_id for c in candidates if c.type == "identity"})
+    if not named:
+        return set()
+    return set(session.scalars(select(Org.identity_id).where(Org.identity_id.in_(named), Org.pk != publisher)))
+
+
+def _refusal(c: Candidate, versions: list[tuple[int, bool, int | None]]) -> ObjectResult | None:
+    """Why this version is not stored (duplicates count as successes), or None to store it."""
+    if c.type in _UNVERSIONED:  # deterministic ids: anyone may report the same SCO, it is stored once
+        return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: unversioned object already stored")
     if any(m == c.modified for m, _, _ in versions):
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: this version is already stored")
     if any(revoked for _, revoked, _ in versions):

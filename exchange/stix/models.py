@@ -33,8 +33,8 @@ class Collection(Base):
     The collection's *audience* is its sharing group's members when it is bound to one, else the
     community (every member organisation). ``members_read``: the audience may read.
     ``publishers_write``: the audience may write (in a community collection only csirt, isac and
-    admin organisations). ``public``: anonymous clients may read (TLP:CLEAR only). The owner
-    organisation may always read and write.
+    admin organisations). ``public``: anonymous clients may read its TLP:CLEAR objects, and every
+    member organisation may read it. The owner organisation may always read and write.
     """
 
     __tablename__ = "collection"

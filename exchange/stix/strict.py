@@ -225,10 +225,14 @@ def _ts_key(value: str) -> tuple[str, str]:
     return value[:19], value[20:-1].rstrip("0")
 
 
+_PREFIX_LENGTH = re.compile(r"[0-9]{1,3}")
+
+
 def _ipv6(value: str) -> bool:
     """An IPv6 address, optionally with a /0-128 prefix (CIDR notation, 6.9); no zone index."""
     address, _, prefix = value.partition("/")
-    if prefix and not (prefix.isdigit() and str(int(prefix)) == prefix and int(prefix) <= 128):
+    # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses
+    if prefix and not (_PREFIX_LENGTH.fullmatch(prefix) and str(int(prefix)) == prefix and int(prefix) <= 128):
         return False
     try:
         return "%" not in address and ipaddress.IPv6Address(address) is not None

@@ -197,7 +197,7 @@ def delete_object(request: Request, session: SessionDep, caller: Writer, api_roo
                   object_id: str) -> Response:
     org = caller.org
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights, org)
+    collections.require_write(rights, org)  # deleting is writing: a producer whose write grant went loses it
     f = params.filters(request, default_version="all", allow=frozenset({"version", "spec_version"}))
     deleted = query.delete_object(session, org, collection, object_id, f)
     audit.record_request(session, request, caller, "taxii.delete_object", object_id,

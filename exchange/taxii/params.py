@@ -55,11 +55,14 @@ def filters(request: Request, *, default_version: Version = "last", allow: froze
     )
 
 
+_LIMIT = re.compile(r"[0-9]{1,18}")  # ASCII: str.isdigit() also accepts "²", which int() refuses
+
+
 def limit(request: Request, default: int, maximum: int) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return min(default, maximum)
-    if not raw.isdigit() or int(raw) < 1:
+    if _LIMIT.fullmatch(raw) is None or int(raw) < 1:
         raise BadRequest(f"limit must be a positive integer, not {raw[:20]!r}")
     return min(int(raw), maximum)
 

@@ -124,3 +124,32 @@ def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org) -> 
     assert not users.verify_password(user, "a long enough passwore")
     users.disable(user)
     assert not users.verify_password(user, "a long enough password")
+
+
+def test_rotation_never_widens_a_key_nor_revives_one(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, full = make_org(Role.csirt)
+    admin_only = issue(client, full, org.slug, scopes=["admin"])["api_key"]
+    full_prefix = full.split("_")[1]
+    widened = client.post(f"/api/v1/orgs/{org.slug}/keys/{full_prefix}/rotate", headers=auth(str(admin_only)))
+    assert widened.status_code == 403
+    revoked = issue(client, full, org.slug, scopes=["read"])
+    client.delete(f"/api/v1/orgs/{org.slug}/keys/{revoked['prefix']}", headers=auth(full))
+    revived = client.post(f"/api/v1/orgs/{org.slug}/keys/{revoked['prefix']}/rotate", headers=auth(full))
+    assert revived.status_code == 409
+
+
+def test_keys_a_person_issues_stay_theirs(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    org, key = make_org(Role.csirt)
+    client.post(f"/api/v1/orgs/{org.slug}/users", json={"email": "boss@cert.example", "role": "owner"},
+                headers=auth(key))
+    client.post(f"/api/v1/orgs/{org.slug}/users", json={"email": "ana@cert.example", "role": "member"},
+                headers=auth(key))
+    boss = issue(client, key, org.slug, scopes=["read", "write", "admin"], user="boss@cert.example")["api_key"]
+    spare = issue(client, str(boss), org.slug, scopes=["read", "write"])
+    listed = client.get(f"/api/v1/orgs/{org.slug}/keys", headers=auth(key)).json()
+    assert [k["user"] for k in listed if k["prefix"] == spare["prefix"]] == ["boss@cert.example"]
+    for_ana = client.post(f"/api/v1/orgs/{org.slug}/keys", json={"scopes": ["read"], "user": "ana@cert.example"},
+                          headers=auth(str(boss)))
+    assert for_ana.status_code == 403
+    client.patch(f"/api/v1/orgs/{org.slug}/users/boss@cert.example", json={"disabled": True}, headers=auth(key))
+    assert client.get("/api/v1/objects", headers=auth(str(spare["api_key"]))).status_code == 401

@@ -97,3 +97,44 @@ def test_re_marking_stricter_hides_the_older_versions(client: TestClient, make_o
     assert r.status_code == 404
     mine = client.get(f"/api/v1/objects/{v1['id']}", params={"versions": "all"}, headers=auth(producer))
     assert len(mine.json()["objects"]) == 2
+
+
+def test_an_id_cannot_be_taken_over_through_another_collection(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, producer = make_org(Role.csirt)
+    other, other_key = make_org(Role.isac)
+    original = indicator()
+    publish(client, producer, original)
+    own = client.post("/api/v1/collections", json={"title": "B's own"}, headers=auth(other_key)).json()["id"]
+    takeover = dict(original, modified="2024-06-01T00:00:00.000Z", revoked=True)
+    r = client.post(f"/api/v1/objects?collection={own}", json=bundle(takeover), headers=auth(other_key))
+    assert r.json()["results"][0]["message"].startswith("producer")
+    assert client.get(f"/api/v1/objects/{original['id']}", headers=auth(producer)).json()["objects"] == [
+        dict(original, created_by_ref=client.get("/api/v1/me", headers=auth(producer)).json()["org"]["identity"])]
+
+
+def test_an_organisation_cannot_publish_another_ones_identity(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    victim, _ = make_org(Role.csirt)
+    me, key = make_org(Role.isac)
+    fake = {"type": "identity", "spec_version": "2.1", "id": victim.identity_id, "name": "Victim (not really)",
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "identity_class": "organization"}
+    own = dict(fake, id=me.identity_id, name="Me")
+    results = publish(client, key, fake, own)
+    assert [r["status"] for r in results] == ["rejected", "added"]
+    assert results[0]["message"].startswith("identity")
+
+
+def test_collections_one_may_not_see_look_absent(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    isac, isac_key = make_org(Role.isac)
+    _, outsider = make_org(Role.csirt)
+    group = client.post("/api/v1/groups", json={"name": "closed"}, headers=auth(isac_key)).json()["id"]
+    hidden = client.post("/api/v1/collections", json={"title": "closed", "sharing_group": group},
+                         headers=auth(isac_key)).json()["id"]
+    for cid in (hidden, "00000000-0000-4000-8000-000000000000"):
+        answers = [client.post(f"/api/v1/objects?collection={cid}", json=bundle(indicator()), headers=auth(outsider)),
+                   client.get(f"/api/v1/objects?collection={cid}", headers=auth(outsider))]
+        assert [(a.status_code, a.json()["description"]) for a in answers] == [
+            (404, f"no collection {cid!r}")] * 2
+    for gid in (group, "00000000-0000-4000-8000-000000000000"):
+        r = client.post("/api/v1/collections", json={"title": "x", "sharing_group": gid}, headers=auth(outsider))
+        assert (r.status_code, r.json()["description"]) == (404, f"no sharing group {gid!r}")
