@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from exchange import db
 from exchange.models import Base
 from exchange.stix.models import Collection
 from exchange.stix.service import DEFAULT_COLLECTION_ID
+from tests.conftest import PG_URL
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -37,3 +40,45 @@ def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyp
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
         assert conn.execute(select(Collection.id)).scalars().all() == [DEFAULT_COLLECTION_ID]
     engine.dispose()
+
+
+def test_every_migration_keeps_the_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Rows written at the first revision survive every later one. SQLite alters tables by copying
+    them; with foreign keys on, dropping the old copy of `collection` once emptied stix_object."""
+    schema = f"migrate_{uuid.uuid4().hex[:8]}"
+    if PG_URL:
+        db.create_schema(PG_URL, schema)
+        url = db.with_schema(PG_URL, schema)
+    else:
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0001")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
+                          "VALUES (7, 'o', 'Org', 'org', 'csirt', 'identity--x', 1)"))
+        conn.execute(text("INSERT INTO api_key (org_pk, prefix, hash, created_at) VALUES (7, 'p', 'h', 1)"))
+        for pk in (1, 2, 3):
+            conn.execute(text(
+                "INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, revoked, "
+                "is_latest, date_added, publisher_org_pk, raw) SELECT :pk, pk, :sid, 'indicator', '2.1', 1, 'green', "
+                "false, true, :pk, 7, :raw FROM collection"), {"pk": pk, "sid": f"indicator--{pk}", "raw": b"{}"})
+            conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
+                         {"pk": pk})
+    engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in  # noqa: S608 - fixed names
+                  ("org", "api_key", "stix_object", "observable")]
+        assert counts == [1, 1, 3, 3]
+        assert conn.execute(text("SELECT scopes FROM api_key")).scalar() == "read write admin"
+        if url.startswith("sqlite"):
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            conn.exec_driver_sql("DELETE FROM stix_object WHERE pk = 3")  # AUTOINCREMENT survives the rebuild:
+            conn.exec_driver_sql("INSERT INTO stix_object (collection_pk, stix_id, type, spec_version, modified, "
+                                 "tlp, revoked, is_latest, date_added, raw) SELECT pk, 'indicator--4', 'indicator', "
+                                 "'2.1', 1, 'green', 0, 1, 4, x'7b7d' FROM collection")
+            assert conn.exec_driver_sql("SELECT max(pk) FROM stix_object").scalar() == 4  # never reuses pk 3
+    engine.dispose()
+    if PG_URL:
+        db.drop_schema(PG_URL, schema)

@@ -4,7 +4,8 @@ A batch is one transaction (the caller's): valid objects are stored with their o
 invalid ones are reported and skipped, and a database error leaves nothing of the batch behind.
 Versioning follows STIX 2.1 (section 3.6): (id, modified) is unique, so re-sending a version is a
 reported success that changes nothing; the newest ``modified`` is the current version; a revoked
-object is final; SCOs and marking definitions are never versioned.
+object is final; SCOs and marking definitions are never versioned, and are kept once per publisher
+(their ids are derived from their content, so several organisations report the same one).
 """
 
 from __future__ import annotations
@@ -176,8 +177,12 @@ def _store(
             results[c.position] = refusal
             continue
         versions = existing.get(c.stix_id)
+        if c.type in _UNVERSIONED and versions is not None:
+            # Kept once per publisher: another reporter's copy (at its own TLP) neither hides this one
+            # nor is revealed by it.
+            versions = [v for v in versions if v[2] == publisher] or None
         if versions is None:  # the common case: an object this collection has never seen
-            existing[c.stix_id] = [(c.modified, c.revoked, publisher)]
+            existing.setdefault(c.stix_id, []).append((c.modified, c.revoked, publisher))
             latest[c.position] = True
             newest[c.stix_id] = c.position
         else:
@@ -253,7 +258,7 @@ def _others_identities(session: Session, candidates: list[Candidate], publisher:
 
 def _refusal(c: Candidate, versions: list[tuple[int, bool, int | None]]) -> ObjectResult | None:
     """Why this version is not stored (duplicates count as successes), or None to store it."""
-    if c.type in _UNVERSIONED:  # deterministic ids: anyone may report the same SCO, it is stored once
+    if c.type in _UNVERSIONED:  # ``versions`` are this publisher's own copies
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: unversioned object already stored")
     if any(m == c.modified for m, _, _ in versions):
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: this version is already stored")

@@ -94,8 +94,10 @@ class StixObject(Base):
 
     __tablename__ = "stix_object"
     __table_args__ = (
-        # Leads with stix_id so it also serves look-ups of an id across collections.
-        UniqueConstraint("stix_id", "collection_pk", "modified"),
+        # Leads with stix_id so it also serves look-ups of an id across collections. The publisher is
+        # part of it because SCOs (deterministic ids, never versioned) are kept once per reporter:
+        # another organisation's copy, at another TLP, must neither hide nor reveal this one.
+        UniqueConstraint("stix_id", "collection_pk", "modified", "publisher_org_pk", name="uq_stix_object_version"),
         Index("ix_stix_object_coll_type_pk", "collection_pk", "type", "pk"),
         Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
         # date_added grows with pk; this index turns added_after into a pk boundary.

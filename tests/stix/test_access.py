@@ -140,7 +140,7 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
     return World(members, group_members, colls, objects)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(roles=org_roles, group_spec=group_specs, coll_spec=coll_specs, object_spec=object_specs)
 def test_every_read_path_returns_exactly_what_the_rules_allow(
     sessions: sessionmaker[Session], roles: list[Role], group_spec: list[tuple[int, set[int]]],

@@ -138,3 +138,19 @@ def test_collections_one_may_not_see_look_absent(client: TestClient, make_org) -
     for gid in (group, "00000000-0000-4000-8000-000000000000"):
         r = client.post("/api/v1/collections", json={"title": "x", "sharing_group": gid}, headers=auth(outsider))
         assert (r.status_code, r.json()["description"]) == (404, f"no sharing group {gid!r}")
+
+
+def test_the_same_sco_reported_by_two_organisations_is_kept_for_each(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, red_reporter = make_org(Role.csirt)
+    _, green_reporter = make_org(Role.csirt)
+    _, reader = make_org(Role.sme)
+    sco = {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+           "value": "203.0.113.5"}
+    assert publish(client, red_reporter, dict(sco, object_marking_refs=[TLP2["red"]]))[0]["status"] == "added"
+    # the second reporter learns nothing of the first copy, and its own copy is what others see
+    assert publish(client, green_reporter, dict(sco, object_marking_refs=[TLP2["green"]]))[0]["status"] == "added"
+    assert publish(client, green_reporter, dict(sco, object_marking_refs=[TLP2["green"]]))[0]["status"] == "duplicate"
+    seen = client.get(f"/api/v1/objects/{sco['id']}", headers=auth(reader)).json()["objects"]
+    assert [o["object_marking_refs"] for o in seen] == [[TLP2["green"]]]
+    hits = client.get("/api/v1/observables", params={"value": "203.0.113.5"}, headers=auth(reader)).json()
+    assert [m["tlp"] for m in hits["matches"]] == ["green"]
