@@ -154,14 +154,6 @@ def _group_out(session: Session, group: SharingGroup) -> GroupOut:
                     members=[m.slug for m in groups.members(session, group)])
 
 
-def _visible_group(session: Session, caller: Principal, group_id: str) -> SharingGroup:
-    """Members and hub admins see a group; for anyone else it does not exist."""
-    group = groups.get(session, group_id)
-    if caller.org.role != Role.admin and all(g.pk != group.pk for g in groups.visible_to(session, caller.org)):
-        raise NotFound(f"no sharing group {group_id!r}")
-    return group
-
-
 @router.get("/groups", summary="Sharing groups this organisation belongs to", response_model=list[GroupOut])
 def list_groups(session: SessionDep, caller: CurrentPrincipal) -> list[GroupOut]:
     caller.require(Scope.read)
@@ -180,13 +172,13 @@ def create_group(request: Request, session: SessionDep, caller: OrgAdmin, body: 
 def get_group(session: SessionDep, caller: CurrentPrincipal,
               group_id: GroupId) -> GroupOut:
     caller.require(Scope.read)
-    return _group_out(session, _visible_group(session, caller, group_id))
+    return _group_out(session, groups.get_visible(session, caller.org, group_id))
 
 
 @router.put("/groups/{group_id}/members/{slug}", summary="Add a member (the group's owner)", response_model=GroupOut)
 def add_member(request: Request, session: SessionDep, caller: OrgAdmin,
                group_id: GroupId, slug: Slug) -> GroupOut:
-    group = _visible_group(session, caller, group_id)
+    group = groups.get_visible(session, caller.org, group_id)
     groups.require_manager(group, caller.org)
     groups.add_member(session, group, service.get_by_slug(session, slug))
     audit.record_request(session, request, caller, "group.add_member", group.id, slug)
@@ -197,7 +189,7 @@ def add_member(request: Request, session: SessionDep, caller: OrgAdmin,
                response_model=GroupOut)
 def remove_member(request: Request, session: SessionDep, caller: OrgAdmin,
                   group_id: GroupId, slug: Slug) -> GroupOut:
-    group = _visible_group(session, caller, group_id)
+    group = groups.get_visible(session, caller.org, group_id)
     groups.require_manager(group, caller.org)
     groups.remove_member(session, group, service.get_by_slug(session, slug))
     audit.record_request(session, request, caller, "group.remove_member", group.id, slug)

@@ -41,6 +41,14 @@ def visible_to(session: Session, org: Org) -> list[SharingGroup]:
     return list(session.scalars(query))
 
 
+def get_visible(session: Session, org: Org, group_id: str) -> SharingGroup:
+    """A group its members (and hub admins) may see; to anyone else it does not exist (404)."""
+    group = get(session, group_id)
+    if org.role != Role.admin and session.get(SharingGroupMember, (group.pk, org.pk)) is None:
+        raise NotFound(f"no sharing group {group_id!r}")
+    return group
+
+
 def require_manager(group: SharingGroup, org: Org) -> None:
     if org.role != Role.admin and group.owner_org_pk != org.pk:
         raise Forbidden("only the group's owner organisation (or a hub admin) manages its members")

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from exchange.errors import BadRequest, Forbidden, NotFound
+from exchange.errors import BadRequest, Forbidden
 from exchange.orgs import audit, groups
 from exchange.orgs import service as orgs
 from exchange.orgs.auth import CurrentOrg, OrgAdmin, SessionDep, Writer
@@ -195,9 +195,7 @@ def create_collection(request: Request, session: SessionDep, caller: OrgAdmin, b
     org = caller.org
     if not org.role.can_publish:
         raise Forbidden("only csirt, isac and admin organisations create collections")
-    group = groups.get(session, body.sharing_group) if body.sharing_group else None
-    if group is not None and org.role != Role.admin and all(g.pk != group.pk for g in groups.visible_to(session, org)):
-        raise NotFound(f"no sharing group {body.sharing_group!r}")  # as if absent: no existence oracle
+    group = groups.get_visible(session, org, body.sharing_group) if body.sharing_group else None
     created = collections.create(session, title=body.title, api_root=body.api_root, description=body.description,
                                  default_tlp=tlp.parse(body.default_tlp), public=body.public,
                                  members_read=body.members_read, publishers_write=body.audience_write, owner=org,
@@ -211,10 +209,8 @@ def create_collection(request: Request, session: SessionDep, caller: OrgAdmin, b
 def grant(request: Request, session: SessionDep, caller: OrgAdmin,
           collection_id: Annotated[str, text_path(max_length=64)], slug: Annotated[str, text_path(max_length=64)],
           body: GrantIn) -> CollectionOut:
-    target = collections.by_id(session, collection_id)
+    target, _ = collections.get(session, caller.org, None, collection_id)
     if caller.org.role != Role.admin and target.owner_org_pk != caller.org.pk:
-        if not collections.rights(session, caller.org, target).can_read:
-            raise NotFound(f"no collection {collection_id!r}")
         raise Forbidden("only the collection's owner organisation (or a hub admin) grants rights on it")
     grantee = orgs.get_by_slug(session, slug)
     collections.grant(session, collection=target, org=grantee, read=body.read, write=body.write)
