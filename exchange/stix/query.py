@@ -109,8 +109,11 @@ def delete_object(session: Session, org: Org, collection: Collection, stix_id: s
     rows = list(session.scalars(select(StixObject).where(*_conditions(org, collection, selected))))
     if not rows:
         raise NotFound(f"no object {stix_id!r} in this collection")
-    if org.role != Role.admin and any(r.publisher_org_pk != org.pk for r in rows):
-        raise Forbidden("only the organisation that published an object (or an admin) may delete it")
+    if org.role != Role.admin:
+        # a member deletes its own rows; an SCO reported by others too keeps their copies
+        rows = [r for r in rows if r.publisher_org_pk == org.pk]
+        if not rows:
+            raise Forbidden("only the organisation that published an object (or an admin) may delete it")
     pks = [r.pk for r in rows]
     session.execute(delete(Observable).where(Observable.object_pk.in_(pks)))
     session.execute(delete(StixObject).where(StixObject.pk.in_(pks)))

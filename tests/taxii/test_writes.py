@@ -175,3 +175,17 @@ def test_a_write_is_visible_to_the_very_next_request(hub: Hub) -> None:
         if r.status_code != 404:
             late.append((i, "GET object after DELETE", r.status_code, r.text[:100]))
     assert late == []
+
+
+def test_deleting_a_shared_sco_removes_only_ones_own_copy(hub: Hub) -> None:
+    first, second, reader = hub.member(Role.csirt), hub.member(Role.isac), hub.member(Role.sme)
+    sco = {"type": "domain-name", "spec_version": "2.1", "id": f"domain-name--{uuid.uuid4()}",
+           "value": "shared.example"}
+    hub.publish(first, [dict(sco)])
+    hub.publish(second, [dict(sco)])
+    assert ids(expect(hub.get(obj(sco["id"]), reader))) == [sco["id"], sco["id"]]
+    deleted(hub.delete(obj(sco["id"]), first))
+    assert ids(expect(hub.get(obj(sco["id"]), reader))) == [sco["id"]]
+    check_error(hub.delete(obj(sco["id"]), first), 403)  # what is left is the other reporter's
+    deleted(hub.delete(obj(sco["id"]), second))
+    check_error(hub.get(obj(sco["id"]), reader), 404)
