@@ -31,11 +31,12 @@ def run_migrations_online() -> None:
             context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:  # inside the transaction: a broken migration rolls back, it does not land
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
             connection.commit()
             if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         engine.dispose()

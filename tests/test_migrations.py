@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select, text
@@ -30,8 +31,6 @@ def test_first_migration_creates_the_default_collection(session) -> None:  # typ
 def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'x.db'}"
     db.upgrade(url)
-    from alembic import command
-
     command.downgrade(db.alembic_config(url), "base")
     db.upgrade(url)
     engine = db.make_engine(url)
@@ -64,21 +63,48 @@ def test_every_migration_keeps_the_data(tmp_path) -> None:  # type: ignore[no-un
                 "false, true, :pk, 7, :raw FROM collection"), {"pk": pk, "sid": f"indicator--{pk}", "raw": b"{}"})
             conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
                          {"pk": pk})
+        conn.execute(text("DELETE FROM stix_object WHERE pk = 3"))  # the top pk, never to be handed out again
     engine.dispose()
     db.upgrade(url)
     engine = db.make_engine(url)
     with engine.begin() as conn:
         counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in  # noqa: S608 - fixed names
                   ("org", "api_key", "stix_object", "observable")]
-        assert counts == [1, 1, 3, 3]
+        assert counts == [1, 1, 2, 2]
         assert conn.execute(text("SELECT scopes FROM api_key")).scalar() == "read write admin"
         if url.startswith("sqlite"):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            conn.exec_driver_sql("DELETE FROM stix_object WHERE pk = 3")  # AUTOINCREMENT survives the rebuild:
             conn.exec_driver_sql("INSERT INTO stix_object (collection_pk, stix_id, type, spec_version, modified, "
                                  "tlp, revoked, is_latest, date_added, raw) SELECT pk, 'indicator--4', 'indicator', "
                                  "'2.1', 1, 'green', 0, 1, 4, x'7b7d' FROM collection")
-            assert conn.exec_driver_sql("SELECT max(pk) FROM stix_object").scalar() == 4  # never reuses pk 3
+            assert conn.exec_driver_sql("SELECT max(pk) FROM stix_object").scalar() == 4  # AUTOINCREMENT survived
+    engine.dispose()
+    if PG_URL:
+        db.drop_schema(PG_URL, schema)
+
+
+def test_downgrade_keeps_one_copy_of_an_sco_two_organisations_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    schema = f"migrate_{uuid.uuid4().hex[:8]}"
+    if PG_URL:
+        db.create_schema(PG_URL, schema)
+        url = db.with_schema(PG_URL, schema)
+    else:
+        url = f"sqlite:///{tmp_path / 'down.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        for pk, org in ((1, 11), (2, 12)):
+            conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
+                              "VALUES (:pk, :pk, 'o', :pk, 'csirt', :pk, 1)"), {"pk": org})
+            conn.execute(text(
+                "INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, revoked, "
+                "is_latest, date_added, publisher_org_pk, raw) SELECT :pk, pk, 'ipv4-addr--1', 'ipv4-addr', '2.1', "
+                "0, 'green', false, true, :pk, :org, :raw FROM collection"), {"pk": pk, "org": org, "raw": b"{}"})
+    engine.dispose()
+    command.downgrade(db.alembic_config(url), "0003")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT pk FROM stix_object")).scalars().all() == [1]
     engine.dispose()
     if PG_URL:
         db.drop_schema(PG_URL, schema)
