@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.errors import ExchangeError, Forbidden, NotFound, Unauthenticated
@@ -79,7 +79,7 @@ def grant(session: Session, *, collection: Collection, org: Org, read: bool, wri
 
 
 def rights(session: Session, reader: Org | None, collection: Collection) -> Rights:
-    """The collection-level rule (see ``Collection``); ``readable_pks`` is the same rule in SQL."""
+    """The collection-level rule (see ``Collection``); ``member_readable_pks`` is the same rule in SQL."""
     if reader is None:
         return Rights(collection.public, False)
     if reader.role == Role.admin or collection.owner_org_pk == reader.pk:
@@ -93,23 +93,19 @@ def rights(session: Session, reader: Org | None, collection: Collection) -> Righ
     return Rights(can_read, can_write)
 
 
-def readable_pks(reader: Org | None) -> Select[int]:
-    """Primary keys of the collections ``reader`` may read, as a subquery."""
-    return select(Collection.pk).where(_readable(reader))
-
-
-def _readable(reader: Org | None) -> ColumnElement[bool]:
-    if reader is None:
-        return Collection.public.is_(True)
-    if reader.role == Role.admin:
-        return true()
+def member_readable_pks(reader_pk: int | None) -> Select[int]:
+    """Primary keys of the collections an anonymous reader (None) or a member organisation (not an
+    admin: admins read every collection) may read, as a subquery."""
+    if reader_pk is None:
+        return select(Collection.pk).where(Collection.public.is_(True))
     granted = select(CollectionGrant.collection_pk).where(
-        CollectionGrant.org_pk == reader.pk, CollectionGrant.can_read.is_(True)
+        CollectionGrant.org_pk == reader_pk, CollectionGrant.can_read.is_(True)
     )
     in_audience = or_(Collection.sharing_group_pk.is_(None),
-                      Collection.sharing_group_pk.in_(member_group_pks(reader.pk)))
-    return or_(Collection.owner_org_pk == reader.pk, Collection.public.is_(True),
-               and_(Collection.members_read.is_(True), in_audience), Collection.pk.in_(granted))
+                      Collection.sharing_group_pk.in_(member_group_pks(reader_pk)))
+    return select(Collection.pk).where(or_(
+        Collection.owner_org_pk == reader_pk, Collection.public.is_(True),
+        and_(Collection.members_read.is_(True), in_audience), Collection.pk.in_(granted)))
 
 
 def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[Collection, Rights]]:
