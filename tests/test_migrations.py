@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -41,15 +44,24 @@ def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyp
     engine.dispose()
 
 
-def test_every_migration_keeps_the_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the suite's kind, for tests that migrate it themselves; dropped afterwards."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    schema = f"migrate_{uuid.uuid4().hex[:8]}"
+    db.create_schema(PG_URL, schema)
+    try:
+        yield db.with_schema(PG_URL, schema)
+    finally:
+        db.drop_schema(PG_URL, schema)
+
+
+def test_every_migration_keeps_the_data(scratch_url: str) -> None:
     """Rows written at the first revision survive every later one. SQLite alters tables by copying
     them; with foreign keys on, dropping the old copy of `collection` once emptied stix_object."""
-    schema = f"migrate_{uuid.uuid4().hex[:8]}"
-    if PG_URL:
-        db.create_schema(PG_URL, schema)
-        url = db.with_schema(PG_URL, schema)
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = scratch_url
     db.upgrade(url, "0001")
     engine = db.make_engine(url)
     with engine.begin() as conn:
@@ -79,17 +91,10 @@ def test_every_migration_keeps_the_data(tmp_path) -> None:  # type: ignore[no-un
                                  "'2.1', 1, 'green', 0, 1, 4, x'7b7d' FROM collection")
             assert conn.exec_driver_sql("SELECT max(pk) FROM stix_object").scalar() == 4  # AUTOINCREMENT survived
     engine.dispose()
-    if PG_URL:
-        db.drop_schema(PG_URL, schema)
 
 
-def test_downgrade_keeps_one_copy_of_an_sco_two_organisations_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    schema = f"migrate_{uuid.uuid4().hex[:8]}"
-    if PG_URL:
-        db.create_schema(PG_URL, schema)
-        url = db.with_schema(PG_URL, schema)
-    else:
-        url = f"sqlite:///{tmp_path / 'down.db'}"
+def test_downgrade_keeps_one_copy_of_an_sco_two_organisations_reported(scratch_url: str) -> None:
+    url = scratch_url
     db.upgrade(url)
     engine = db.make_engine(url)
     with engine.begin() as conn:
@@ -106,5 +111,3 @@ def test_downgrade_keeps_one_copy_of_an_sco_two_organisations_reported(tmp_path)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT pk FROM stix_object")).scalars().all() == [1]
     engine.dispose()
-    if PG_URL:
-        db.drop_schema(PG_URL, schema)
