@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -18,6 +21,7 @@ from exchange.orgs import api as orgs_api
 from exchange.ratelimit import RateLimit
 from exchange.settings import Settings
 from exchange.stix import api as stix_api
+from exchange.stix.queue import Ingester
 from exchange.taxii import api as taxii_api
 
 log = logging.getLogger(__name__)
@@ -32,7 +36,21 @@ def reject_nul(request: Request) -> None:
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
     registry = CollectorRegistry()
+    sessions = make_sessionmaker(engine)
+    ingester = Ingester(sessions, merge_objects=settings.ingest_merge_objects,
+                        prepare_processes=settings.ingest_prepare_processes, poll_seconds=settings.ingest_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """The ingester runs while the server does; it starts with whatever a previous run left queued."""
+        ingester.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(ingester.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Exchange",
         version=__version__,
         redirect_slashes=False,  # TAXII routes register both forms; a redirect would drop POST bodies
@@ -43,7 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.sessions = sessions
+    app.state.ingester = ingester
     app.state.ingested = Counter(
         "exchange_ingested_objects", "STIX objects processed by ingest", ["status"], registry=registry
     )

@@ -30,6 +30,24 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=5000, ge=1, description="Objects per database transaction on CLI import and benchmarks."
     )
+    ingest_queue_from: int = Field(
+        default=500, ge=0,
+        description="TAXII envelopes with at least this many objects are accepted at once (202, status "
+        "\"pending\") and stored in the background, merged with other queued envelopes; smaller ones are "
+        "stored before the answer (status \"complete\"). 0: store every envelope before answering.",
+    )
+    ingest_merge_objects: int = Field(
+        default=10_000, ge=1, description="Most objects the background ingester stores in one transaction."
+    )
+    ingest_prepare_processes: int = Field(
+        default=1, ge=0,
+        description="Helper processes that parse and validate queued envelopes while the ingester writes "
+        "(0: in the ingester's own thread).",
+    )
+    ingest_poll_seconds: float = Field(
+        default=1.0, gt=0,
+        description="How often the ingester looks for envelopes queued by other replicas or left by a crash.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level name.")
     worker_tick_seconds: int = Field(default=60, ge=1, description="Heartbeat interval of `exchange worker`.")
     rate_limit_per_ip: str = Field(

@@ -94,7 +94,7 @@ def publish(
     collections.require_write(rights, org)
     result = ingest_service.ingest(session, body, collection=target, org=org)
     audit.record_request(session, request, caller, "rest.publish", target.id,
-                         f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected")
+                         result.summary)
     counter = request.app.state.ingested
     for status, n in (("added", result.added), ("duplicate", result.duplicates), ("rejected", result.rejected)):
         counter.labels(status).inc(n)

@@ -87,8 +87,7 @@ def ingest_stream(
             org = orgs.get_by_slug(session, org_slug) if org_slug is not None else None
             result = store(session, prepared, collection=collection, org=org)
             audit.record_cli(session, "cli.ingest", collection.id,
-                             f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected"
-                             + (f", as {org_slug}" if org_slug else ""))
+                             result.summary + (f", as {org_slug}" if org_slug else ""))
             totals.add(result)
         if progress is not None:
             progress(prepared.size)

@@ -64,6 +64,11 @@ class IngestResult:
     def rejected(self) -> int:
         return self.count("rejected")
 
+    @property
+    def summary(self) -> str:
+        """What the audit log says about an ingest."""
+        return f"{self.added} added, {self.duplicates} duplicates, {self.rejected} rejected"
+
 
 def ingest(
     session: Session,

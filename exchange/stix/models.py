@@ -80,6 +80,32 @@ class TaxiiStatus(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)  # the status resource JSON, as served
 
 
+class IngestJob(Base):
+    """A TAXII envelope accepted with a "pending" status, waiting for the ingester (``stix.queue``).
+
+    The row holds everything needed to store it later, on any replica, after a restart: the raw
+    envelope, who posted it and from where. It is deleted in the transaction that stores the
+    objects and writes the final status resource, so an envelope is stored exactly once. A lease
+    (``leased_by`` until ``leased_until``) keeps concurrent ingesters apart; an expired lease means
+    its ingester died, and the job is taken up again.
+    """
+
+    __tablename__ = "ingest_job"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    status_id: Mapped[str] = mapped_column(String(36), unique=True)
+    api_root_pk: Mapped[int] = mapped_column(ForeignKey("api_root.pk", ondelete="CASCADE"))
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collection.pk", ondelete="CASCADE"))
+    org_pk: Mapped[int] = mapped_column(ForeignKey("org.pk", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(400))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    object_count: Mapped[int] = mapped_column(BigInteger)
+    leased_by: Mapped[str | None] = mapped_column(String(36))
+    leased_until: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the envelope as posted
+
+
 class HubSecret(Base):
     """Secrets every replica shares, kept in the database so no configuration is needed (cursor signing)."""
 

@@ -68,6 +68,18 @@ class Prepared:
     candidates: list[Candidate] = field(default_factory=list)
 
 
+def merge(parts: list[Prepared]) -> Prepared:
+    """Several prepared batches as one, positions shifted in order: stored in one transaction, the
+    results come back in the same order, to be cut at the parts' sizes."""
+    merged = Prepared(0)
+    for part in parts:
+        offset = merged.size
+        merged.rejected.update((offset + i, r) for i, r in part.rejected.items())
+        merged.candidates.extend(c._replace(position=offset + c.position) for c in part.candidates)
+        merged.size += part.size
+    return merged
+
+
 def objects_of(payload: bytes | str | dict[str, Any] | list[Any]) -> list[Any]:
     """The objects of a bundle, a list, or a single object; JSON text is parsed with orjson."""
     if isinstance(payload, bytes | str):
@@ -122,7 +134,8 @@ def _prepare(payload: bytes | str | dict[str, Any] | list[Any], author: str | No
         if rejection is None:
             rejection = _authorship(obj, author) or _recipients_form(obj)
         if rejection is not None:
-            prepared.rejected[i] = ObjectResult(_text(obj, "id"), _text(obj, "modified") or _text(obj, "created"),
+            prepared.rejected[i] = ObjectResult(reported_text(obj, "id"),
+                                                reported_text(obj, "modified") or reported_text(obj, "created"),
                                                 "rejected", str(rejection))
             continue
         version = obj.get("modified") or obj.get("created")
@@ -156,7 +169,7 @@ def _recipients_form(obj: dict[str, Any]) -> validate.Rejection | None:
     return None
 
 
-def _text(obj: Any, key: str) -> str | None:
+def reported_text(obj: Any, key: str) -> str | None:
     """A string property of something that may not even be an object, for reporting a rejection:
     cut short, so a 10 MB bogus id is not echoed back nor kept in the status resource."""
     value = obj.get(key) if isinstance(obj, dict) else None

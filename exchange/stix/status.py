@@ -1,12 +1,16 @@
 """TAXII status resources (TAXII 2.1, section 4.3.1): the outcome of a POST, kept for clients.
 
-All ingests complete within the request, so every status is "complete" with no pendings; the
-resource is still stored, because clients poll it by id, possibly on another replica, later.
+Small envelopes are stored within the request and answered "complete". Large ones are queued
+(``stix.queue``) and answered "pending", every object listed under ``pendings``; until the ingester
+has stored them the status is rendered from the queued job, and then it is the stored resource.
+Either way the resource lives in the database, because clients poll it by id, possibly on another
+replica, later.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, cast
 
 import orjson
@@ -16,13 +20,33 @@ from sqlalchemy.orm import Session
 from exchange.errors import NotFound, Unauthenticated
 from exchange.orgs.models import Org, Role
 from exchange.stix.ingest import IngestResult
-from exchange.stix.models import ApiRoot, TaxiiStatus
+from exchange.stix.models import ApiRoot, IngestJob, TaxiiStatus
+from exchange.stix.prepare import objects_of, reported_text
 from exchange.stix.timestamps import from_micros, now_micros
 
 RETENTION_US = 7 * 24 * 3600 * 1_000_000  # TAXII clients may poll for at least 24 hours; we keep a week
 
 
-def create(session: Session, *, root: ApiRoot, org: Org | None, result: IngestResult, requested_at: int) -> bytes:
+def _render(status_id: str, requested_at: int, *, successes: list[dict[str, Any]] | None = None,
+            failures: list[dict[str, Any]] | None = None, pendings: list[dict[str, Any]] | None = None) -> bytes:
+    successes, failures, pendings = successes or [], failures or [], pendings or []
+    return orjson.dumps({
+        "id": status_id,
+        "status": "pending" if pendings else "complete",
+        "request_timestamp": from_micros(requested_at),
+        "total_count": len(successes) + len(failures) + len(pendings),
+        "success_count": len(successes),
+        "successes": successes,
+        "failure_count": len(failures),
+        "failures": failures,
+        "pending_count": len(pendings),
+        "pendings": pendings,
+    })
+
+
+def create(session: Session, *, root_pk: int, org: Org | None, result: IngestResult, requested_at: int,
+           status_id: str | None = None) -> bytes:
+    """Store the final status of an ingest; ``status_id`` is the one a pending answer already gave."""
     successes: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     fallback_version = from_micros(requested_at)
@@ -32,22 +56,20 @@ def create(session: Session, *, root: ApiRoot, org: Org | None, result: IngestRe
             failures.append(detail | {"message": r.message})
         else:
             successes.append(detail | ({"message": r.message} if r.message else {}))
-    status_id = str(uuid.uuid4())
-    body = orjson.dumps({
-        "id": status_id,
-        "status": "complete",
-        "request_timestamp": from_micros(requested_at),
-        "total_count": len(result.results),
-        "success_count": len(successes),
-        "successes": successes,
-        "failure_count": len(failures),
-        "failures": failures,
-        "pending_count": 0,
-        "pendings": [],
-    })
-    session.add(TaxiiStatus(id=status_id, api_root_pk=root.pk, org_pk=org.pk if org else None,
+    status_id = status_id or str(uuid.uuid4())
+    body = _render(status_id, requested_at, successes=successes, failures=failures)
+    session.add(TaxiiStatus(id=status_id, api_root_pk=root_pk, org_pk=org.pk if org else None,
                             created_at=requested_at, body=body))
     return body
+
+
+def pending(status_id: str, requested_at: int, objects: Iterable[Any]) -> bytes:
+    """The status of a queued envelope: every object pending, named as the client sent it."""
+    fallback_version = from_micros(requested_at)
+    pendings = [{"id": reported_text(o, "id") or "",
+                 "version": reported_text(o, "modified") or reported_text(o, "created") or fallback_version}
+                for o in objects]
+    return _render(status_id, requested_at, pendings=pendings)
 
 
 def get(session: Session, reader: Org | None, root: ApiRoot, status_id: str) -> bytes:
@@ -55,10 +77,18 @@ def get(session: Session, reader: Org | None, root: ApiRoot, status_id: str) -> 
     if reader is None:
         raise Unauthenticated("send the credentials the objects were posted with")
     row = session.scalar(select(TaxiiStatus).where(TaxiiStatus.id == status_id, TaxiiStatus.api_root_pk == root.pk))
-    allowed = row is not None and reader is not None and (reader.role == Role.admin or row.org_pk == reader.pk)
-    if row is None or not allowed:
-        raise NotFound(f"no status {status_id!r}")
-    return row.body
+    if row is not None and _may_read(reader, row.org_pk):
+        return row.body
+    if row is None:
+        job = session.scalar(select(IngestJob).where(IngestJob.status_id == status_id,
+                                                     IngestJob.api_root_pk == root.pk))
+        if job is not None and _may_read(reader, job.org_pk):
+            return pending(job.status_id, job.requested_at, objects_of(job.payload))
+    raise NotFound(f"no status {status_id!r}")
+
+
+def _may_read(reader: Org, poster_pk: int | None) -> bool:
+    return reader.role == Role.admin or poster_pk == reader.pk
 
 
 def purge(session: Session) -> int:

@@ -16,9 +16,10 @@ from fastapi.responses import Response
 from exchange.errors import NotFound
 from exchange.orgs import audit
 from exchange.orgs.auth import MaybeOrg, MaybePrincipal, SessionDep, Writer, optional_principal
-from exchange.stix import collections, query, status
+from exchange.stix import collections, query, queue, status
 from exchange.stix.ingest import ingest
 from exchange.stix.models import ApiRoot, Collection
+from exchange.stix.prepare import objects_of
 from exchange.stix.timestamps import from_micros, now_micros
 from exchange.taxii import params
 from exchange.taxii.media import STIX, TAXII, TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
@@ -161,14 +162,23 @@ async def _envelope_body(request: Request) -> bytes:
 @route("POST", "/{api_root}/collections/{collection_id}/objects/", summary="Add objects (5.5)", status_code=202)
 def add_objects(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                 body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
+    """Small envelopes are stored before the answer ("complete"); large ones are queued and answered
+    "pending" (see ``exchange.stix.queue``). Malformed ones get their 4xx either way."""
     org = caller.org
     root, collection, rights = _collection(session, org, api_root, collection_id)
     collections.require_write(rights, org)
     requested_at = now_micros()
-    result = ingest(session, body, collection=collection, org=org)
-    audit.record_request(session, request, caller, "taxii.add_objects", collection.id,
-                         f"{result.added} added, {result.duplicates} duplicates, {result.rejected} rejected")
-    return TaxiiResponse(status.create(session, root=root, org=org, result=result, requested_at=requested_at),
+    objects = objects_of(body)
+    queue_from = request.app.state.settings.ingest_queue_from
+    if queue_from and len(objects) >= queue_from:
+        pending = queue.enqueue(session, root_pk=root.pk, collection=collection, org=org, actor=caller.actor,
+                                remote_addr=request.client.host if request.client else None, payload=body,
+                                objects=objects, requested_at=requested_at)
+        request.app.state.ingester.wake_after_commit(session)
+        return TaxiiResponse(pending, status_code=202)
+    result = ingest(session, objects, collection=collection, org=org)
+    audit.record_request(session, request, caller, "taxii.add_objects", collection.id, result.summary)
+    return TaxiiResponse(status.create(session, root_pk=root.pk, org=org, result=result, requested_at=requested_at),
                          status_code=202)
 
 

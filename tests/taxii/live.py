@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -307,9 +308,20 @@ class Hub:
     def publish(self, who: Member, objects: list[dict[str, Any]], cid: str = DEFAULT) -> dict[str, Any]:
         """POST an envelope; every object must be accepted. Returns the status resource."""
         body = expect(self.post(objs(cid), who, {"objects": objects}), 202)
+        if body["status"] == "pending":  # a large envelope: queued, stored in the background
+            body = self.completed(who, body["id"])
         assert body["failure_count"] == 0, body
         assert body["status"] == "complete", body
         return body  # type: ignore[no-any-return]
+
+    def completed(self, who: Member, status_id: str, timeout: float = 60) -> dict[str, Any]:
+        """The status resource once it is final, polled as a TAXII client would."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body: dict[str, Any] = expect(self.get(status(status_id), who))
+            if body["status"] == "complete" or time.monotonic() > deadline:
+                return body
+            time.sleep(0.02)
 
     def page(self, path: str, who: Member | None, **params: Any) -> tuple[dict[str, Any], httpx.Response]:
         """One 200 response of a listing endpoint: its body and the response (for headers)."""

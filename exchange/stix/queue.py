@@ -1,0 +1,311 @@
+"""The ingest queue: large TAXII envelopes are accepted at once ("pending") and stored in the background.
+
+Why: at a million stored objects, a transaction's cost is mostly its commit, and the commit's cost
+follows the index pages it dirties, which for random STIX ids are nearly one page per object. A
+1,000-object envelope stored on its own therefore pays about as much as ten merged into one
+transaction would (measured: ~5,000 objects/s stored one envelope per transaction). So the POST
+checks the envelope (JSON limits, 4xx at once), keeps it as an ``IngestJob`` row and answers 202
+with every object pending, as TAXII 2.1 (section 4.3) allows; the ingester then stores queued
+envelopes of one publisher and collection together, up to ``merge_objects`` per transaction.
+
+Nothing is lost: the job row commits before the 202 is sent, and is deleted in the transaction that
+stores its objects and writes its final status, so each envelope is stored exactly once. A lease
+keeps concurrent ingesters (replicas, processes) apart; a crashed ingester's jobs are taken up
+again when its lease runs out, by any replica, after a restart too.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import CursorResult, delete, event, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange.db import transaction
+from exchange.orgs import audit
+from exchange.orgs.models import Org, Role
+from exchange.stix import status
+from exchange.stix.ingest import IngestResult, store
+from exchange.stix.models import Collection, IngestJob
+from exchange.stix.prepare import ObjectResult, Prepared, merge, prepare
+from exchange.stix.timestamps import now_micros
+
+__all__ = ["Ingester", "enqueue"]
+
+log = logging.getLogger(__name__)
+
+LEASE_US = 60 * 1_000_000  # a crashed ingester's jobs wait this long before another takes them
+_WINDOW = 200  # queued jobs looked at per claim
+_DEPTH = 2  # claimed groups in flight: the next one prepares while this one is stored
+
+
+def enqueue(session: Session, *, root_pk: int, collection: Collection, org: Org, actor: str,
+            remote_addr: str | None, payload: bytes, objects: Sequence[Any], requested_at: int) -> bytes:
+    """Queue a checked envelope (``objects`` is its parsed content); returns the pending status."""
+    status_id = str(uuid.uuid4())
+    session.add(IngestJob(status_id=status_id, api_root_pk=root_pk, collection_pk=collection.pk, org_pk=org.pk,
+                          actor=actor, remote_addr=remote_addr, requested_at=requested_at,
+                          object_count=len(objects), payload=payload))
+    return status.pending(status_id, requested_at, objects)
+
+
+class _Job(NamedTuple):
+    pk: int
+    status_id: str
+    api_root_pk: int
+    requested_at: int
+    object_count: int
+    actor: str
+    remote_addr: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Claimed jobs of one collection and publisher, their envelopes being prepared."""
+
+    collection_pk: int
+    org_pk: int
+    jobs: list[_Job]
+    parts: list[Future[Prepared]]
+    payloads: list[bytes]
+    author: str | None
+
+
+class _LostLease(Exception):
+    """Another ingester holds these jobs (or took them over when our lease ran out); we roll back."""
+
+
+class Ingester:
+    """Drains the queue in a thread of the server process; envelopes are prepared (parsed,
+    validated) in ``prepare_processes`` helper processes, so preparing the next group runs on
+    another core while this one is written (0: in the thread itself)."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, merge_objects: int = 10_000, prepare_processes: int = 1,
+                 poll_seconds: float = 1.0) -> None:
+        self.id = str(uuid.uuid4())
+        self._sessions = sessions
+        self._merge_objects = merge_objects
+        self._prepare_processes = prepare_processes
+        self._poll_seconds = poll_seconds
+        self._pool: ProcessPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._woken = threading.Event()
+        self._state = threading.Condition()
+        self._wakes = 0  # wake() calls so far
+        self._idle_after = -1  # the wake count at the last claim that found nothing to do
+
+    # -- control -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="exchange-ingester", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the group being stored, hand the others back (their leases are released) and stop."""
+        self._stopping.set()
+        self._woken.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def wake(self) -> None:
+        """A job was committed: look now rather than at the next poll."""
+        with self._state:
+            self._wakes += 1
+        self._woken.set()
+
+    def wake_after_commit(self, session: Session) -> None:
+        event.listen(session, "after_commit", lambda _session: self.wake(), once=True)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every job committed before the last ``wake`` is stored (or ``timeout`` runs out)."""
+        with self._state:
+            target = self._wakes
+            return self._state.wait_for(lambda: self._idle_after >= target, timeout)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        in_flight: deque[_Group] = deque()
+        while not self._stopping.is_set():
+            try:
+                with self._state:
+                    seen = self._wakes
+                self._woken.clear()
+                while len(in_flight) < _DEPTH and (group := self._claim()) is not None:
+                    in_flight.append(group)
+                if in_flight:
+                    self._finish(in_flight.popleft())
+                    continue
+                with self._state:
+                    self._idle_after = seen
+                    self._state.notify_all()
+                self._woken.wait(self._poll_seconds)
+            except _LostLease:
+                log.warning("ingester: another ingester took over jobs whose lease had run out")
+                self._release(in_flight)
+            except Exception:  # the database went away, or worse: log, back off, and go on
+                log.exception("ingester: storing queued envelopes failed; retrying")
+                self._release(in_flight)
+                self._stopping.wait(self._poll_seconds)
+        self._release(in_flight)
+
+    def run_once(self) -> int:
+        """Claim, prepare and store one group in the calling thread; the number of envelopes stored.
+        For draining the queue without the thread (tests, maintenance)."""
+        group = self._claim()
+        if group is None:
+            return 0
+        return self._finish(group)
+
+    def _claim(self) -> _Group | None:
+        try:
+            return self._try_claim()
+        except _LostLease:  # another ingester leased some of them first (SQLite has no SKIP LOCKED)
+            return None
+
+    def _try_claim(self) -> _Group | None:
+        now = now_micros()
+        free = or_(IngestJob.leased_until.is_(None), IngestJob.leased_until < now)
+        with transaction(self._sessions) as session:
+            query = (select(IngestJob.pk, IngestJob.collection_pk, IngestJob.org_pk, IngestJob.object_count)
+                     .where(free).order_by(IngestJob.pk).limit(_WINDOW))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            queued = session.execute(query).all()
+            if not queued:
+                return None
+            collection_pk, org_pk = queued[0].collection_pk, queued[0].org_pk
+            picked: list[int] = []
+            objects = 0
+            for row in queued:  # jobs of other publishers or collections are independent: left for later
+                if (row.collection_pk, row.org_pk) != (collection_pk, org_pk):
+                    continue
+                if picked and objects + row.object_count > self._merge_objects:
+                    break
+                picked.append(row.pk)
+                objects += row.object_count
+            leased = session.execute(update(IngestJob).where(IngestJob.pk.in_(picked), free)
+                                     .values(leased_by=self.id, leased_until=now + LEASE_US))
+            if _rowcount(leased) != len(picked):
+                raise _LostLease
+            rows = session.execute(select(IngestJob.pk, IngestJob.status_id, IngestJob.api_root_pk,
+                                          IngestJob.requested_at, IngestJob.object_count, IngestJob.actor,
+                                          IngestJob.remote_addr, IngestJob.payload)
+                                   .where(IngestJob.pk.in_(picked)).order_by(IngestJob.pk)).all()
+            org = session.get(Org, org_pk)
+            author = org.identity_id if org is not None and org.role != Role.admin else None
+        jobs = [_Job(*row[:-1]) for row in rows]
+        payloads = [row.payload for row in rows]
+        parts = [self._submit(prepare, payload, author) for payload in payloads]
+        return _Group(collection_pk, org_pk, jobs, parts, payloads, author)
+
+    def _submit(self, fn: Callable[..., Prepared], *args: Any) -> Future[Prepared]:
+        if self._prepare_processes > 0:
+            if self._pool is None:
+                # spawn, not fork: this process runs threads (the server's, this one), and a forked
+                # child could inherit a lock one of them held.
+                self._pool = ProcessPoolExecutor(self._prepare_processes,
+                                                 mp_context=multiprocessing.get_context("spawn"))
+            return self._pool.submit(fn, *args)
+        future: Future[Prepared] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # delivered through the future, like the pool would
+            future.set_exception(exc)
+        return future
+
+    def _prepared(self, group: _Group, i: int) -> Prepared:
+        """The prepared envelope; one that cannot be prepared fails as a whole, with the reason."""
+        try:
+            return group.parts[i].result()
+        except BrokenProcessPool:  # a helper died (killed, out of memory): prepare here instead
+            self._pool = None
+            return self._prepared_here(group, i)
+        except Exception as exc:  # checked at POST, so unexpected: report it, never retry it forever
+            log.exception("ingester: envelope of status %s could not be prepared", group.jobs[i].status_id)
+            return _failed(group.jobs[i], f"the envelope could not be read: {exc}")
+
+    def _prepared_here(self, group: _Group, i: int) -> Prepared:
+        try:
+            return prepare(group.payloads[i], group.author)
+        except Exception as exc:  # as above
+            return _failed(group.jobs[i], f"the envelope could not be read: {exc}")
+
+    def _finish(self, group: _Group) -> int:
+        pairs = [(job, self._prepared(group, i)) for i, job in enumerate(group.jobs)]
+        try:
+            return self._store(group, pairs)
+        except (OperationalError, _LostLease):
+            raise
+        except Exception:
+            log.exception("ingester: a group of %d envelopes failed; storing them one by one", len(pairs))
+        done = 0
+        for job, prepared in pairs:  # one bad envelope must not hold back the others
+            try:
+                done += self._store(group, [(job, prepared)])
+            except (OperationalError, _LostLease):
+                raise
+            except Exception:
+                log.exception("ingester: envelope of status %s failed", job.status_id)
+                done += self._store(group, [(job, _failed(job, "the hub could not store this envelope"))])
+        return done
+
+    def _store(self, group: _Group, pairs: list[tuple[_Job, Prepared]]) -> int:
+        """One transaction: the objects, each job's final status and audit entry, the jobs' removal."""
+        with transaction(self._sessions) as session:
+            collection = session.get(Collection, group.collection_pk)
+            org = session.get(Org, group.org_pk)
+            if collection is None or org is None:  # deleted since: its queued jobs went with it (cascade)
+                return 0
+            result = store(session, merge([p for _, p in pairs]), collection=collection, org=org)
+            offset = 0
+            for job, prepared in pairs:
+                piece = IngestResult(result.results[offset:offset + prepared.size])
+                offset += prepared.size
+                status.create(session, root_pk=job.api_root_pk, org=org, result=piece,
+                              requested_at=job.requested_at, status_id=job.status_id)
+                audit.record(session, org=org, action="taxii.add_objects", target=collection.id,
+                             detail=piece.summary, actor=job.actor, remote_addr=job.remote_addr)
+            removed = session.execute(delete(IngestJob).where(IngestJob.pk.in_([job.pk for job, _ in pairs]),
+                                                              IngestJob.leased_by == self.id))
+            if _rowcount(removed) != len(pairs):
+                raise _LostLease
+        return len(pairs)
+
+    def _release(self, groups: deque[_Group]) -> None:
+        """Hand claimed jobs back at once, rather than when their leases run out."""
+        pks = [job.pk for group in groups for job in group.jobs]
+        groups.clear()
+        if not pks:
+            return
+        try:
+            with transaction(self._sessions) as session:
+                session.execute(update(IngestJob).where(IngestJob.pk.in_(pks), IngestJob.leased_by == self.id)
+                                .values(leased_by=None, leased_until=None))
+        except Exception:  # their leases run out anyway
+            log.warning("ingester: could not release %d jobs; they are retried when their leases expire",
+                        len(pks), exc_info=True)
+
+
+def _failed(job: _Job, message: str) -> Prepared:
+    return Prepared(job.object_count, {i: ObjectResult(None, None, "rejected", message)
+                                       for i in range(job.object_count)})
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
