@@ -1,0 +1,196 @@
+"""The ingest queue: queued TAXII envelopes are stored exactly once, merged per publisher, with
+their final status and audit entry, and survive a dead ingester (its lease runs out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange import db
+from exchange.app import create_app
+from exchange.errors import NotFound, Unauthenticated
+from exchange.orgs.models import AuditEntry, Org, Role
+from exchange.settings import Settings
+from exchange.stix import collections, queue, status
+from exchange.stix.models import IngestJob, StixObject, TaxiiStatus
+from exchange.stix.service import DEFAULT_COLLECTION_ID, get_collection
+from exchange.stix.timestamps import now_micros
+from tests.conftest import auth
+from tests.factories import indicator
+
+
+def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | bytes,
+             address: str | None = "192.0.2.7") -> str:
+    payload = objects if isinstance(objects, bytes) else orjson.dumps({"objects": objects})
+    with db.transaction(sessions) as s:
+        root = collections.get_api_root(s, "default")
+        body = queue.enqueue(s, root_pk=root.pk, collection=get_collection(s, None), org=org, actor=org.slug,
+                             remote_addr=address, payload=payload,
+                             objects=[] if isinstance(objects, bytes) else objects, requested_at=now_micros())
+    return str(orjson.loads(body)["id"])
+
+
+def _status(sessions: sessionmaker[Session], reader: Org, status_id: str) -> dict[str, Any]:
+    with db.transaction(sessions) as s:
+        root = collections.get_api_root(s, "default")
+        return orjson.loads(status.get(s, reader, root, status_id))  # type: ignore[no-any-return]
+
+
+def _count(sessions: sessionmaker[Session], model: type[Any], *where: Any) -> int:
+    with db.transaction(sessions) as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def _ingester(sessions: sessionmaker[Session], **kwargs: Any) -> queue.Ingester:
+    return queue.Ingester(sessions, prepare_processes=0, **kwargs)
+
+
+def test_a_queued_envelope_is_pending_then_stored_once_with_its_status_and_audit(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    other, _ = make_org(Role.csirt)
+    objects = [indicator(), indicator(), {"type": "indicator", "id": "indicator--bad"}]
+    sid = _enqueue(sessions, org, objects)
+
+    pending = _status(sessions, org, sid)
+    assert (pending["status"], pending["total_count"], pending["pending_count"]) == ("pending", 3, 3)
+    assert [p["id"] for p in pending["pendings"]] == [o["id"] for o in objects]
+    with pytest.raises(NotFound):  # another organisation's status does not exist for it
+        _status(sessions, other, sid)
+    with pytest.raises(Unauthenticated):
+        _status(sessions, None, sid)  # type: ignore[arg-type]
+
+    ingester = _ingester(sessions)
+    assert ingester.run_once() == 1
+    assert ingester.run_once() == 0  # exactly once: the job is gone
+
+    done = _status(sessions, org, sid)
+    assert (done["status"], done["success_count"], done["failure_count"], done["pending_count"]) == (
+        "complete", 2, 1, 0)
+    assert done["id"] == sid
+    assert done["request_timestamp"] == pending["request_timestamp"]
+    assert _count(sessions, StixObject, StixObject.publisher_org_pk == org.pk) == 2
+    assert _count(sessions, IngestJob) == 0
+    with db.transaction(sessions) as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "taxii.add_objects",
+                                                   AuditEntry.actor == org.slug)).one()
+        assert (entry.remote_addr, entry.detail) == ("192.0.2.7", "2 added, 0 duplicates, 1 rejected")
+
+
+def test_one_publishers_envelopes_merge_into_one_transaction_in_order(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    other, _ = make_org(Role.csirt)
+    v1 = indicator(modified="2024-01-01T00:00:00.000Z")
+    v2 = dict(v1, modified="2024-02-01T00:00:00.000Z")
+    first = _enqueue(sessions, org, [v1, indicator()])
+    _enqueue(sessions, other, [indicator()])
+    second = _enqueue(sessions, org, [v2, v1])  # v1 again: a duplicate of the first envelope's
+
+    ingester = _ingester(sessions)
+    assert ingester.run_once() == 2  # both of org's envelopes, past the other organisation's
+    assert ingester.run_once() == 1
+
+    assert _status(sessions, org, first)["success_count"] == 2
+    again = _status(sessions, org, second)
+    assert [s.get("message", "") for s in again["successes"]] == ["", "duplicate: this version is already stored"]
+    with db.transaction(sessions) as s:
+        latest = s.scalars(select(StixObject.modified).where(StixObject.stix_id == v1["id"],
+                                                             StixObject.is_latest)).all()
+    assert len(latest) == 1
+    assert latest[0] > 1704067200000000
+
+
+def test_a_merge_stops_at_merge_objects(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    for _ in range(3):
+        _enqueue(sessions, org, [indicator(), indicator(), indicator()])
+    ingester = _ingester(sessions, merge_objects=5)
+    assert [ingester.run_once() for _ in range(4)] == [1, 1, 1, 0]
+
+
+def test_the_author_rule_holds_for_queued_envelopes(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    other, _ = make_org(Role.csirt)
+    sid = _enqueue(sessions, org, [indicator(created_by_ref=other.identity_id), indicator()])
+    _ingester(sessions).run_once()
+    result = _status(sessions, org, sid)
+    assert result["failure_count"] == 1
+    assert "created_by_ref" in result["failures"][0]["message"]
+
+
+def test_a_dead_ingesters_jobs_are_taken_up_when_its_lease_runs_out(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    sid = _enqueue(sessions, org, [indicator()])
+    with db.transaction(sessions) as s:
+        s.execute(update(IngestJob).values(leased_by="a-dead-ingester", leased_until=now_micros() + queue.LEASE_US))
+    ingester = _ingester(sessions)
+    assert ingester.run_once() == 0  # leased: not ours to take yet
+    assert _status(sessions, org, sid)["status"] == "pending"
+    with db.transaction(sessions) as s:
+        s.execute(update(IngestJob).values(leased_until=now_micros() - 1))
+    assert ingester.run_once() == 1
+    assert _status(sessions, org, sid)["status"] == "complete"
+
+
+def test_an_ingester_that_lost_its_lease_stores_nothing(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    sid = _enqueue(sessions, org, [indicator()])
+    slow = _ingester(sessions)
+    group = slow._claim()
+    assert group is not None
+    with db.transaction(sessions) as s:  # its lease ran out and another ingester took the job
+        s.execute(update(IngestJob).values(leased_by="another-ingester"))
+    with pytest.raises(queue._LostLease):
+        slow._finish(group)
+    assert _count(sessions, StixObject) == 0
+    assert _count(sessions, TaxiiStatus) == 0
+    assert _status(sessions, org, sid)["status"] == "pending"
+
+
+def test_an_unreadable_envelope_fails_alone(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    good = _enqueue(sessions, org, [indicator()])
+    bad = _enqueue(sessions, org, b'{"objects": [')  # cannot be queued through the API; a damaged row
+    with db.transaction(sessions) as s:
+        s.execute(update(IngestJob).where(IngestJob.status_id == bad).values(object_count=2))
+    assert _ingester(sessions).run_once() == 2
+    assert _status(sessions, org, good)["success_count"] == 1
+    failed = _status(sessions, org, bad)
+    assert failed["failure_count"] == 2
+    assert "could not be read" in failed["failures"][0]["message"]
+
+
+def test_the_server_stores_what_a_previous_run_left_queued(settings: Settings, sessions, make_org) -> None:
+    org, key = make_org(Role.csirt)
+    sid = _enqueue(sessions, org, [indicator(), indicator()])
+    app = create_app(settings.model_copy(update={"ingest_prepare_processes": 0}))
+    with TestClient(app) as client:
+        assert app.state.ingester.wait_idle(timeout=60)
+        body = client.get(f"/taxii2/default/status/{sid}/", headers=auth(key)).json()
+    app.state.engine.dispose()
+    assert (body["status"], body["success_count"]) == ("complete", 2)
+
+
+def test_a_large_post_is_answered_pending_and_completes(settings: Settings, make_org) -> None:
+    org, key = make_org(Role.csirt)
+    app = create_app(settings.model_copy(update={"ingest_queue_from": 3, "ingest_prepare_processes": 0}))
+    headers = auth(key) | {"Content-Type": "application/taxii+json;version=2.1",
+                           "Accept": "application/taxii+json;version=2.1"}
+    url = f"/taxii2/default/collections/{DEFAULT_COLLECTION_ID}/objects/"
+    with TestClient(app) as client:
+        small = client.post(url, content=orjson.dumps({"objects": [indicator(), indicator()]}), headers=headers)
+        assert (small.status_code, small.json()["status"]) == (202, "complete")
+        objects = [indicator() for _ in range(3)]
+        large = client.post(url, content=orjson.dumps({"objects": objects}), headers=headers)
+        assert large.status_code == 202
+        assert (large.json()["status"], large.json()["pending_count"]) == ("pending", 3)
+        assert app.state.ingester.wait_idle(timeout=60)
+        final = client.get(f"/taxii2/default/status/{large.json()['id']}/", headers=headers).json()
+        assert (final["status"], final["success_count"]) == ("complete", 3)
+        listed = client.get(url, headers=headers).json()
+    app.state.engine.dispose()
+    assert {o["id"] for o in objects} <= {o["id"] for o in listed["objects"]}
