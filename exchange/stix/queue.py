@@ -53,10 +53,11 @@ def enqueue(session: Session, *, root_pk: int, collection: Collection, org: Org,
             remote_addr: str | None, payload: bytes, objects: Sequence[Any], requested_at: int) -> bytes:
     """Queue a checked envelope (``objects`` is its parsed content); returns the pending status."""
     status_id = str(uuid.uuid4())
+    body = status.pending(status_id, requested_at, objects)
     session.add(IngestJob(status_id=status_id, api_root_pk=root_pk, collection_pk=collection.pk, org_pk=org.pk,
                           actor=actor, remote_addr=remote_addr, requested_at=requested_at,
-                          object_count=len(objects), payload=payload))
-    return status.pending(status_id, requested_at, objects)
+                          object_count=len(objects), payload=payload, pending_status=body))
+    return body
 
 
 class _Job(NamedTuple):

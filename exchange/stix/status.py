@@ -1,8 +1,8 @@
 """TAXII status resources (TAXII 2.1, section 4.3.1): the outcome of a POST, kept for clients.
 
 Small envelopes are stored within the request and answered "complete". Large ones are queued
-(``stix.queue``) and answered "pending", every object listed under ``pendings``; until the ingester
-has stored them the status is rendered from the queued job, and then it is the stored resource.
+(``stix.queue``) and answered "pending", every object listed under ``pendings``; that answer is
+served until the ingester has stored them, and then the final resource is.
 Either way the resource lives in the database, because clients poll it by id, possibly on another
 replica, later.
 """
@@ -21,7 +21,7 @@ from exchange.errors import NotFound, Unauthenticated
 from exchange.orgs.models import Org, Role
 from exchange.stix.ingest import IngestResult
 from exchange.stix.models import ApiRoot, IngestJob, TaxiiStatus
-from exchange.stix.prepare import objects_of, reported_text
+from exchange.stix.prepare import reported_text
 from exchange.stix.timestamps import from_micros, now_micros
 
 RETENTION_US = 7 * 24 * 3600 * 1_000_000  # TAXII clients may poll for at least 24 hours; we keep a week
@@ -80,10 +80,10 @@ def get(session: Session, reader: Org | None, root: ApiRoot, status_id: str) -> 
     if row is not None and _may_read(reader, row.org_pk):
         return row.body
     if row is None:
-        job = session.scalar(select(IngestJob).where(IngestJob.status_id == status_id,
-                                                     IngestJob.api_root_pk == root.pk))
+        job = session.execute(select(IngestJob.org_pk, IngestJob.pending_status).where(
+            IngestJob.status_id == status_id, IngestJob.api_root_pk == root.pk)).first()
         if job is not None and _may_read(reader, job.org_pk):
-            return pending(job.status_id, job.requested_at, objects_of(job.payload))
+            return bytes(job.pending_status)
     raise NotFound(f"no status {status_id!r}")
 
 

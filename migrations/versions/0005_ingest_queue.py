@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('leased_by', sa.String(length=36), nullable=True),
     sa.Column('leased_until', sa.BigInteger(), nullable=True),
     sa.Column('payload', sa.LargeBinary(), nullable=False),
+    sa.Column('pending_status', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['api_root_pk'], ['api_root.pk'], name=op.f('fk_ingest_job_api_root_pk_api_root'),
                             ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['collection_pk'], ['collection.pk'],
