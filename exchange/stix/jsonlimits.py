@@ -2,8 +2,10 @@
 count, member names repeated within one object, and integers orjson cannot hold exactly.
 
 Integers beyond 64 bits are refused because orjson turns them into floats: the stored JSON would
-no longer be the value that was sent. Only a body with a run of 19 digits (2**63 has 19) is read
-again, by the standard library, to decide.
+no longer be the value that was sent. Only a body with a number token of 19 digits or more (2**63
+has 19) is read again, by the standard library, to decide. The screen looks for the digits after
+``:``, ``,`` or ``[``: a bare run of 19 digits is common inside strings (about two SHA-256 hashes
+in a thousand have one), and re-reading every such envelope cost more than parsing it.
 
 Duplicate member names are refused because parsers disagree about them (orjson and Python keep
 the last, others the first or all): a body that means one thing to a filter in front of the hub
@@ -38,7 +40,7 @@ MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
 DEEPEST = 254  # orjson serialises no deeper value, so no larger max_depth can be checked
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_NUMBER = re.compile(rb"(?:^|[:,\[])\s*-?[0-9]{19}")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _AS_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 
@@ -64,7 +66,7 @@ def check(text: bytes | str, value: Any, *, max_depth: int = MAX_DEPTH, max_obje
         if (name := _repeated_name(raw)) is not None:
             raise BadRequest(f"a JSON object in the body has the member {name!r} more than once; parsers "
                              "disagree about which value counts, so the body is refused")
-    if _LONG_DIGITS.search(raw) is not None:
+    if _LONG_NUMBER.search(raw) is not None:
         json.loads(raw, parse_int=_exact_int)
 
 
