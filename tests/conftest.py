@@ -72,8 +72,10 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch, sessions: sessi
     """Settings of the test database; depending on ``sessions`` empties the tables after the test."""
     monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)  # for CLI commands run in-process
     # rate limits off: whether a test meets them must not depend on the machine's speed
+    # the ingester prepares in its own thread: a helper process per test app would cost a second each
+    # (the live servers of tests/taxii run with the default helper)
     return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024, max_page_size=500,
-                    rate_limit_per_ip="", rate_limit_per_key="")
+                    rate_limit_per_ip="", rate_limit_per_key="", ingest_prepare_processes=0)
 
 
 @pytest.fixture

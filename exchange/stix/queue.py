@@ -109,6 +109,8 @@ class Ingester:
     # -- control -------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._prepare_processes > 0:  # started now, so the first large POST does not wait for it
+            self._pool = self._new_pool()
         self._thread = threading.Thread(target=self._run, name="exchange-ingester", daemon=True)
         self._thread.start()
 
@@ -218,10 +220,7 @@ class Ingester:
     def _submit(self, fn: Callable[..., Prepared], *args: Any) -> Future[Prepared]:
         if self._prepare_processes > 0:
             if self._pool is None:
-                # spawn, not fork: this process runs threads (the server's, this one), and a forked
-                # child could inherit a lock one of them held.
-                self._pool = ProcessPoolExecutor(self._prepare_processes,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                self._pool = self._new_pool()
             return self._pool.submit(fn, *args)
         future: Future[Prepared] = Future()
         try:
@@ -229,6 +228,17 @@ class Ingester:
         except Exception as exc:  # delivered through the future, like the pool would
             future.set_exception(exc)
         return future
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        """Helpers with the prepare code imported (which takes them a second or two of CPU).
+
+        spawn, not fork: this process runs threads (the server's, the ingester), and a forked child
+        could inherit a lock one of them held.
+        """
+        pool = ProcessPoolExecutor(self._prepare_processes, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self._prepare_processes):
+            pool.submit(prepare, b"[]")
+        return pool
 
     def _prepared(self, group: _Group, i: int) -> Prepared:
         """The prepared envelope; one that cannot be prepared fails as a whole, with the reason."""

@@ -73,17 +73,24 @@ def pending(status_id: str, requested_at: int, objects: Iterable[Any]) -> bytes:
 
 
 def get(session: Session, reader: Org | None, root: ApiRoot, status_id: str) -> bytes:
-    """Only the organisation that posted (or an admin) may read a status; others get 404."""
+    """Only the organisation that posted (or an admin) may read a status; others get 404.
+
+    The queued job is looked up first: the ingester deletes it in the transaction that writes the
+    final status, so a job gone is a status there. In the other order, each read seeing its own
+    snapshot, a status completed between the two reads was found in neither (seen: a 404 mid-poll).
+    """
     if reader is None:
         raise Unauthenticated("send the credentials the objects were posted with")
-    row = session.scalar(select(TaxiiStatus).where(TaxiiStatus.id == status_id, TaxiiStatus.api_root_pk == root.pk))
-    if row is not None and _may_read(reader, row.org_pk):
-        return row.body
-    if row is None:
-        job = session.execute(select(IngestJob.org_pk, IngestJob.pending_status).where(
-            IngestJob.status_id == status_id, IngestJob.api_root_pk == root.pk)).first()
-        if job is not None and _may_read(reader, job.org_pk):
+    job = session.execute(select(IngestJob.org_pk, IngestJob.pending_status).where(
+        IngestJob.status_id == status_id, IngestJob.api_root_pk == root.pk)).first()
+    if job is not None:
+        if _may_read(reader, job.org_pk):
             return bytes(job.pending_status)
+    else:
+        row = session.scalar(select(TaxiiStatus).where(TaxiiStatus.id == status_id,
+                                                       TaxiiStatus.api_root_pk == root.pk))
+        if row is not None and _may_read(reader, row.org_pk):
+            return row.body
     raise NotFound(f"no status {status_id!r}")
 
 

@@ -44,6 +44,7 @@ DEFAULT = DEFAULT_COLLECTION_ID
 MAX_PAGE_SIZE = 50
 DEFAULT_PAGE_SIZE = 40
 MAX_BODY_BYTES = 128 * 1024
+QUEUE_FROM = 100  # envelopes this large are queued (the default, 500 objects, is over MAX_BODY_BYTES)
 
 HEADER_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 STIX_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
@@ -134,6 +135,7 @@ def start_server(database_url: str, workdir: Path) -> Iterator[Server]:
         "EXCHANGE_MAX_PAGE_SIZE": str(MAX_PAGE_SIZE),
         "EXCHANGE_DEFAULT_PAGE_SIZE": str(DEFAULT_PAGE_SIZE),
         "EXCHANGE_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "EXCHANGE_INGEST_QUEUE_FROM": str(QUEUE_FROM),
         "EXCHANGE_LOG_LEVEL": "INFO",
         "EXCHANGE_RATE_LIMIT_PER_IP": "",  # the whole folder talks to one server from one address
         "EXCHANGE_RATE_LIMIT_PER_KEY": "",

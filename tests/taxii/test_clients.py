@@ -23,12 +23,15 @@ from tests.taxii.live import (
     DEFAULT,
     MAX_BODY_BYTES,
     MAX_PAGE_SIZE,
+    QUEUE_FROM,
     STIX,
     TAXII,
     Hub,
     Member,
     coll,
+    expect,
     many,
+    objs,
     root,
     ts,
     version_of,
@@ -133,6 +136,26 @@ def test_every_collection_method(hub: Hub, bearer: bool) -> None:
             call()
         assert e.value.response.status_code == 404
     assert c.get_objects(version="all")["objects"] == [other]
+
+
+def test_a_large_envelope_is_queued_and_the_client_waits_for_it(hub: Hub) -> None:
+    """From QUEUE_FROM objects on the server answers "pending" and stores the envelope in the
+    background (parsed by its helper process); taxii2-client polls the status until it is complete."""
+    m = hub.member()
+    c = collection(hub, m)
+    posted = m.sign([indicator() for _ in range(QUEUE_FROM + 50)] + [indicator(confidence=101)])
+    first = posted[:QUEUE_FROM]
+    pending = expect(hub.post(objs(), m, {"objects": first}), 202)
+    assert (pending["status"], pending["pending_count"], pending["success_count"]) == ("pending", QUEUE_FROM, 0)
+    assert [p["id"] for p in pending["pendings"]] == [o["id"] for o in first]
+    done = c.add_objects({"objects": posted[QUEUE_FROM:] + first[:10]}, poll_interval=0.05)  # 61: stored at once
+    assert (done.status, done.success_count, done.failure_count) == ("complete", 60, 1)
+    queued = c.add_objects({"objects": posted}, poll_interval=0.05)  # waits until complete
+    assert (queued.status, queued.success_count, queued.failure_count) == ("complete", QUEUE_FROM + 50, 1)
+    assert "confidence" in queued.failures[0]["message"]
+    assert hub.completed(m, pending["id"])["success_count"] == QUEUE_FROM
+    listed = [o["id"] for page in hub.pages(objs(), m, limit=500) for o in page]
+    assert sorted(listed) == sorted(o["id"] for o in posted[:-1])
 
 
 @pytest.mark.parametrize(("total", "per_request", "sizes"), [
