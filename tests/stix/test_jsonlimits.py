@@ -1,0 +1,32 @@
+"""The JSON limits' screen for integers beyond 64 bits: found wherever JSON allows a number, and
+not fooled by digit runs inside strings (hashes have them)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from exchange.errors import BadRequest
+from exchange.stix import jsonlimits
+
+
+def _refusal(text: bytes) -> str | None:
+    try:
+        jsonlimits.check(text, orjson.loads(text))
+    except BadRequest as refused:
+        return refused.description
+    return None
+
+
+@pytest.mark.parametrize("text", [b'{"a":123456789012345678901}', b'{"a": [1,\n\t-99999999999999999999]}',
+                                  b'[99999999999999999999]', b'99999999999999999999',
+                                  b'{"a": "\\"", "b":\r\n 99999999999999999999}'])
+def test_a_long_integer_is_found_wherever_json_allows_a_number(text: bytes) -> None:
+    refusal = _refusal(text)
+    assert refusal is not None
+    assert "64 bits" in refusal
+
+
+def test_long_digit_runs_inside_strings_are_not_numbers() -> None:
+    text = b'{"hash": "9012345678901234567890", "id": "a:12345678901234567890"}'
+    assert _refusal(text) is None
