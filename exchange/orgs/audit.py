@@ -21,11 +21,16 @@ def record(session: Session, *, org: Org | None, action: str, target: str, detai
                            action=action, target=target[:300], detail=detail, remote_addr=remote_addr))
 
 
+def client_address(request: Request) -> str | None:
+    """Where a request came from, as the audit log records it."""
+    return request.client.host if request.client else None
+
+
 def record_request(session: Session, request: Request, caller: Principal, action: str, target: str,
                    detail: str = "") -> None:
     """A write through the API, by ``caller``, from the client's address."""
     record(session, org=caller.org, action=action, target=target, detail=detail, actor=caller.actor,
-           remote_addr=request.client.host if request.client else None)
+           remote_addr=client_address(request))
 
 
 def record_cli(session: Session, action: str, target: str, detail: str = "") -> None:

@@ -21,7 +21,7 @@ import multiprocessing
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -214,17 +214,17 @@ class Ingester:
             author = org.identity_id if org is not None and org.role != Role.admin else None
         jobs = [_Job(*row[:-1]) for row in rows]
         payloads = [row.payload for row in rows]
-        parts = [self._submit(prepare, payload, author) for payload in payloads]
+        parts = [self._submit(payload, author) for payload in payloads]
         return _Group(collection_pk, org_pk, jobs, parts, payloads, author)
 
-    def _submit(self, fn: Callable[..., Prepared], *args: Any) -> Future[Prepared]:
+    def _submit(self, payload: bytes, author: str | None) -> Future[Prepared]:
         if self._prepare_processes > 0:
             if self._pool is None:
                 self._pool = self._new_pool()
-            return self._pool.submit(fn, *args)
+            return self._pool.submit(prepare, payload, author)
         future: Future[Prepared] = Future()
         try:
-            future.set_result(fn(*args))
+            future.set_result(prepare(payload, author))
         except Exception as exc:  # delivered through the future, like the pool would
             future.set_exception(exc)
         return future
@@ -243,18 +243,13 @@ class Ingester:
     def _prepared(self, group: _Group, i: int) -> Prepared:
         """The prepared envelope; one that cannot be prepared fails as a whole, with the reason."""
         try:
-            return group.parts[i].result()
-        except BrokenProcessPool:  # a helper died (killed, out of memory): prepare here instead
-            self._pool = None
-            return self._prepared_here(group, i)
+            try:
+                return group.parts[i].result()
+            except BrokenProcessPool:  # a helper died (killed, out of memory): prepare here instead
+                self._pool = None
+                return prepare(group.payloads[i], group.author)
         except Exception as exc:  # checked at POST, so unexpected: report it, never retry it forever
             log.exception("ingester: envelope of status %s could not be prepared", group.jobs[i].status_id)
-            return _failed(group.jobs[i], f"the envelope could not be read: {exc}")
-
-    def _prepared_here(self, group: _Group, i: int) -> Prepared:
-        try:
-            return prepare(group.payloads[i], group.author)
-        except Exception as exc:  # as above
             return _failed(group.jobs[i], f"the envelope could not be read: {exc}")
 
     def _finish(self, group: _Group) -> int:

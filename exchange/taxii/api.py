@@ -172,7 +172,7 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
     queue_from = request.app.state.settings.ingest_queue_from
     if queue_from and len(objects) >= queue_from:
         pending = queue.enqueue(session, root_pk=root.pk, collection=collection, org=org, actor=caller.actor,
-                                remote_addr=request.client.host if request.client else None, payload=body,
+                                remote_addr=audit.client_address(request), payload=body,
                                 objects=objects, requested_at=requested_at)
         request.app.state.ingester.wake_after_commit(session)
         return TaxiiResponse(pending, status_code=202)
