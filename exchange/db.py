@@ -7,6 +7,8 @@ session (a request dependency, a CLI command, a job) owns the transaction.
 
 from __future__ import annotations
 
+import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,6 +107,22 @@ def with_schema(url: str, schema: str) -> str:
     """A PostgreSQL URL whose connections use ``schema`` (isolated test and benchmark runs)."""
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def scratch_database(url: str | None, prefix: str = "scratch") -> Iterator[str]:
+    """A fresh, empty database, dropped afterwards: a temporary SQLite file when ``url`` is None or
+    SQLite, else a throw-away schema on that PostgreSQL server (benchmarks, migration tests)."""
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix=f"exchange-{prefix}-") as tmp:
+            yield f"sqlite:///{Path(tmp) / f'{prefix}.db'}"
+        return
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    create_schema(url, schema)
+    try:
+        yield with_schema(url, schema)
+    finally:
+        drop_schema(url, schema)
 
 
 def create_schema(url: str, schema: str) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -45,17 +43,10 @@ def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyp
 
 
 @pytest.fixture
-def scratch_url(tmp_path: Path) -> Iterator[str]:
+def scratch_url() -> Iterator[str]:
     """An empty database of the suite's kind, for tests that migrate it themselves; dropped afterwards."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
-        return
-    schema = f"migrate_{uuid.uuid4().hex[:8]}"
-    db.create_schema(PG_URL, schema)
-    try:
-        yield db.with_schema(PG_URL, schema)
-    finally:
-        db.drop_schema(PG_URL, schema)
+    with db.scratch_database(PG_URL, "migrate") as url:
+        yield url
 
 
 def test_every_migration_keeps_the_data(scratch_url: str) -> None:

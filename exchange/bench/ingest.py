@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import os
 import resource
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 from sqlalchemy import text
@@ -44,21 +41,6 @@ class IngestReport:
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
-
-
-@contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    """A fresh, empty database: a temporary SQLite file, or a throw-away PostgreSQL schema."""
-    if url is None or url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="exchange-bench-") as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    db.create_schema(url, schema)
-    try:
-        yield db.with_schema(url, schema)
-    finally:
-        db.drop_schema(url, schema)
 
 
 def _db_size_mb(url: str) -> float:

@@ -24,7 +24,6 @@ import orjson
 
 from exchange import db
 from exchange.bench.data import indicators
-from exchange.bench.ingest import scratch_database
 from exchange.bench.taxii import Budget, Phases, Target, basic_auth, measure, no_progress
 from exchange.bench.taxii_report import TaxiiReport
 from exchange.orgs import service as orgs
@@ -106,7 +105,7 @@ def run_exchange(n: int, database_url: str | None = None, *, seed: int = 1, budg
                  phases: Phases = no_progress) -> TaxiiReport:
     """Load n indicators into a scratch database the fast way (bulk ingest, not TAXII), then serve it
     with ``exchange serve`` and measure it as any TAXII client would."""
-    with scratch_database(database_url) as url:
+    with db.scratch_database(database_url, "bench") as url:
         db.upgrade(url)
         engine = db.make_engine(url)
         sessions = db.make_sessionmaker(engine)

@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from exchange import db
 from exchange.bench import ingest as ingest_bench
 from exchange.bench import taxii_peers, taxii_run
 from exchange.bench.taxii import Budget
@@ -32,7 +33,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
     """Ingest N generated indicators end to end; report objects/s, peak RSS and database size."""
-    with ingest_bench.scratch_database(database_url) as url:
+    with db.scratch_database(database_url, "bench") as url:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console,
                       transient=True) as bar:
             task = bar.add_task("ingest", total=n)
