@@ -3,9 +3,10 @@ count, member names repeated within one object, and integers orjson cannot hold 
 
 Integers beyond 64 bits are refused because orjson turns them into floats: the stored JSON would
 no longer be the value that was sent. Only a body with a number token of 19 digits or more (2**63
-has 19) is read again, by the standard library, to decide. The screen looks for the digits after
-``:``, ``,`` or ``[``: a bare run of 19 digits is common inside strings (about two SHA-256 hashes
-in a thousand have one), and re-reading every such envelope cost more than parsing it.
+has 19) is read again, by the standard library, to decide. Runs of 19 digits are common inside
+strings (about two SHA-256 hashes in a thousand have one), so a run found by the first, byte-wise
+screen is looked for again outside the strings before anything is re-read (a regular expression
+over the whole body cost 20 ms per 1,000-object envelope, eight times orjson's parse; measured).
 
 Duplicate member names are refused because parsers disagree about them (orjson and Python keep
 the last, others the first or all): a body that means one thing to a filter in front of the hub
@@ -40,7 +41,8 @@ MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
 DEEPEST = 254  # orjson serialises no deeper value, so no larger max_depth can be checked
 
-_LONG_NUMBER = re.compile(rb"(?:^|[:,\[])\s*-?[0-9]{19}")
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0000000000")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _AS_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 
@@ -66,7 +68,7 @@ def check(text: bytes | str, value: Any, *, max_depth: int = MAX_DEPTH, max_obje
         if (name := _repeated_name(raw)) is not None:
             raise BadRequest(f"a JSON object in the body has the member {name!r} more than once; parsers "
                              "disagree about which value counts, so the body is refused")
-    if _LONG_NUMBER.search(raw) is not None:
+    if raw.translate(_DIGITS_AS_ZEROS).find(b"0" * 19) >= 0 and _LONG_DIGITS.search(_outside_strings(raw)):
         json.loads(raw, parse_int=_exact_int)
 
 

@@ -30,3 +30,12 @@ def test_a_long_integer_is_found_wherever_json_allows_a_number(text: bytes) -> N
 def test_long_digit_runs_inside_strings_are_not_numbers() -> None:
     text = b'{"hash": "9012345678901234567890", "id": "a:12345678901234567890"}'
     assert _refusal(text) is None
+
+
+def test_digit_runs_inside_strings_do_not_send_the_body_to_the_slow_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("re-parsed by the standard library")
+
+    monkeypatch.setattr(jsonlimits.json, "loads", slow_parse)
+    text = b'{"hash": "9012345678901234567890", "escaped": "\\"12345678901234567890\\"", "n": 123456789012345678}'
+    assert _refusal(text) is None
