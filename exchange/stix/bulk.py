@@ -20,7 +20,7 @@ from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.stix import maintenance, service
 from exchange.stix.ingest import IngestResult, store
-from exchange.stix.prepare import Prepared, prepare
+from exchange.stix.prepare import Prepared, prepare, prepare_packed, unpack
 
 PREPARE_WORKERS = 2  # helper processes; with the writer, enough to keep two cores busy (measured)
 
@@ -101,14 +101,14 @@ def ingest_stream(
         write(prepare(first))
         return totals
     with ProcessPoolExecutor(max_workers=PREPARE_WORKERS, mp_context=_context()) as pool:
-        queue = deque([pool.submit(prepare, second)])
-        queue.extend(pool.submit(prepare, b) for b in islice(pending, PREPARE_WORKERS - 1))
+        queue = deque([pool.submit(prepare_packed, second)])
+        queue.extend(pool.submit(prepare_packed, b) for b in islice(pending, PREPARE_WORKERS - 1))
         write(prepare(first))
         while queue:
-            prepared = queue.popleft().result()
+            prepared = unpack(queue.popleft().result())
             following = next(pending, None)
             if following is not None:
-                queue.append(pool.submit(prepare, following))
+                queue.append(pool.submit(prepare_packed, following))
             write(prepared)
     with transaction(sessions) as session:  # a large load leaves the planner's statistics stale
         maintenance.analyze(session)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.db import Base
 from exchange.stix.tlp import Tlp
-from exchange.types import BigIntPK
+from exchange.types import BigIntPK, key_string
 
 TlpColumn = String(16)
 
@@ -137,8 +137,8 @@ class StixObject(Base):
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     collection_pk: Mapped[int] = mapped_column(ForeignKey("collection.pk", ondelete="CASCADE"))
-    stix_id: Mapped[str] = mapped_column(String(300))
-    type: Mapped[str] = mapped_column(String(250))
+    stix_id: Mapped[str] = mapped_column(key_string(300))
+    type: Mapped[str] = mapped_column(key_string(250))
     spec_version: Mapped[str] = mapped_column(String(8))
     # Version key: `modified`, else `created`, else 0 for unversioned objects without timestamps.
     modified: Mapped[int] = mapped_column(BigInteger)
@@ -183,7 +183,7 @@ class Observable(Base):
     )
 
     object_pk: Mapped[int] = mapped_column(ForeignKey("stix_object.pk", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    ip_lo: Mapped[str | None] = mapped_column(String(32))
-    ip_hi: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(key_string(16), primary_key=True)
+    value: Mapped[str] = mapped_column(key_string(1024), primary_key=True)
+    ip_lo: Mapped[str | None] = mapped_column(key_string(32))
+    ip_hi: Mapped[str | None] = mapped_column(key_string(32))

@@ -37,7 +37,7 @@ from exchange.orgs.models import Org, Role
 from exchange.stix import status
 from exchange.stix.ingest import IngestResult, store
 from exchange.stix.models import Collection, IngestJob
-from exchange.stix.prepare import ObjectResult, Prepared, merge, prepare
+from exchange.stix.prepare import ObjectResult, Prepared, merge, prepare, prepare_packed, unpack
 from exchange.stix.timestamps import now_micros
 
 __all__ = ["Ingester", "enqueue"]
@@ -77,7 +77,7 @@ class _Group:
     collection_pk: int
     org_pk: int
     jobs: list[_Job]
-    parts: list[Future[Prepared]]
+    parts: list[Future[Prepared | bytes]]  # packed when prepared by a helper process
     payloads: list[bytes]
     author: str | None
 
@@ -217,14 +217,15 @@ class Ingester:
         parts = [self._submit(payload, author) for payload in payloads]
         return _Group(collection_pk, org_pk, jobs, parts, payloads, author)
 
-    def _submit(self, payload: bytes, author: str | None) -> Future[Prepared]:
+    def _submit(self, payload: bytes, author: str | None) -> Future[Prepared | bytes]:
+        """The JSON limits were checked when the envelope was posted."""
         if self._prepare_processes > 0:
             if self._pool is None:
                 self._pool = self._new_pool()
-            return self._pool.submit(prepare, payload, author)
-        future: Future[Prepared] = Future()
+            return self._pool.submit(prepare_packed, payload, author, checked=True)
+        future: Future[Prepared | bytes] = Future()
         try:
-            future.set_result(prepare(payload, author))
+            future.set_result(prepare(payload, author, checked=True))
         except Exception as exc:  # delivered through the future, like the pool would
             future.set_exception(exc)
         return future
@@ -244,10 +245,11 @@ class Ingester:
         """The prepared envelope; one that cannot be prepared fails as a whole, with the reason."""
         try:
             try:
-                return group.parts[i].result()
+                part = group.parts[i].result()
             except BrokenProcessPool:  # a helper died (killed, out of memory): prepare here instead
                 self._pool = None
-                return prepare(group.payloads[i], group.author)
+                return prepare(group.payloads[i], group.author, checked=True)
+            return unpack(part) if isinstance(part, bytes) else part
         except Exception as exc:  # checked at POST, so unexpected: report it, never retry it forever
             log.exception("ingester: envelope of status %s could not be prepared", group.jobs[i].status_id)
             return _failed(group.jobs[i], f"the envelope could not be read: {exc}")
