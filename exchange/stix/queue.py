@@ -149,10 +149,14 @@ class Ingester:
                 with self._state:
                     seen = self._wakes
                 self._woken.clear()
-                while len(in_flight) < _DEPTH and (group := self._claim()) is not None:
-                    in_flight.append(group)
+                self._fill(in_flight, _DEPTH)
                 if in_flight:
-                    self._finish(in_flight.popleft())
+                    pairs = self._collect(in_flight[0])
+                    # Claimed now, not after the store: envelopes posted while this group was being
+                    # prepared are prepared while it is stored (the helper sat idle half the time).
+                    self._fill(in_flight, _DEPTH)
+                    self._store_group(in_flight[0], pairs)
+                    in_flight.popleft()
                     continue
                 with self._state:
                     self._idle_after = seen
@@ -174,6 +178,10 @@ class Ingester:
         if group is None:
             return 0
         return self._finish(group)
+
+    def _fill(self, in_flight: deque[_Group], depth: int) -> None:
+        while len(in_flight) < depth and (group := self._claim()) is not None:
+            in_flight.append(group)
 
     def _claim(self) -> _Group | None:
         try:
@@ -255,7 +263,12 @@ class Ingester:
             return _failed(group.jobs[i], f"the envelope could not be read: {exc}")
 
     def _finish(self, group: _Group) -> int:
-        pairs = [(job, self._prepared(group, i)) for i, job in enumerate(group.jobs)]
+        return self._store_group(group, self._collect(group))
+
+    def _collect(self, group: _Group) -> list[tuple[_Job, Prepared]]:
+        return [(job, self._prepared(group, i)) for i, job in enumerate(group.jobs)]
+
+    def _store_group(self, group: _Group, pairs: list[tuple[_Job, Prepared]]) -> int:
         try:
             return self._store(group, pairs)
         except (OperationalError, _LostLease):
