@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange import db
 from exchange.stix.ingest import ingest
 from exchange.stix.models import Observable, StixObject
+from exchange.stix.prepare import prepare, prepare_packed, unpack
 from exchange.stix.service import get_collection
 from tests.factories import TLP1, TLP2, bundle, indicator
 
@@ -63,6 +64,29 @@ def test_newest_modified_is_current_whatever_the_arrival_order(session: Session)
     rows = _rows(session, v1["id"])
     assert [r.is_latest for r in rows] == [False, False, True]
     assert orjson.loads(rows[2].raw)["name"] == "v3"
+
+
+def test_a_large_batch_finds_every_stored_version(session: Session) -> None:
+    """More ids than one look-up statement used to take (500): none may be missed."""
+    first = [indicator(modified="2024-01-01T00:00:00.000Z") for _ in range(1200)]
+    assert _ingest(session, first).added == 1200
+    newer = [dict(o, modified="2024-02-01T00:00:00.000Z") for o in first[::2]]
+    result = _ingest(session, first + newer)
+    assert (result.duplicates, result.added) == (1200, 600)
+    current = session.scalar(select(func.count()).select_from(StixObject).where(StixObject.is_latest))
+    assert current == 1200
+
+
+def test_a_prepared_batch_survives_the_trip_back_from_a_helper_process() -> None:
+    objects = [indicator(pattern="[ipv4-addr:value = '10.0.0.1'] OR [domain-name:value = 'a.example']"),
+               indicator(**{"x_exchange_recipients": ["identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"]}),
+               {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+                "value": "198.51.100.3"},
+               {"type": "indicator", "id": "not-an-id"}]
+    payload = orjson.dumps(bundle(*objects))
+    direct = prepare(payload, "identity--8ce3f695-d5a4-4dc8-9e93-a65af453a31a")
+    assert (len(direct.candidates), len(direct.rejected)) == (3, 1)
+    assert unpack(prepare_packed(payload, "identity--8ce3f695-d5a4-4dc8-9e93-a65af453a31a")) == direct
 
 
 def test_versions_within_one_batch(session: Session) -> None:
