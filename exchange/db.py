@@ -55,7 +55,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # LIFO: the most recently used connection is taken again, so one or two page caches stay
+        # warm instead of each pooled connection filling its own 64 MiB (FIFO took the server to
+        # 417 MB after a full listing of a million objects; measured).
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_use_lifo=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL
