@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -58,7 +58,9 @@ def make_engine(url: str) -> Engine:
         # LIFO: the most recently used connection is taken again, so one or two page caches stay
         # warm instead of each pooled connection filling its own 64 MiB (FIFO took the server to
         # 417 MB after a full listing of a million objects; measured).
-        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_use_lifo=True)
+        in_memory = make_url(url).database in (None, "", ":memory:")  # one shared connection, no pool order
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               **({} if in_memory else {"pool_use_lifo": True}))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL
