@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -73,6 +73,11 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (``Session.execute`` is typed as returning any ``Result``)."""
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 @contextmanager

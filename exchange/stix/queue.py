@@ -27,11 +27,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, delete, event, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.db import transaction
+from exchange.db import rowcount, transaction
 from exchange.orgs import audit
 from exchange.orgs.models import Org, Role
 from exchange.stix import status
@@ -212,7 +212,7 @@ class Ingester:
                 objects += row.object_count
             leased = session.execute(update(IngestJob).where(IngestJob.pk.in_(picked), free)
                                      .values(leased_by=self.id, leased_until=now + LEASE_US))
-            if _rowcount(leased) != len(picked):
+            if rowcount(leased) != len(picked):
                 raise _LostLease
             rows = session.execute(select(IngestJob.pk, IngestJob.status_id, IngestJob.api_root_pk,
                                           IngestJob.requested_at, IngestJob.object_count, IngestJob.actor,
@@ -304,7 +304,7 @@ class Ingester:
                              detail=piece.summary, actor=job.actor, remote_addr=job.remote_addr)
             removed = session.execute(delete(IngestJob).where(IngestJob.pk.in_([job.pk for job, _ in pairs]),
                                                               IngestJob.leased_by == self.id))
-            if _rowcount(removed) != len(pairs):
+            if rowcount(removed) != len(pairs):
                 raise _LostLease
         return len(pairs)
 
@@ -327,6 +327,3 @@ def _failed(job: _Job, message: str) -> Prepared:
     return Prepared(job.object_count, {i: ObjectResult(None, None, "rejected", message)
                                        for i in range(job.object_count)})
 
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from exchange.db import rowcount
 from exchange.errors import NotFound, Unauthenticated
 from exchange.orgs.models import Org, Role
 from exchange.stix.ingest import IngestResult
@@ -101,5 +102,4 @@ def _may_read(reader: Org, poster_pk: int | None) -> bool:
 def purge(session: Session) -> int:
     """Drop status resources past their retention; a scheduled job of the worker."""
     cutoff = now_micros() - RETENTION_US
-    result = cast(CursorResult[Any], session.execute(delete(TaxiiStatus).where(TaxiiStatus.created_at < cutoff)))
-    return result.rowcount
+    return rowcount(session.execute(delete(TaxiiStatus).where(TaxiiStatus.created_at < cutoff)))
