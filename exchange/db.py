@@ -87,6 +87,20 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def sqlite_sequence_kept(bind: Any, table: str) -> Iterator[None]:
+    """For a migration that rebuilds ``table`` on SQLite: the copy restarts AUTOINCREMENT at
+    MAX(pk), so a deleted top pk would be handed out again and a cursor already past it would skip
+    the new row. Put the counter back afterwards. Nothing to do on other databases."""
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    seq = bind.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).scalar()
+    yield
+    if seq is not None:
+        bind.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?", (seq, table, seq))
+
+
 def migrations_dir() -> Path:
     """Migrations ship inside the wheel as ``exchange/_migrations``; a source checkout has them at the root."""
     packaged = Path(__file__).with_name("_migrations")

@@ -7,6 +7,8 @@ from sqlalchemy.types import TypeEngine
 
 # A 64-bit key that is still SQLite's rowid alias (so it autoincrements there).
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+# Another table's BigIntPK, held without a foreign key (the bulk tables of ``stix``): the same type.
+BigIntRef = BigIntPK
 
 
 def key_string(length: int) -> TypeEngine[str]:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, ColumnElement, String, any_, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, String, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from exchange.orgs.models import Org, Role
 from exchange.stix.models import Collection, ObjectRecipient, Observable, StixObject
@@ -146,14 +147,17 @@ def _existing(session: Session, collection_pk: int,
     of each current one, and who published each id in any collection.
 
     Filters on ``stix_id`` only and checks the collection here, which leaves the planner a single
-    index to use (see also ``_lock``).
+    index to use (see also ``_lock``): one index probe per id, a join rather than ``IN``. PostgreSQL
+    rechecks each row a hash index returns against the condition, and against a 10,000-id ``IN``
+    list that took 1.2 s where the join takes 0.1 s (measured, 10,000 stored ids at 1M objects).
     """
     versions: _Versions = {}
     current: dict[str, int] = {}
     producers: dict[str, set[int | None]] = {}
     columns = (StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
                StixObject.is_latest, StixObject.pk, StixObject.publisher_org_pk)
-    rows = session.execute(select(*columns).where(_one_of(session, StixObject.stix_id, ids, String)))
+    wanted = _values(session, ids, String)
+    rows = session.execute(select(*columns).join(wanted, StixObject.stix_id == wanted.c.value))
     for stix_id, row_collection, modified, revoked, is_latest, pk, publisher in rows:
         producers.setdefault(stix_id, set()).add(publisher)
         if row_collection == collection_pk:
@@ -163,16 +167,14 @@ def _existing(session: Session, collection_pk: int,
     return versions, current, producers
 
 
-def _one_of(session: Session, column: InstrumentedAttribute[Any], values: list[Any],
-            element: type[String | BigInteger]) -> ColumnElement[bool]:
-    """``column IN values`` as one statement with one parameter, however many values: an array of
-    ``element`` on PostgreSQL, a JSON array on SQLite. 10,000 ids as 20 lists of 500 parameters cost
-    twice as much (measured at 1M objects: 149 against 63 ms on PostgreSQL, 61 against 25 ms on
-    SQLite), most of it building and sending the statements."""
+def _values(session: Session, values: list[Any], element: type[String | BigInteger]) -> TableValuedAlias:
+    """``values`` as a one-column table (``.c.value``) sent as one parameter, however many there
+    are: an array of ``element`` on PostgreSQL, a JSON array on SQLite. 10,000 ids as 20 ``IN``
+    lists of 500 parameters cost twice as much (measured at 1M objects: 149 against 63 ms on
+    PostgreSQL, 61 against 25 ms on SQLite), most of it building and sending the statements."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("values", values, type_=ARRAY(element)))
-    each = func.json_each(orjson.dumps(values).decode()).table_valued("value")
-    return column.in_(select(each.c.value))
+        return func.unnest(bindparam("values", values, type_=ARRAY(element))).table_valued("value").render_derived()
+    return func.json_each(orjson.dumps(values).decode()).table_valued("value")
 
 
 def _store(
@@ -290,8 +292,8 @@ def _refusal(c: Candidate, versions: list[tuple[int, bool, int | None]]) -> Obje
 def _clear_latest(session: Session, pks: list[int]) -> None:
     """Stored versions stop being current when a newer one arrives."""
     if pks:
-        current = _one_of(session, StixObject.pk, pks, BigInteger)
-        session.execute(update(StixObject).where(current).values(is_latest=False))
+        current = _values(session, pks, BigInteger)
+        session.execute(update(StixObject).where(StixObject.pk.in_(select(current.c.value))).values(is_latest=False))
 
 
 def _insert(session: Session, model: type[StixObject | Observable | ObjectRecipient], columns: tuple[str, ...],

@@ -6,12 +6,12 @@ accepts, identical on SQLite and PostgreSQL, and cheap to index and compare.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.db import Base
 from exchange.stix.tlp import Tlp
-from exchange.types import BigIntPK, key_string
+from exchange.types import BigIntPK, BigIntRef, key_string
 
 TlpColumn = String(16)
 
@@ -119,14 +119,19 @@ class HubSecret(Base):
 
 
 class StixObject(Base):
-    """One row per object *version*; ``pk`` is the insert sequence (TAXII date_added order, cursors)."""
+    """One row per object *version*; ``pk`` is the insert sequence (TAXII date_added order, cursors).
+
+    A bulk table: written only by ``stix.ingest``, under its lock, tens of thousands of rows a
+    second. So its keys are the ingest path's to keep (docs/decisions/0007-bulk-tables.md): no
+    foreign keys (PostgreSQL checked them row by row, a third of the insert cost at 1M objects),
+    and (id, collection, modified, publisher) is unique because ``ingest`` looks every version up
+    under that lock, not by a unique index on long random strings. Ids are found through a hash
+    index on PostgreSQL (a B-tree on SQLite): equality is the only question ever asked of them.
+    """
 
     __tablename__ = "stix_object"
     __table_args__ = (
-        # Leads with stix_id so it also serves look-ups of an id across collections. The publisher is
-        # part of it because SCOs (deterministic ids, never versioned) are kept once per reporter:
-        # another organisation's copy, at another TLP, must neither hide nor reveal this one.
-        UniqueConstraint("stix_id", "collection_pk", "modified", "publisher_org_pk", name="uq_stix_object_version"),
+        Index("ix_stix_object_stix_id", "stix_id", postgresql_using="hash"),
         Index("ix_stix_object_coll_type_pk", "collection_pk", "type", "pk"),
         Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
         # date_added grows with pk; this index turns added_after into a pk boundary.
@@ -136,7 +141,7 @@ class StixObject(Base):
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    collection_pk: Mapped[int] = mapped_column(ForeignKey("collection.pk", ondelete="CASCADE"))
+    collection_pk: Mapped[int] = mapped_column(BigIntRef)  # collection.pk
     stix_id: Mapped[str] = mapped_column(key_string(300))
     type: Mapped[str] = mapped_column(key_string(250))
     spec_version: Mapped[str] = mapped_column(String(8))
@@ -149,7 +154,7 @@ class StixObject(Base):
     valid_from: Mapped[int | None] = mapped_column(BigInteger)
     valid_until: Mapped[int | None] = mapped_column(BigInteger)
     date_added: Mapped[int] = mapped_column(BigInteger)
-    publisher_org_pk: Mapped[int | None] = mapped_column(ForeignKey("org.pk", ondelete="SET NULL"))
+    publisher_org_pk: Mapped[int | None] = mapped_column(BigIntRef)  # org.pk
     raw: Mapped[bytes] = mapped_column(LargeBinary)  # the accepted JSON, byte for byte
 
 
@@ -167,6 +172,10 @@ class ObjectRecipient(Base):
 class Observable(Base):
     """A matchable value pulled out of an indicator pattern or an SCO: what alert matching joins on.
 
+    A bulk table like ``StixObject``, without a foreign key for the same reason: its rows are written
+    with their object's and deleted with it by ``stix`` code. Values are found by equality, through a
+    hash index on PostgreSQL (a B-tree on SQLite).
+
     IP addresses are also stored as a closed range ``ip_lo``..``ip_hi`` of 32-hex-digit integers
     (IPv4 mapped into ``::ffff:0:0/96``) so that CIDR containment is an index range scan on both
     databases: fixed-width hex sorts exactly like the integers it spells.
@@ -174,7 +183,7 @@ class Observable(Base):
 
     __tablename__ = "observable"
     __table_args__ = (
-        Index("ix_observable_value_kind", "value", "kind"),
+        Index("ix_observable_value", "value", postgresql_using="hash"),
         Index("ix_observable_ip", "ip_lo", "ip_hi", sqlite_where=text("ip_lo IS NOT NULL"),
               postgresql_where=text("ip_lo IS NOT NULL")),
         # Clustered on the object (a WITHOUT ROWID table on SQLite): rows of one object sit together,
@@ -182,7 +191,7 @@ class Observable(Base):
         {"sqlite_with_rowid": False},
     )
 
-    object_pk: Mapped[int] = mapped_column(ForeignKey("stix_object.pk", ondelete="CASCADE"), primary_key=True)
+    object_pk: Mapped[int] = mapped_column(BigIntRef, primary_key=True)  # stix_object.pk
     kind: Mapped[str] = mapped_column(key_string(16), primary_key=True)
     value: Mapped[str] = mapped_column(key_string(1024), primary_key=True)
     ip_lo: Mapped[str | None] = mapped_column(key_string(32))

@@ -8,11 +8,12 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 17:36:52.126088
 """
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 from alembic import op
+
+from exchange.db import sqlite_sequence_kept
 
 
 revision = '0004'
@@ -42,16 +43,5 @@ def downgrade() -> None:
                                               ['stix_id', 'collection_pk', 'modified'])
 
 
-@contextmanager
-def _keeping_autoincrement() -> Iterator[None]:
-    """SQLite's table copy restarts AUTOINCREMENT at MAX(pk): a deleted top pk would be handed out
-    again and a cursor already past it would skip the new row. Put the counter back."""
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        yield
-        return
-    seq = bind.execute(sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'stix_object'")).scalar()
-    yield
-    if seq is not None:
-        bind.execute(sa.text("UPDATE sqlite_sequence SET seq = :seq WHERE name = 'stix_object' AND seq < :seq"),
-                     {"seq": seq})
+def _keeping_autoincrement() -> AbstractContextManager[None]:
+    return sqlite_sequence_kept(op.get_bind(), 'stix_object')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import orjson
 import pytest
 from sqlalchemy import func, select, text
@@ -9,9 +11,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange import db
-from exchange.stix.ingest import ingest
+from exchange.orgs.service import local_operator
+from exchange.stix.ingest import IngestResult, ingest
 from exchange.stix.models import Observable, StixObject
 from exchange.stix.prepare import prepare, prepare_packed, unpack
+from exchange.stix.query import Filters, delete_object
 from exchange.stix.service import get_collection
 from tests.factories import TLP1, TLP2, bundle, indicator
 
@@ -75,6 +79,38 @@ def test_a_large_batch_finds_every_stored_version(session: Session) -> None:
     assert (result.duplicates, result.added) == (1200, 600)
     current = session.scalar(select(func.count()).select_from(StixObject).where(StixObject.is_latest))
     assert current == 1200
+
+
+def test_concurrent_ingests_of_the_same_objects_store_each_version_once(sessions: sessionmaker[Session]) -> None:
+    """No unique index backs the version key (a bulk table): the ingest lock does. A second ingest of
+    the same objects waits for the first to commit, then finds them stored; without the lock it
+    would not see the uncommitted rows and would store every version again."""
+    batch = [indicator() for _ in range(50)]
+    second: list[IngestResult] = []
+    with db.transaction(sessions) as first:
+        assert _ingest(first, batch).added == 50
+
+        def again() -> None:
+            with db.transaction(sessions) as s:
+                second.append(_ingest(s, batch))
+
+        racer = threading.Thread(target=again)
+        racer.start()
+        racer.join(timeout=2)
+        assert racer.is_alive(), "the second ingest did not wait for the first one's lock"
+    racer.join()
+    assert second[0].duplicates == 50
+    with db.transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(StixObject)) == 50
+
+
+def test_deleting_an_object_deletes_its_observables(session: Session) -> None:
+    """No foreign key cascades to observables any more: the delete itself removes them."""
+    gone, kept = indicator("[domain-name:value = 'gone.example']"), indicator("[domain-name:value = 'kept.example']")
+    _ingest(session, [gone, kept])
+    every_version = Filters(versions=("all",))
+    assert delete_object(session, local_operator(), get_collection(session), gone["id"], every_version) == 1
+    assert list(session.scalars(select(Observable.value))) == ["kept.example"]
 
 
 def test_a_prepared_batch_survives_the_trip_back_from_a_helper_process() -> None:
