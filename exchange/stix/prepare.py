@@ -74,10 +74,14 @@ def merge(parts: list[Prepared]) -> Prepared:
     """Several prepared batches as one, positions shifted in order: stored in one transaction, the
     results come back in the same order, to be cut at the parts' sizes."""
     merged = Prepared(0)
+    make = Candidate._make  # a new tuple with the shifted position: a third of ``_replace``'s cost (measured)
     for part in parts:
         offset = merged.size
         merged.rejected.update((offset + i, r) for i, r in part.rejected.items())
-        merged.candidates.extend(c._replace(position=offset + c.position) for c in part.candidates)
+        if offset:
+            merged.candidates.extend(make((offset + c[0], *c[1:])) for c in part.candidates)
+        else:
+            merged.candidates.extend(part.candidates)
         merged.size += part.size
     return merged
 
