@@ -22,6 +22,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Sequence
+from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -80,6 +81,10 @@ class _Group:
     parts: list[Future[Prepared | bytes]]  # packed when prepared by a helper process
     payloads: list[bytes]
     author: str | None
+
+    def part(self, jobs: slice) -> _Group:
+        return _Group(self.collection_pk, self.org_pk, self.jobs[jobs], self.parts[jobs], self.payloads[jobs],
+                      self.author)
 
 
 class _LostLease(Exception):
@@ -151,6 +156,7 @@ class Ingester:
                 self._woken.clear()
                 self._fill(in_flight, _DEPTH)
                 if in_flight:
+                    _store_what_is_ready(in_flight)
                     pairs = self._collect(in_flight[0])
                     # Claimed now, not after the store: envelopes posted while this group was being
                     # prepared are prepared while it is stored (the helper sat idle half the time).
@@ -321,6 +327,21 @@ class Ingester:
         except Exception:  # their leases run out anyway
             log.warning("ingester: could not release %d jobs; they are retried when their leases expire",
                         len(pks), exc_info=True)
+
+
+def _store_what_is_ready(in_flight: deque[_Group]) -> None:
+    """Cut the first group after its envelopes prepared so far (at least one, waited for): the rest
+    stay claimed, as the next group, and are prepared while these are stored. Waiting for the whole
+    group left the store idle while the helper worked through it (measured: 0.25–0.4 s per group
+    of ten envelopes), then the helper idle while the store worked."""
+    group = in_flight[0]
+    futures.wait(group.parts[:1])
+    ready = 1
+    while ready < len(group.parts) and group.parts[ready].done():
+        ready += 1
+    if ready < len(group.parts):
+        in_flight[0] = group.part(slice(0, ready))
+        in_flight.insert(1, group.part(slice(ready, None)))
 
 
 def _failed(job: _Job, message: str) -> Prepared:

@@ -3,6 +3,8 @@ their final status and audit entry, and survive a dead ingester (its lease runs 
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -194,3 +196,21 @@ def test_a_large_post_is_answered_pending_and_completes(settings: Settings, make
         listed = client.get(url, headers=headers).json()
     app.state.engine.dispose()
     assert {o["id"] for o in objects} <= {o["id"] for o in listed["objects"]}
+
+
+def test_a_group_is_cut_after_its_prepared_envelopes() -> None:
+    """The store takes the envelopes prepared so far; the others stay claimed, in order, as the next group."""
+    def job(pk: int) -> Any:
+        return queue._Job(pk, f"s{pk}", 1, 0, 1, "a", None)
+
+    done: list[Future[Any]] = [Future(), Future(), Future(), Future()]
+    for future in done[:2] + done[3:]:
+        future.set_result(b"")
+    first = queue._Group(1, 1, [job(pk) for pk in range(4)], done, [b""] * 4, None)
+    later = queue._Group(1, 1, [job(9)], [done[0]], [b""], None)
+    in_flight = deque([first, later])
+    queue._store_what_is_ready(in_flight)
+    assert [[j.pk for j in g.jobs] for g in in_flight] == [[0, 1], [2, 3], [9]]
+    assert in_flight[1].parts == done[2:]
+    queue._store_what_is_ready(in_flight)  # nothing to cut: a whole group ready is stored whole
+    assert [[j.pk for j in g.jobs] for g in in_flight] == [[0, 1], [2, 3], [9]]
