@@ -96,9 +96,40 @@ def test_downgrade_keeps_one_copy_of_an_sco_two_organisations_reported(scratch_u
                 "INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, revoked, "
                 "is_latest, date_added, publisher_org_pk, raw) SELECT :pk, pk, 'ipv4-addr--1', 'ipv4-addr', '2.1', "
                 "0, 'green', false, true, :pk, :org, :raw FROM collection"), {"pk": pk, "org": org, "raw": b"{}"})
+            conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'ipv4', '192.0.2.1')"),
+                         {"pk": pk})
     engine.dispose()
     command.downgrade(db.alembic_config(url), "0003")
     engine = db.make_engine(url)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT pk FROM stix_object")).scalars().all() == [1]
+        assert conn.execute(text("SELECT object_pk FROM observable")).scalars().all() == [1]
+    engine.dispose()
+
+
+def test_downgrade_to_foreign_keys_drops_the_rows_they_would_refuse(scratch_url: str) -> None:
+    """Without keys (0008), rows can point nowhere; going back to the keys must not fail on them."""
+    url = scratch_url
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
+                          "VALUES (11, 'o', 'o', 'o', 'csirt', 'identity--o', 1)"))
+        insert = text("INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, "
+                      "revoked, is_latest, date_added, publisher_org_pk, raw) VALUES (:pk, :coll, :sid, 'indicator', "
+                      "'2.1', 1, 'green', false, true, :pk, :org, :raw)")
+        coll = conn.execute(text("SELECT pk FROM collection")).scalar()
+        for pk, collection, sid, org in ((1, coll, "indicator--1", 11), (2, coll, "indicator--1", 11),
+                                         (3, coll + 99, "indicator--3", 11), (4, coll, "indicator--4", 77)):
+            conn.execute(insert, {"pk": pk, "coll": collection, "sid": sid, "org": org, "raw": b"{}"})
+        for pk in (1, 2, 3, 4, 5):
+            conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
+                         {"pk": pk})
+    engine.dispose()
+    command.downgrade(db.alembic_config(url), "0007")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT pk, publisher_org_pk FROM stix_object ORDER BY pk")).all()
+        assert [tuple(r) for r in rows] == [(1, 11), (4, None)]
+        assert conn.execute(text("SELECT object_pk FROM observable ORDER BY object_pk")).scalars().all() == [1, 4]
     engine.dispose()

@@ -31,11 +31,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The old key allows one copy per version: keep each SCO's first report (its observables and
-    # recipients go with the others, by cascade).
-    op.execute(sa.text(
-        "DELETE FROM stix_object WHERE pk NOT IN (SELECT MIN(pk) FROM stix_object GROUP BY stix_id, collection_pk, "
-        "modified)"))
+    # The old key allows one copy per version: keep each SCO's first report. Its observables and
+    # recipients are deleted here, not by cascade: migrations run with SQLite's foreign keys off.
+    doomed = ("SELECT pk FROM stix_object WHERE pk NOT IN (SELECT MIN(pk) FROM stix_object "
+              "GROUP BY stix_id, collection_pk, modified)")
+    for table, key in (("observable", "object_pk"), ("object_recipient", "object_pk"), ("stix_object", "pk")):
+        op.execute(sa.text(f"DELETE FROM {table} WHERE {key} IN ({doomed})"))  # noqa: S608 - fixed names
     with _keeping_autoincrement():
         with op.batch_alter_table('stix_object', schema=None, table_kwargs={"sqlite_autoincrement": True}) as batch_op:
             batch_op.drop_constraint('uq_stix_object_version', type_='unique')

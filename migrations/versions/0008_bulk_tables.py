@@ -35,6 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _drop_what_the_keys_would_refuse()
     with op.batch_alter_table('observable', table_kwargs={"sqlite_with_rowid": False}) as batch_op:
         batch_op.drop_index('ix_observable_value', postgresql_using='hash')
         batch_op.create_index('ix_observable_value_kind', ['value', 'kind'])
@@ -49,3 +50,14 @@ def downgrade() -> None:
                                         ondelete='SET NULL')
             batch_op.create_foreign_key('fk_stix_object_collection_pk_collection', 'collection', ['collection_pk'],
                                         ['pk'], ondelete='CASCADE')
+
+
+def _drop_what_the_keys_would_refuse() -> None:
+    """Rows the restored keys would refuse (none unless the ingest path or manual SQL broke its own
+    rules): a second copy of a version, objects of a deleted collection, and what hangs off them.
+    A deleted publisher is forgotten (the old foreign key's SET NULL)."""
+    op.execute("DELETE FROM stix_object WHERE collection_pk NOT IN (SELECT pk FROM collection) OR pk NOT IN "
+               "(SELECT MIN(pk) FROM stix_object GROUP BY stix_id, collection_pk, modified, publisher_org_pk)")
+    op.execute("UPDATE stix_object SET publisher_org_pk = NULL WHERE publisher_org_pk NOT IN (SELECT pk FROM org)")
+    for table in ("observable", "object_recipient"):
+        op.execute(f"DELETE FROM {table} WHERE object_pk NOT IN (SELECT pk FROM stix_object)")  # noqa: S608
