@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from exchange import db
 from exchange.models import Base
@@ -42,6 +42,29 @@ def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyp
     engine.dispose()
 
 
+def _org(conn: Connection, pk: int) -> None:
+    conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
+                      "VALUES (:pk, :pk, 'o', :pk, 'csirt', :identity, 1)"), {"pk": pk, "identity": f"identity--{pk}"})
+
+
+def _object(conn: Connection, pk: int, stix_id: str, *, org: int, kind: str = "indicator", modified: int = 1,
+            collection_offset: int = 0) -> None:
+    """A stix_object row in the default collection (or, with an offset, in a collection that does not exist)
+    and one observable of it, written as raw SQL: the schema is the revision's, not the models'."""
+    conn.execute(text(
+        "INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, revoked, is_latest, "
+        "date_added, publisher_org_pk, raw) SELECT :pk, pk + :offset, :sid, :kind, '2.1', :modified, 'green', false, "
+        "true, :pk, :org, :raw FROM collection"),
+        {"pk": pk, "offset": collection_offset, "sid": stix_id, "kind": kind, "modified": modified, "org": org,
+         "raw": b"{}"})
+    _observable(conn, pk)
+
+
+def _observable(conn: Connection, object_pk: int) -> None:
+    conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
+                 {"pk": object_pk})
+
+
 @pytest.fixture
 def scratch_url() -> Iterator[str]:
     """An empty database of the suite's kind, for tests that migrate it themselves; dropped afterwards."""
@@ -56,16 +79,10 @@ def test_every_migration_keeps_the_data(scratch_url: str) -> None:
     db.upgrade(url, "0001")
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
-                          "VALUES (7, 'o', 'Org', 'org', 'csirt', 'identity--x', 1)"))
+        _org(conn, 7)
         conn.execute(text("INSERT INTO api_key (org_pk, prefix, hash, created_at) VALUES (7, 'p', 'h', 1)"))
         for pk in (1, 2, 3):
-            conn.execute(text(
-                "INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, revoked, "
-                "is_latest, date_added, publisher_org_pk, raw) SELECT :pk, pk, :sid, 'indicator', '2.1', 1, 'green', "
-                "false, true, :pk, 7, :raw FROM collection"), {"pk": pk, "sid": f"indicator--{pk}", "raw": b"{}"})
-            conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
-                         {"pk": pk})
+            _object(conn, pk, f"indicator--{pk}", org=7)
         conn.execute(text("DELETE FROM stix_object WHERE pk = 3"))  # the top pk, never to be handed out again
     engine.dispose()
     db.upgrade(url)
@@ -90,14 +107,8 @@ def test_downgrade_keeps_one_copy_of_an_sco_two_organisations_reported(scratch_u
     engine = db.make_engine(url)
     with engine.begin() as conn:
         for pk, org in ((1, 11), (2, 12)):
-            conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
-                              "VALUES (:pk, :pk, 'o', :pk, 'csirt', :pk, 1)"), {"pk": org})
-            conn.execute(text(
-                "INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, revoked, "
-                "is_latest, date_added, publisher_org_pk, raw) SELECT :pk, pk, 'ipv4-addr--1', 'ipv4-addr', '2.1', "
-                "0, 'green', false, true, :pk, :org, :raw FROM collection"), {"pk": pk, "org": org, "raw": b"{}"})
-            conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'ipv4', '192.0.2.1')"),
-                         {"pk": pk})
+            _org(conn, org)
+            _object(conn, pk, "ipv4-addr--1", org=org, kind="ipv4-addr", modified=0)
     engine.dispose()
     command.downgrade(db.alembic_config(url), "0003")
     engine = db.make_engine(url)
@@ -113,18 +124,12 @@ def test_downgrade_to_foreign_keys_drops_the_rows_they_would_refuse(scratch_url:
     db.upgrade(url)
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO org (pk, id, name, slug, role, identity_id, created_at) "
-                          "VALUES (11, 'o', 'o', 'o', 'csirt', 'identity--o', 1)"))
-        insert = text("INSERT INTO stix_object (pk, collection_pk, stix_id, type, spec_version, modified, tlp, "
-                      "revoked, is_latest, date_added, publisher_org_pk, raw) VALUES (:pk, :coll, :sid, 'indicator', "
-                      "'2.1', 1, 'green', false, true, :pk, :org, :raw)")
-        coll = conn.execute(text("SELECT pk FROM collection")).scalar()
-        for pk, collection, sid, org in ((1, coll, "indicator--1", 11), (2, coll, "indicator--1", 11),
-                                         (3, coll + 99, "indicator--3", 11), (4, coll, "indicator--4", 77)):
-            conn.execute(insert, {"pk": pk, "coll": collection, "sid": sid, "org": org, "raw": b"{}"})
-        for pk in (1, 2, 3, 4, 5):
-            conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
-                         {"pk": pk})
+        _org(conn, 11)
+        _object(conn, 1, "indicator--1", org=11)
+        _object(conn, 2, "indicator--1", org=11)  # a second copy of the same version
+        _object(conn, 3, "indicator--3", org=11, collection_offset=99)  # in no collection
+        _object(conn, 4, "indicator--4", org=77)  # published by an organisation that is gone
+        _observable(conn, 5)  # of no object
     engine.dispose()
     command.downgrade(db.alembic_config(url), "0007")
     engine = db.make_engine(url)
