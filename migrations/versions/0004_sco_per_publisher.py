@@ -8,8 +8,6 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 17:36:52.126088
 """
-from contextlib import AbstractContextManager
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,7 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with _keeping_autoincrement():
+    with sqlite_sequence_kept(op.get_bind(), 'stix_object'):
         with op.batch_alter_table('stix_object', schema=None, table_kwargs={"sqlite_autoincrement": True}) as batch_op:
             batch_op.drop_constraint(batch_op.f('uq_stix_object_stix_id_collection_pk_modified'), type_='unique')
             batch_op.create_unique_constraint('uq_stix_object_version',
@@ -37,12 +35,8 @@ def downgrade() -> None:
               "GROUP BY stix_id, collection_pk, modified)")
     for table, key in (("observable", "object_pk"), ("object_recipient", "object_pk"), ("stix_object", "pk")):
         op.execute(sa.text(f"DELETE FROM {table} WHERE {key} IN ({doomed})"))  # noqa: S608 - fixed names
-    with _keeping_autoincrement():
+    with sqlite_sequence_kept(op.get_bind(), 'stix_object'):
         with op.batch_alter_table('stix_object', schema=None, table_kwargs={"sqlite_autoincrement": True}) as batch_op:
             batch_op.drop_constraint('uq_stix_object_version', type_='unique')
             batch_op.create_unique_constraint(batch_op.f('uq_stix_object_stix_id_collection_pk_modified'),
                                               ['stix_id', 'collection_pk', 'modified'])
-
-
-def _keeping_autoincrement() -> AbstractContextManager[None]:
-    return sqlite_sequence_kept(op.get_bind(), 'stix_object')
