@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         """The ingester runs while the server does; it starts with whatever a previous run left queued."""
         ingester.start()
+        # Everything loaded so far (modules, the app, SQLAlchemy's caches) lives as long as the server:
+        # out of the collector's sight, a full collection no longer walks it (measured: 110-160 ms
+        # each, several a minute under a POST load, against a few ms after the freeze).
+        gc.freeze()
         try:
             yield
         finally:

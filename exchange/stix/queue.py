@@ -11,7 +11,9 @@ envelopes of one publisher and collection together, up to ``merge_objects`` per 
 Nothing is lost: the job row commits before the 202 is sent, and is deleted in the transaction that
 stores its objects and writes its final status, so each envelope is stored exactly once. A lease
 keeps concurrent ingesters (replicas, processes) apart; a crashed ingester's jobs are taken up
-again when its lease runs out, by any replica, after a restart too.
+again when its lease runs out, by any replica, after a restart too. The POST also hands the
+envelope to its own process's ingester in memory, so that one need not read it back (the row stays
+the truth; an ingester without it reads the row).
 """
 
 from __future__ import annotations
@@ -48,16 +50,24 @@ log = logging.getLogger(__name__)
 LEASE_US = 60 * 1_000_000  # a crashed ingester's jobs wait this long before another takes them
 _WINDOW = 200  # queued jobs looked at per claim
 _DEPTH = 2  # claimed groups in flight: the next one prepares while this one is stored
+_HANDED_BYTES = 128 * 2**20  # envelopes kept in memory for the ingester; beyond, it reads them back
 
 
 def enqueue(session: Session, *, root_pk: int, collection: Collection, org: Org, actor: str,
-            remote_addr: str | None, payload: bytes, objects: Sequence[Any], requested_at: int) -> bytes:
-    """Queue a checked envelope (``objects`` is its parsed content); returns the pending status."""
+            remote_addr: str | None, payload: bytes, objects: Sequence[Any], requested_at: int,
+            ingester: Ingester | None = None) -> bytes:
+    """Queue a checked envelope (``objects`` is its parsed content); returns the pending status.
+    With this process's ``ingester``, it gets the envelope itself once the job commits, and is woken."""
     status_id = str(uuid.uuid4())
     body = status.pending(status_id, requested_at, objects)
-    session.add(IngestJob(status_id=status_id, api_root_pk=root_pk, collection_pk=collection.pk, org_pk=org.pk,
-                          actor=actor, remote_addr=remote_addr, requested_at=requested_at,
-                          object_count=len(objects), payload=payload, pending_status=body))
+    job = IngestJob(status_id=status_id, api_root_pk=root_pk, collection_pk=collection.pk, org_pk=org.pk,
+                    actor=actor, remote_addr=remote_addr, requested_at=requested_at,
+                    object_count=len(objects), payload=payload, pending_status=body)
+    session.add(job)
+    if ingester is not None:
+        session.flush()  # the job's pk, which the ingester will claim it by
+        pk = job.pk
+        event.listen(session, "after_commit", lambda _session: ingester.hand_over(pk, payload), once=True)
     return body
 
 
@@ -110,6 +120,8 @@ class Ingester:
         self._state = threading.Condition()
         self._wakes = 0  # wake() calls so far
         self._idle_after = -1  # the wake count at the last claim that found nothing to do
+        self._handed: dict[int, bytes] = {}  # job pk -> envelope, given by this process's POSTs
+        self._handed_bytes = 0
 
     # -- control -------------------------------------------------------------------------------
 
@@ -136,8 +148,27 @@ class Ingester:
             self._wakes += 1
         self._woken.set()
 
-    def wake_after_commit(self, session: Session) -> None:
-        event.listen(session, "after_commit", lambda _session: self.wake(), once=True)
+    def hand_over(self, job_pk: int, payload: bytes) -> None:
+        """A job this process just committed, with its envelope: claimed here, it need not be read back
+        from the database (measured: reading the envelopes was a sixth of the ingester's time). Only a
+        shortcut: the job row stays the truth, and any ingester, here or on a replica, can claim it."""
+        with self._state:
+            if self._handed_bytes + len(payload) <= _HANDED_BYTES:
+                self._handed[job_pk] = payload
+                self._handed_bytes += len(payload)
+        self.wake()
+
+    def _take_handed(self, pks: list[int]) -> dict[int, bytes]:
+        with self._state:
+            taken = {pk: payload for pk in pks if (payload := self._handed.pop(pk, None)) is not None}
+            self._handed_bytes -= sum(len(payload) for payload in taken.values())
+        return taken
+
+    def _forget_handed(self) -> None:
+        """Nothing is queued: whatever is still held went to another ingester."""
+        with self._state:
+            self._handed.clear()
+            self._handed_bytes = 0
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until every job committed before the last ``wake`` is stored (or ``timeout`` runs out)."""
@@ -205,6 +236,7 @@ class Ingester:
                 query = query.with_for_update(skip_locked=True)
             queued = session.execute(query).all()
             if not queued:
+                self._forget_handed()
                 return None
             collection_pk, org_pk = queued[0].collection_pk, queued[0].org_pk
             picked: list[int] = []
@@ -220,14 +252,17 @@ class Ingester:
                                      .values(leased_by=self.id, leased_until=now + LEASE_US))
             if rowcount(leased) != len(picked):
                 raise _LostLease
-            rows = session.execute(select(IngestJob.pk, IngestJob.status_id, IngestJob.api_root_pk,
-                                          IngestJob.requested_at, IngestJob.object_count, IngestJob.actor,
-                                          IngestJob.remote_addr, IngestJob.payload)
-                                   .where(IngestJob.pk.in_(picked)).order_by(IngestJob.pk)).all()
+            jobs = [_Job(*row) for row in session.execute(
+                select(IngestJob.pk, IngestJob.status_id, IngestJob.api_root_pk, IngestJob.requested_at,
+                       IngestJob.object_count, IngestJob.actor, IngestJob.remote_addr)
+                .where(IngestJob.pk.in_(picked)).order_by(IngestJob.pk))]
+            handed = self._take_handed(picked)
+            if missing := [pk for pk in picked if pk not in handed]:
+                handed.update(session.execute(select(IngestJob.pk, IngestJob.payload)
+                                              .where(IngestJob.pk.in_(missing))).tuples().all())
             org = session.get(Org, org_pk)
             author = org.identity_id if org is not None and org.role != Role.admin else None
-        jobs = [_Job(*row[:-1]) for row in rows]
-        payloads = [row.payload for row in rows]
+        payloads = [handed[job.pk] for job in jobs]
         parts = [self._submit(payload, author) for payload in payloads]
         return _Group(collection_pk, org_pk, jobs, parts, payloads, author)
 

@@ -173,8 +173,7 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
     if queue_from and len(objects) >= queue_from:
         pending = queue.enqueue(session, root_pk=root.pk, collection=collection, org=org, actor=caller.actor,
                                 remote_addr=audit.client_address(request), payload=body,
-                                objects=objects, requested_at=requested_at)
-        request.app.state.ingester.wake_after_commit(session)
+                                objects=objects, requested_at=requested_at, ingester=request.app.state.ingester)
         return TaxiiResponse(pending, status_code=202)
     result = ingest(session, objects, collection=collection, org=org)
     audit.record_request(session, request, caller, "taxii.add_objects", collection.id, result.summary)

@@ -27,13 +27,14 @@ from tests.factories import indicator
 
 
 def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | bytes,
-             address: str | None = "192.0.2.7") -> str:
+             address: str | None = "192.0.2.7", ingester: queue.Ingester | None = None) -> str:
     payload = objects if isinstance(objects, bytes) else orjson.dumps({"objects": objects})
     with db.transaction(sessions) as s:
         root = collections.get_api_root(s, "default")
         body = queue.enqueue(s, root_pk=root.pk, collection=get_collection(s, None), org=org, actor=org.slug,
                              remote_addr=address, payload=payload,
-                             objects=[] if isinstance(objects, bytes) else objects, requested_at=now_micros())
+                             objects=[] if isinstance(objects, bytes) else objects, requested_at=now_micros(),
+                             ingester=ingester)
     return str(orjson.loads(body)["id"])
 
 
@@ -164,6 +165,44 @@ def test_an_unreadable_envelope_fails_alone(sessions, make_org) -> None:
     failed = _status(sessions, org, bad)
     assert failed["failure_count"] == 2
     assert "could not be read" in failed["failures"][0]["message"]
+
+
+def _damage(sessions: sessionmaker[Session], status_id: str) -> None:
+    """The stored copy of a queued envelope becomes unreadable: whoever reads it back fails it."""
+    with db.transaction(sessions) as s:
+        s.execute(update(IngestJob).where(IngestJob.status_id == status_id).values(payload=b'{"objects": ['))
+
+
+def test_an_envelope_handed_over_is_stored_without_reading_it_back(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    ingester = _ingester(sessions)
+    sid = _enqueue(sessions, org, [indicator(), indicator()], ingester=ingester)
+    _damage(sessions, sid)
+    assert ingester.run_once() == 1
+    assert _status(sessions, org, sid)["success_count"] == 2
+
+
+def test_envelopes_beyond_the_memory_bound_are_read_back(sessions, make_org, monkeypatch) -> None:
+    org, _ = make_org(Role.csirt)
+    ingester = _ingester(sessions)
+    kept = _enqueue(sessions, org, [indicator()], ingester=ingester)
+    monkeypatch.setattr(queue, "_HANDED_BYTES", 1)  # already over: the next one is not kept
+    read_back = _enqueue(sessions, org, [indicator()], ingester=ingester)
+    _damage(sessions, kept)
+    _damage(sessions, read_back)
+    assert ingester.run_once() == 2
+    assert _status(sessions, org, kept)["success_count"] == 1
+    assert _status(sessions, org, read_back)["failure_count"] == 1
+
+
+def test_an_envelope_handed_to_one_ingester_is_stored_by_another(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    here, replica = _ingester(sessions), _ingester(sessions)
+    sid = _enqueue(sessions, org, [indicator(), indicator()], ingester=here)
+    assert replica.run_once() == 1
+    assert _status(sessions, org, sid)["success_count"] == 2
+    assert here.run_once() == 0
+    assert here._handed == {}  # the envelope another ingester stored is not held on to
 
 
 def test_the_server_stores_what_a_previous_run_left_queued(settings: Settings, sessions, make_org) -> None:
