@@ -10,6 +10,7 @@ object is final; SCOs and marking definitions are never versioned, and are kept 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ from exchange.stix.prepare import (
 )
 from exchange.stix.timestamps import now_micros
 
-__all__ = ["IngestResult", "ObjectResult", "ingest", "store"]
+__all__ = ["IngestResult", "ObjectResult", "ingest", "store", "store_parts"]
 
 _ADVISORY_LOCK_KEY = 0x5715_0001  # serialises ingests on PostgreSQL (see _lock)
 _Versions = dict[str, list[tuple[int, bool, int | None]]]  # (modified, revoked, publisher org pk)
@@ -86,12 +87,32 @@ def ingest(
 
 
 def store(session: Session, prepared: Prepared, *, collection: Collection, org: Org | None) -> IngestResult:
-    results: dict[int, ObjectResult] = dict(prepared.rejected)
-    if prepared.candidates:
+    return store_parts(session, [prepared], collection=collection, org=org)[0]
+
+
+def store_parts(session: Session, parts: Sequence[Prepared], *, collection: Collection,
+                org: Org | None) -> list[IngestResult]:
+    """Several prepared batches of one publisher in one transaction, in order, each with its own
+    result (the ingest queue's merged envelopes). Read as one batch: a later part sees an earlier
+    one's objects, as it would had they been stored first."""
+    candidates = [c for part in parts for c in part.candidates]
+    verdicts: list[ObjectResult] = []
+    if candidates:
         _lock(session, collection)
         with no_gc():
-            results.update(_store(session, prepared.candidates, collection, org))
-    return IngestResult([results[i] for i in range(prepared.size)])
+            verdicts = _store(session, candidates, collection, org)
+    results: list[IngestResult] = []
+    start = 0
+    for part in parts:
+        end = start + len(part.candidates)
+        if part.rejected:
+            by_position = dict(part.rejected)
+            by_position.update((c.position, r) for c, r in zip(part.candidates, verdicts[start:end], strict=True))
+            results.append(IngestResult([by_position[i] for i in range(part.size)]))
+        else:  # every object is a candidate, in order
+            results.append(IngestResult(verdicts[start:end]))
+        start = end
+    return results
 
 
 def _lock(session: Session, collection: Collection) -> None:
@@ -180,24 +201,25 @@ def _values(session: Session, values: list[str] | list[int]) -> TableValuedAlias
 
 def _store(
     session: Session, candidates: list[Candidate], collection: Collection, org: Org | None
-) -> dict[int, ObjectResult]:
-    results: dict[int, ObjectResult] = {}
+) -> list[ObjectResult]:
+    """The verdict on each candidate, in order; the accepted ones are inserted."""
+    results: list[ObjectResult] = []
     ids = list(dict.fromkeys(c.stix_id for c in candidates))
     existing, current, producers = _existing(session, collection.pk, ids)
     publisher = org.pk if org is not None and org.pk else None
     producer_only = org is not None and org.role != Role.admin
     recipients = _recipient_orgs(session, candidates)
     others_identities = _others_identities(session, candidates, publisher) if producer_only else set()
-    accepted: list[Candidate] = []
+    accepted: list[tuple[int, Candidate]] = []  # with their candidate index
     latest: dict[int, bool] = {}  # candidate index -> is_latest
     newest: dict[str, int] = {}  # stix id -> index of its newest accepted candidate
     superseded: list[int] = []  # pks of stored versions that stop being current
-    for c in candidates:
+    for k, c in enumerate(candidates):
         refusal = _named_refusal(c, recipients)
         if refusal is None and producer_only:
             refusal = _producer_refusal(c, producers.get(c.stix_id, set()), publisher, others_identities)
         if refusal is not None:
-            results[c.position] = refusal
+            results.append(refusal)
             continue
         versions = existing.get(c.stix_id)
         if c.type in _UNVERSIONED and versions is not None:
@@ -206,36 +228,37 @@ def _store(
             versions = [v for v in versions if v[2] == publisher] or None
         if versions is None:  # the common case: an object this collection has never seen
             existing.setdefault(c.stix_id, []).append((c.modified, c.revoked, publisher))
-            latest[c.position] = True
-            newest[c.stix_id] = c.position
+            latest[k] = True
+            newest[c.stix_id] = k
         else:
             refusal = _refusal(c, versions)
             if refusal is not None:
-                results[c.position] = refusal
+                results.append(refusal)
                 continue
-            is_latest = latest[c.position] = all(c.modified > m for m, _, _ in versions)
+            is_latest = latest[k] = all(c.modified > m for m, _, _ in versions)
             if is_latest:
                 if c.stix_id in current:
                     superseded.append(current.pop(c.stix_id))
                 previous = newest.get(c.stix_id)
                 if previous is not None:  # an older version earlier in this batch
                     latest[previous] = False
-                newest[c.stix_id] = c.position
+                newest[c.stix_id] = k
             versions.append((c.modified, c.revoked, publisher))
-        accepted.append(c)
-        results[c.position] = ObjectResult(c.stix_id, c.version, "added")
+        accepted.append((k, c))
+        results.append(ObjectResult(c.stix_id, c.version, "added"))
     if accepted:
         _clear_latest(session, superseded)
         pks = _allocate_pks(session, len(accepted))
         added = _date_added_start(session)
         default_tlp = collection.default_tlp
-        rows = [(pk, collection.pk, added + i, publisher, c.marked_tlp or default_tlp, latest[c.position], *c.values)
-                for i, (pk, c) in enumerate(zip(pks, accepted, strict=True))]
+        rows = [(pk, collection.pk, added + i, publisher, c.marked_tlp or default_tlp, latest[k], *c.values)
+                for i, (pk, (k, c)) in enumerate(zip(pks, accepted, strict=True))]
         _insert(session, StixObject, _ROW_COLUMNS, rows)
-        obs = [(pk, *o) for pk, c in zip(pks, accepted, strict=True) for o in c.observables]
+        obs = [(pk, *o) for pk, (_, c) in zip(pks, accepted, strict=True) for o in c.observables]
         if obs:
             _insert(session, Observable, ("object_pk", *OBSERVABLE_COLUMNS), obs)
-        named = [(pk, recipients[r]) for pk, c in zip(pks, accepted, strict=True) for r in dict.fromkeys(c.recipients)]
+        named = [(pk, recipients[r]) for pk, (_, c) in zip(pks, accepted, strict=True)
+                 for r in dict.fromkeys(c.recipients)]
         if named:
             _insert(session, ObjectRecipient, ("object_pk", "org_pk"), named)
     return results

@@ -70,22 +70,6 @@ class Prepared:
     candidates: list[Candidate] = field(default_factory=list)
 
 
-def merge(parts: list[Prepared]) -> Prepared:
-    """Several prepared batches as one, positions shifted in order: stored in one transaction, the
-    results come back in the same order, to be cut at the parts' sizes."""
-    merged = Prepared(0)
-    make = Candidate._make  # a new tuple with the shifted position: a third of ``_replace``'s cost (measured)
-    for part in parts:
-        offset = merged.size
-        merged.rejected.update((offset + i, r) for i, r in part.rejected.items())
-        if offset:
-            merged.candidates.extend(make((offset + c[0], *c[1:])) for c in part.candidates)
-        else:
-            merged.candidates.extend(part.candidates)
-        merged.size += part.size
-    return merged
-
-
 def objects_of(payload: Payload, *, checked: bool = False) -> list[Any]:
     """The objects of a bundle, a list, or a single object; JSON text is parsed with orjson, and
     held to the JSON limits unless they were ``checked`` already (a queued TAXII envelope)."""

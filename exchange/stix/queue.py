@@ -38,9 +38,9 @@ from exchange.db import rowcount, transaction
 from exchange.orgs import audit
 from exchange.orgs.models import Org, Role
 from exchange.stix import status
-from exchange.stix.ingest import IngestResult, store
+from exchange.stix.ingest import store_parts
 from exchange.stix.models import Collection, IngestJob
-from exchange.stix.prepare import ObjectResult, Prepared, merge, prepare, prepare_packed, unpack
+from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
 from exchange.stix.timestamps import now_micros
 
 __all__ = ["Ingester", "enqueue"]
@@ -334,11 +334,8 @@ class Ingester:
             org = session.get(Org, group.org_pk)
             if collection is None or org is None:  # deleted since: its queued jobs went with it (cascade)
                 return 0
-            result = store(session, merge([p for _, p in pairs]), collection=collection, org=org)
-            offset = 0
-            for job, prepared in pairs:
-                piece = IngestResult(result.results[offset:offset + prepared.size])
-                offset += prepared.size
+            results = store_parts(session, [p for _, p in pairs], collection=collection, org=org)
+            for (job, _), piece in zip(pairs, results, strict=True):
                 status.create(session, root_pk=job.api_root_pk, org=org, result=piece,
                               requested_at=job.requested_at, status_id=job.status_id)
                 audit.record(session, org=org, action="taxii.add_objects", target=collection.id,
