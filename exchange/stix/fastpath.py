@@ -31,13 +31,56 @@ SIMPLE_PATTERN = re.compile(
 _HASH_LENGTHS = {"MD5": 32, "'MD5'": 32, "'SHA-1'": 40, "'SHA-256'": 64, "'SHA-512'": 128}
 _HEX = re.compile(r"[0-9a-fA-F]+\Z")
 
-_STRINGS = frozenset({"name", "description"})  # `lang` has its own rule (RFC 5646): not fast
-_STRING_LISTS = frozenset({"indicator_types", "labels"})
-_KNOWN = frozenset(
-    {"type", "spec_version", "id", "created", "modified", "pattern", "pattern_type", "pattern_version",
-     "valid_from", "valid_until", "created_by_ref", "confidence", "revoked", "object_marking_refs",
-     "kill_chain_phases"} | _STRINGS | _STRING_LISTS
-)
+
+
+def _string(value: Any) -> bool:
+    return type(value) is str
+
+
+def _string_list(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(type(v) is str and v for v in value)
+
+
+def _confidence(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= 100
+
+
+def _boolean(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _identity_ref(value: Any) -> bool:
+    return _IDENTITY_REF.match(value) is not None
+
+
+def _marking_refs(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(_MARKING_REF.match(v) for v in value)
+
+
+def _kill_chain_phases(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(_kill_chain_phase(p) for p in value)
+
+
+def _checked(value: Any) -> bool:
+    """Type, spec_version, id, timestamps and pattern: checked before the properties are walked."""
+    return True
+
+
+# The rule for each property the fast path knows (`lang` has its own rule, RFC 5646: not fast).
+# One dictionary look-up per property, not a chain of membership tests (a measured hot path).
+_RULES = {
+    **dict.fromkeys(("type", "spec_version", "id", "created", "modified", "pattern", "pattern_type",
+                     "pattern_version", "valid_from", "valid_until"), _checked),
+    "name": _string,
+    "description": _string,
+    "indicator_types": _string_list,
+    "labels": _string_list,
+    "confidence": _confidence,
+    "revoked": _boolean,
+    "created_by_ref": _identity_ref,
+    "object_marking_refs": _marking_refs,
+    "kill_chain_phases": _kill_chain_phases,
+}
 
 
 def accepts(obj: dict[str, Any]) -> bool:
@@ -56,10 +99,11 @@ def _indicator(obj: dict[str, Any]) -> bool:
     if not _times_ok(obj) or not _pattern_ok(obj["pattern"], obj.get("pattern_version", "2.1")):
         return False
     for key, value in obj.items():
-        if key in _KNOWN:
-            if not _optional_ok(key, value):
+        rule = _RULES.get(key)
+        if rule is None:
+            if not (_CUSTOM_NAME.match(key) and _plain_value(value)):
                 return False
-        elif not (_CUSTOM_NAME.match(key) and _plain_value(value)):
+        elif rule is not _checked and not rule(value):
             return False
     return True
 
@@ -90,24 +134,6 @@ def _pattern_ok(pattern: str, version: object) -> bool:
         algorithm = path[len("file:hashes."):]
         return len(literal) == _HASH_LENGTHS[algorithm] and _HEX.match(literal) is not None
     return True
-
-
-def _optional_ok(key: str, value: Any) -> bool:
-    if key in _STRINGS:
-        return type(value) is str
-    if key in _STRING_LISTS:
-        return type(value) is list and bool(value) and all(type(v) is str and v for v in value)
-    if key == "confidence":
-        return type(value) is int and 0 <= value <= 100
-    if key == "revoked":
-        return type(value) is bool
-    if key == "created_by_ref":
-        return _IDENTITY_REF.match(value) is not None
-    if key == "object_marking_refs":
-        return type(value) is list and bool(value) and all(_MARKING_REF.match(v) for v in value)
-    if key == "kill_chain_phases":
-        return type(value) is list and bool(value) and all(_kill_chain_phase(p) for p in value)
-    return True  # type, spec_version, id, timestamps and pattern were checked above
 
 
 def _kill_chain_phase(phase: Any) -> bool:
