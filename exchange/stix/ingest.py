@@ -330,10 +330,15 @@ def _insert(session: Session, model: type[StixObject | Observable | ObjectRecipi
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
+        from psycopg.types.string import BytesBinaryDumper  # the PostgreSQL extra's driver
+
         names = ", ".join(columns)
         statement = f"COPY {model.__tablename__} ({names}) FROM STDIN (FORMAT BINARY)"
         try:
             with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                # By type oid psycopg picks the DB-API ``Binary`` wrapper's dumper for bytea, a Python
+                # method per value; the plain one is compiled (measured: 2.4 against 1.4 µs a row).
+                cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
                 # Binary COPY needs each column's exact type: the table's own, as the database reports it.
                 cursor.execute(f"SELECT {names} FROM {model.__tablename__} LIMIT 0")  # noqa: S608
                 types = [column.type_code for column in cursor.description or ()]

@@ -51,12 +51,11 @@ def create(session: Session, *, root_pk: int, org: Org | None, result: IngestRes
     successes: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     fallback_version = from_micros(requested_at)
-    for r in result.results:
+    for r in result.results:  # one dict an object: this runs inside the ingester's transaction
         detail = {"id": r.id or "", "version": r.version or fallback_version}
-        if r.status == "rejected":
-            failures.append(detail | {"message": r.message})
-        else:
-            successes.append(detail | ({"message": r.message} if r.message else {}))
+        if r.message or r.status == "rejected":
+            detail["message"] = r.message
+        (failures if r.status == "rejected" else successes).append(detail)
     status_id = status_id or str(uuid.uuid4())
     body = _render(status_id, requested_at, successes=successes, failures=failures)
     session.add(TaxiiStatus(id=status_id, api_root_pk=root_pk, org_pk=org.pk if org else None,
