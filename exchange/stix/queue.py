@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.db import rowcount, transaction
 from exchange.orgs import audit
 from exchange.orgs.models import Org, Role
-from exchange.stix import status
+from exchange.stix import collections, status
 from exchange.stix.ingest import store_parts
 from exchange.stix.models import Collection, IngestJob
 from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
@@ -334,6 +334,9 @@ class Ingester:
             org = session.get(Org, group.org_pk)
             if collection is None or org is None:  # deleted since: its queued jobs went with it (cascade)
                 return 0
+            if not collections.rights(session, org, collection).can_write:  # withdrawn since the POST
+                pairs = [(job, _failed(job, "the organisation may no longer add objects to this collection"))
+                         for job, _ in pairs]
             results = store_parts(session, [p for _, p in pairs], collection=collection, org=org)
             for (job, _), piece in zip(pairs, results, strict=True):
                 status.create(session, root_pk=job.api_root_pk, org=org, result=piece,

@@ -19,7 +19,7 @@ from exchange.errors import NotFound, Unauthenticated
 from exchange.orgs.models import AuditEntry, Org, Role
 from exchange.settings import Settings
 from exchange.stix import collections, queue, status
-from exchange.stix.models import IngestJob, StixObject, TaxiiStatus
+from exchange.stix.models import Collection, IngestJob, StixObject, TaxiiStatus
 from exchange.stix.service import DEFAULT_COLLECTION_ID, get_collection
 from exchange.stix.timestamps import now_micros
 from tests.conftest import auth
@@ -165,6 +165,25 @@ def test_an_unreadable_envelope_fails_alone(sessions, make_org) -> None:
     failed = _status(sessions, org, bad)
     assert failed["failure_count"] == 2
     assert "could not be read" in failed["failures"][0]["message"]
+
+
+def _publishers_write(sessions: sessionmaker[Session], allowed: bool) -> None:
+    with db.transaction(sessions) as s:
+        s.execute(update(Collection).where(Collection.id == DEFAULT_COLLECTION_ID).values(publishers_write=allowed))
+
+
+def test_a_write_right_withdrawn_before_storing_fails_the_envelope(sessions, make_org) -> None:
+    org, _ = make_org(Role.csirt)
+    sid = _enqueue(sessions, org, [indicator(), indicator()])
+    try:
+        _publishers_write(sessions, False)  # the default collection stops taking members' objects
+        assert _ingester(sessions).run_once() == 1
+    finally:
+        _publishers_write(sessions, True)  # the database is shared by the tests that follow
+    failed = _status(sessions, org, sid)
+    assert (failed["success_count"], failed["failure_count"]) == (0, 2)
+    assert "may no longer add objects" in failed["failures"][0]["message"]
+    assert _count(sessions, StixObject, StixObject.publisher_org_pk == org.pk) == 0
 
 
 def _damage(sessions: sessionmaker[Session], status_id: str) -> None:
