@@ -38,8 +38,11 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
     registry = CollectorRegistry()
     sessions = make_sessionmaker(engine)
-    ingester = Ingester(sessions, merge_objects=settings.ingest_merge_objects,
-                        prepare_processes=settings.ingest_prepare_processes, poll_seconds=settings.ingest_poll_seconds)
+    # With the queue off nothing is queued here: what an earlier run or a replica left is prepared in
+    # the ingester's thread, and no helper process is started for it.
+    helpers = settings.ingest_prepare_processes if settings.ingest_queue_from else 0
+    ingester = Ingester(sessions, merge_objects=settings.ingest_merge_objects, prepare_processes=helpers,
+                        poll_seconds=settings.ingest_poll_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

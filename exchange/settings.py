@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     ingest_prepare_processes: int = Field(
         default=1, ge=0,
         description="Helper processes that parse and validate queued envelopes while the ingester writes "
-        "(0: in the ingester's own thread).",
+        "(0: in the ingester's own thread; none are started while ingest_queue_from is 0).",
     )
     ingest_poll_seconds: float = Field(
         default=1.0, gt=0,

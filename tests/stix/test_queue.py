@@ -3,6 +3,7 @@ their final status and audit entry, and survive a dead ingester (its lease runs 
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import deque
 from concurrent.futures import Future
 from typing import Any
@@ -233,6 +234,15 @@ def test_the_server_stores_what_a_previous_run_left_queued(settings: Settings, s
         body = client.get(f"/taxii2/default/status/{sid}/", headers=auth(key)).json()
     app.state.engine.dispose()
     assert (body["status"], body["success_count"]) == ("complete", 2)
+
+
+@pytest.mark.parametrize(("queue_from", "helpers"), [(0, 0), (500, 1)])
+def test_helper_processes_start_only_with_the_queue_on(settings: Settings, queue_from: int, helpers: int) -> None:
+    before = len(multiprocessing.active_children())
+    app = create_app(settings.model_copy(update={"ingest_queue_from": queue_from, "ingest_prepare_processes": 1}))
+    with TestClient(app):
+        assert len(multiprocessing.active_children()) - before == helpers
+    app.state.engine.dispose()
 
 
 def test_a_large_post_is_answered_pending_and_completes(settings: Settings, make_org) -> None:
