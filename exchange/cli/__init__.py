@@ -1,5 +1,5 @@
-"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, audit, import,
-export, bench."""
+"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, audit,
+import, export, bench."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ orgs.register(app)
 people.register(app)
 transfer.register(app)
 app.add_typer(collections.app, name="collection")
+app.add_typer(collections.roots_app, name="api-root")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bench.app, name="bench")
 

@@ -1,4 +1,5 @@
-"""``collection create|grant|list``: TAXII collections and who may read or write them."""
+"""``collection create|grant|list`` and ``api-root create|list``: TAXII collections, who may read or
+write them, and the API roots they are grouped under."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from exchange.settings import Settings
 from exchange.stix import collections, tlp
 
 app = typer.Typer(help="TAXII collections: create them and grant organisations read or write.", no_args_is_help=True)
+roots_app = typer.Typer(help="TAXII API roots: /taxii2/{name}/, each with its own collections (e.g. one per "
+                        "trust community).", no_args_is_help=True)
 
 
 @app.command("create")
@@ -81,6 +84,40 @@ def list_collections(as_json: bool = typer.Option(False, "--json", help="Print a
         typer.echo(json.dumps(rows))
         return
     table = Table("id", "api root", "title", "default TLP", "public", "members read", "publishers write")
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    console.print(table)
+
+
+@roots_app.command("create")
+def create_api_root(
+    name: str = typer.Argument(..., help="Path segment of its URL, /taxii2/NAME/: lower-case letters, digits, - and _"),
+    title: str = typer.Option(..., help="Shown to TAXII clients"),
+    description: str = typer.Option("", help="Shown to TAXII clients"),
+    as_json: bool = typer.Option(False, "--json", help='Print {"name": ..., "url_path": ...} as JSON'),
+) -> None:
+    """Create an API root; discovery lists it at once. Add collections with `collection create --api-root NAME`."""
+    with unit_of_work(Settings()) as session:
+        root = collections.create_api_root(session, name=name, title=title, description=description)
+        audit.record_cli(session, "api_root.create", root.name, title)
+    if as_json:
+        typer.echo(json.dumps({"name": name, "url_path": f"/taxii2/{name}/"}))
+    else:
+        console.print(f"API root [bold]{title}[/bold]: /taxii2/{name}/")
+
+
+@roots_app.command("list")
+def list_api_roots(as_json: bool = typer.Option(False, "--json", help="Print a JSON array")) -> None:
+    """List API roots with their number of collections."""
+    with unit_of_work(Settings()) as session:
+        operator = orgs.local_operator()
+        rows = [{"name": root.name, "title": root.title, "description": root.description,
+                 "collections": len(collections.in_root(session, operator, root))}
+                for root in collections.api_roots(session)]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("name", "title", "description", "collections")
     for r in rows:
         table.add_row(*(str(v) for v in r.values()))
     console.print(table)

@@ -12,12 +12,14 @@ from fastapi.responses import Response
 from exchange.errors import BadRequest, Forbidden
 from exchange.orgs import audit, groups
 from exchange.orgs import service as orgs
-from exchange.orgs.auth import CurrentOrg, OrgAdmin, SessionDep, Writer
+from exchange.orgs.auth import CurrentOrg, HubAdmin, OrgAdmin, SessionDep, Writer
 from exchange.orgs.models import Org, Role, SharingGroup
 from exchange.stix import collections, service, tlp
 from exchange.stix import ingest as ingest_service
 from exchange.stix.models import ApiRoot, Collection
 from exchange.stix.schemas import (
+    ApiRootIn,
+    ApiRootOut,
     BundleIn,
     CollectionIn,
     CollectionOut,
@@ -179,6 +181,25 @@ def _collection_out(session: SessionDep, reader: Org, c: Collection) -> Collecti
                          default_tlp=c.default_tlp, owner=owner.slug if owner else None,
                          sharing_group=group.id if group else None, public=c.public, can_read=rights.can_read,
                          can_write=rights.can_write)
+
+
+def _api_root_out(request: Request, root: ApiRoot) -> ApiRootOut:
+    return ApiRootOut(name=root.name, title=root.title, description=root.description,
+                      url=collections.api_root_url(str(request.base_url), root))
+
+
+@router.get("/api-roots", summary="TAXII API roots", response_model=list[ApiRootOut])
+def list_api_roots(request: Request, session: SessionDep, org: CurrentOrg) -> list[ApiRootOut]:
+    return [_api_root_out(request, root) for root in collections.api_roots(session)]
+
+
+@router.post("/api-roots", summary="Create a TAXII API root", response_model=ApiRootOut, status_code=201,
+             description="Hub admins (key with the admin scope). Discovery lists the new root at once; "
+             "collections are added to it with `api_root` on `POST /collections`.")
+def create_api_root(request: Request, session: SessionDep, caller: HubAdmin, body: ApiRootIn) -> ApiRootOut:
+    root = collections.create_api_root(session, name=body.name, title=body.title, description=body.description)
+    audit.record_request(session, request, caller, "api_root.create", root.name, body.title)
+    return _api_root_out(request, root)
 
 
 @router.get("/collections", summary="Collections this organisation may read or write",

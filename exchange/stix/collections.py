@@ -6,13 +6,14 @@ are the whole read rule, and both are SQL so lists never filter after the fact.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import NamedTuple
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import ExchangeError, Forbidden, NotFound, Unauthenticated
+from exchange.errors import BadRequest, Conflict, ExchangeError, Forbidden, NotFound, Unauthenticated
 from exchange.orgs.groups import member_group_pks
 from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
 from exchange.stix.models import ApiRoot, Collection, CollectionGrant
@@ -20,6 +21,9 @@ from exchange.stix.timestamps import now_micros
 from exchange.stix.tlp import Tlp
 
 DEFAULT_API_ROOT = "default"
+# An API root's name is a path segment of its URL (/taxii2/{name}/), which clients copy by hand into
+# their configuration: one spelling only, nothing that needs escaping.
+_API_ROOT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 
 
 class Rights(NamedTuple):
@@ -36,6 +40,26 @@ def get_api_root(session: Session, name: str) -> ApiRoot:
 
 def api_roots(session: Session) -> list[ApiRoot]:
     return list(session.scalars(select(ApiRoot).order_by(ApiRoot.pk)))
+
+
+def api_root_url(base_url: str, root: ApiRoot) -> str:
+    """The root's TAXII URL under the hub's ``base_url`` (what discovery lists)."""
+    return f"{base_url.rstrip('/')}/taxii2/{root.name}/"
+
+
+def create_api_root(session: Session, *, name: str, title: str, description: str = "") -> ApiRoot:
+    """A new API root (a trust community's own ``/taxii2/{name}/``), listed by discovery at once."""
+    if not _API_ROOT_NAME.fullmatch(name):
+        raise BadRequest(f"API root names are 1-64 lower-case letters, digits, '-' and '_', starting and ending "
+                         f"with a letter or digit; not {name[:80]!r}")
+    if not 0 < len(title) <= 200 or "\x00" in title + description:
+        raise BadRequest("an API root needs a title of 1-200 characters (and no NUL characters)")
+    if session.scalar(select(ApiRoot.pk).where(ApiRoot.name == name)) is not None:
+        raise Conflict(f"an API root named {name!r} already exists")
+    root = ApiRoot(name=name, title=title, description=description)
+    session.add(root)
+    session.flush()
+    return root
 
 
 def create(

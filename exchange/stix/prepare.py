@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from exchange.errors import BadRequest
+from exchange.errors import BadRequest, UnprocessableEntity
 from exchange.stix import jsonlimits, observables, tlp, validate
 from exchange.stix.timestamps import to_micros
 
@@ -70,17 +70,35 @@ class Prepared:
     candidates: list[Candidate] = field(default_factory=list)
 
 
+def _parsed(payload: Payload, checked: bool) -> Any:
+    """JSON text parsed with orjson and held to the JSON limits unless they were ``checked`` already
+    (a queued TAXII envelope); anything else as it is."""
+    if not isinstance(payload, bytes | str):
+        return payload
+    try:
+        parsed = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not checked:
+        jsonlimits.check(payload, parsed)
+    return parsed
+
+
+def envelope_objects(body: bytes) -> list[Any]:
+    """The objects of a TAXII 2.1 POST body (section 5.5): an envelope, or a bundle as some clients
+    send. Valid JSON of another shape is content the server cannot process: 422, as the spec says,
+    where malformed JSON is a 400."""
+    payload = _parsed(body, False)
+    objects = payload.get("objects") if isinstance(payload, dict) else None
+    if isinstance(objects, list):
+        return objects
+    raise UnprocessableEntity("the body must be a TAXII envelope: a JSON object with an 'objects' array of STIX "
+                              "objects")
+
+
 def objects_of(payload: Payload, *, checked: bool = False) -> list[Any]:
-    """The objects of a bundle, a list, or a single object; JSON text is parsed with orjson, and
-    held to the JSON limits unless they were ``checked`` already (a queued TAXII envelope)."""
-    if isinstance(payload, bytes | str):
-        text = payload
-        try:
-            payload = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"the body is not valid JSON: {exc}") from None
-        if not checked:
-            jsonlimits.check(text, payload)
+    """The objects of a bundle, a list, or a single object (see ``_parsed`` for JSON text)."""
+    payload = _parsed(payload, checked)
     if isinstance(payload, list):
         return payload
     if isinstance(payload, dict):

@@ -259,7 +259,7 @@ class Ingester:
             handed = self._take_handed(picked)
             if missing := [pk for pk in picked if pk not in handed]:
                 handed.update(session.execute(select(IngestJob.pk, IngestJob.payload)
-                                              .where(IngestJob.pk.in_(missing))).tuples().all())
+                                              .where(IngestJob.pk.in_(missing))).all())
             org = session.get(Org, org_pk)
             author = org.identity_id if org is not None and org.role != Role.admin else None
         payloads = [handed[job.pk] for job in jobs]

@@ -64,6 +64,20 @@ class ErrorOut(BaseModel):
     details: dict[str, Any] | None = None
 
 
+class ApiRootIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$",
+                      description="Path segment of its URL, /taxii2/{name}/")
+    title: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$")
+
+
+class ApiRootOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    url: str = Field(description="The API root's TAXII 2.1 URL")
+
+
 class CollectionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
     description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$")

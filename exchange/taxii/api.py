@@ -19,7 +19,7 @@ from exchange.orgs.auth import MaybeOrg, MaybePrincipal, SessionDep, Writer, opt
 from exchange.stix import collections, query, queue, status
 from exchange.stix.ingest import ingest
 from exchange.stix.models import ApiRoot, Collection
-from exchange.stix.prepare import objects_of
+from exchange.stix.prepare import envelope_objects
 from exchange.stix.timestamps import from_micros, now_micros
 from exchange.taxii import params
 from exchange.taxii.media import STIX, TAXII, TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
@@ -47,10 +47,6 @@ def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]
 
 def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> TaxiiResponse:
     return TaxiiResponse(orjson.dumps(payload), status_code=status_code, headers=headers)
-
-
-def _root_url(request: Request, root: ApiRoot) -> str:
-    return f"{str(request.base_url).rstrip('/')}/taxii2/{root.name}/"
 
 
 def _date_headers(rows: Sequence[query.PageRow]) -> dict[str, str]:
@@ -83,7 +79,7 @@ def _collection_json(collection: Collection, rights: collections.Rights) -> dict
 
 @route("GET", "/", summary="Discovery (TAXII 2.1, 4.1)")
 def discovery(request: Request, session: SessionDep) -> Response:
-    roots = [_root_url(request, root) for root in collections.api_roots(session)]
+    roots = [collections.api_root_url(str(request.base_url), root) for root in collections.api_roots(session)]
     body: dict[str, Any] = {"title": "Exchange", "description": "Threat-information exchange (TAXII 2.1)",
                             "api_roots": roots}
     if roots:
@@ -168,7 +164,7 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
     root, collection, rights = _collection(session, org, api_root, collection_id)
     collections.require_write(rights, org)
     requested_at = now_micros()
-    objects = objects_of(body)
+    objects = envelope_objects(body)
     queue_from = request.app.state.settings.ingest_queue_from
     if queue_from and len(objects) >= queue_from:
         pending = queue.enqueue(session, root_pk=root.pk, collection=collection, org=org, actor=caller.actor,

@@ -21,7 +21,8 @@ TAXII_ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Malformed parameter, cursor or body", 401: "No or wrong credentials", 403: "Not allowed",
         404: "Not found, or not readable by this organisation", 406: "The Accept header allows no TAXII 2.1 JSON",
-        413: "Body over max_content_length", 415: "The body is not TAXII 2.1 JSON", 422: "Invalid parameters",
+        413: "Body over max_content_length", 415: "The body is not TAXII 2.1 JSON",
+        422: "The body is JSON but not a TAXII envelope, or a parameter is invalid",
     }.items()
 }
 

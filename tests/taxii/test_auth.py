@@ -184,6 +184,25 @@ def test_anonymous_clients_read_public_collections_clear_only(hub: Hub) -> None:
     assert ids(expect(hub.get(objs(cid), admin))) == [o["id"] for o in (clear, white, green, unmarked, amber)]
 
 
+def test_a_collections_default_tlp_applies_to_unmarked_objects(hub: Hub) -> None:
+    """Unmarked objects take the collection's TLP: CLEAR in a public collection reaches anonymous
+    clients, AMBER in a community collection only its producer (and admins)."""
+    publisher, reader, admin = hub.member(Role.csirt), hub.member(Role.csirt), hub.member(Role.admin)
+    clear_cid = hub.create_collection("--public", "--tlp", "clear", "--publishers-write")
+    amber_cid = hub.create_collection("--tlp", "amber", "--publishers-write")
+    unmarked, green = indicator(), indicator(markings=[TLP2["green"]])
+    for cid in (clear_cid, amber_cid):
+        hub.publish(publisher, [dict(unmarked), dict(green)], cid)
+    assert ids(expect(hub.get(objs(clear_cid)))) == [unmarked["id"]]
+    assert ids(expect(hub.get(objs(clear_cid), reader))) == [unmarked["id"], green["id"]]
+    for path in (objs(amber_cid), manifest(amber_cid)):
+        assert ids(expect(hub.get(path, reader))) == [green["id"]]
+        assert ids(expect(hub.get(path, publisher))) == [unmarked["id"], green["id"]]
+        assert ids(expect(hub.get(path, admin))) == [unmarked["id"], green["id"]]
+    check_error(hub.get(obj(unmarked["id"], amber_cid), reader), 404)
+    check_error(hub.get(versions(unmarked["id"], amber_cid), reader), 404)
+
+
 def test_anonymous_clients_are_refused_on_other_collections(hub: Hub) -> None:
     admin = hub.member(Role.admin)
     cid = hub.create_collection()
@@ -198,8 +217,6 @@ def test_anonymous_clients_are_refused_on_other_collections(hub: Hub) -> None:
         r = hub.post(objs(c), None, {"objects": [indicator()]})
         check_error(r, 401)
         check_error(hub.delete(obj(clear["id"], c)), 401)
-    listing = hub.get(COLLECTIONS)
-    if listing.status_code == 200:  # anonymous listing may show public collections, and only those
-        assert {c["id"] for c in expect(listing).get("collections", [])}.isdisjoint({DEFAULT, cid})
-    else:
-        check_error(listing, 401)
+    public = hub.create_collection("--public")
+    listing = expect(hub.get(COLLECTIONS))  # anonymous clients list the public collections, and only those
+    assert [(c["id"], c["can_read"], c["can_write"]) for c in listing["collections"]] == [(public, True, False)]

@@ -19,6 +19,7 @@ from tests.taxii.live import (
     obj,
     objs,
     root,
+    status,
     versions,
 )
 
@@ -66,8 +67,14 @@ def test_unacceptable_accept_headers_get_406(hub: Hub, accept: str) -> None:
     m = hub.member()
     o = indicator()
     hub.publish(m, [o])
-    for path in [*_negotiated_paths(), obj(o["id"]), versions(o["id"])]:
+    st = hub.publish(m, [indicator()])
+    for path in [*_negotiated_paths(), obj(o["id"]), versions(o["id"]), status(st["id"])]:
         expect(hub.get(path, m, accept=accept), 406)
+    posted = indicator()
+    expect(hub.post(objs(), m, {"objects": [posted]}, accept=accept), 406)
+    expect(hub.delete(obj(o["id"]), m, accept=accept), 406)
+    assert ids(expect(hub.get(obj(o["id"]), m))) == [o["id"]]  # neither write happened
+    expect(hub.get(obj(posted["id"]), m), 404)
 
 
 @pytest.mark.parametrize("ctype", [TAXII, "application/taxii+json", "application/taxii+json; version=2.1"])

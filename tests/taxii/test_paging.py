@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import indicator
+from tests.factories import TLP2, indicator
 from tests.taxii.live import (
     DEFAULT_PAGE_SIZE,
     HEADER_TS,
     MAX_PAGE_SIZE,
+    TAXII,
     Hub,
     check_error,
     expect,
@@ -27,6 +28,7 @@ from tests.taxii.live import (
     obj,
     objs,
     sdo,
+    start_server,
     ts,
     version_of,
     versions,
@@ -39,6 +41,8 @@ BAD_ADDED_AFTER = ["yesterday", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", 
 BAD_LIMIT = ["0", "-1", "-10", "abc", "1.5", "1e3", "0x10"]
 BAD_VERSION = ["newest", "2024-13-01T00:00:00Z", "last,bogus", "2024-01-01", "first;last"]
 BAD_NEXT = ["garbage", "!!!", "AAAA", "0"]
+BAD_SPEC_VERSION = ["abc", "2", "2.1.x", "2.1,", ",2.1", "v2.1"]
+UNKNOWN_MATCH = ["match[foo]", "match[]", "match[ID]", "match[id"]
 
 
 @pytest.mark.parametrize("endpoint", ["objects", "manifest", "object", "versions"])
@@ -49,8 +53,11 @@ def test_malformed_parameters_get_400(hub: Hub, endpoint: str) -> None:
     path = {"objects": objs(), "manifest": manifest(), "object": obj(o["id"]), "versions": versions(o["id"])}[endpoint]
     cases = [("added_after", v) for v in BAD_ADDED_AFTER] + [("limit", v) for v in BAD_LIMIT]
     cases += [("next", v) for v in BAD_NEXT]
+    cases += [("match[spec_version]", v) for v in BAD_SPEC_VERSION] + [(k, "x") for k in UNKNOWN_MATCH]
     if endpoint != "versions":  # Get Object Versions has no match[version] (section 5.8)
         cases += [("match[version]", v) for v in BAD_VERSION]
+    if endpoint in ("object", "versions"):  # the object is named by the URL: no match[id] or match[type] (5.6, 5.8)
+        cases += [("match[id]", o["id"]), ("match[type]", "indicator")]
     wrong = []
     for name, value in cases:
         r = hub.get(path, m, params={name: value})
@@ -179,6 +186,52 @@ def test_tampered_or_garbage_next_gets_400(hub: Hub) -> None:
         assert ids(genuine) == [o["id"] for o in posted[2:4]]
 
 
+def test_next_is_bound_to_its_listing(hub: Hub) -> None:
+    """A token continues the query it came from, on the endpoint it came from: with other filters, on
+    another endpoint or collection it is refused, never silently applied to a different result."""
+    m = hub.member()
+    posted = many(6)
+    hub.publish(m, posted)
+    other = hub.create_collection("--publishers-write")
+    hub.publish(m, many(6), cid=other)
+    body, _ = hub.page(objs(), m, limit=2, **match(type="indicator"))
+    token = body["next"]
+    check_error(hub.get(objs(), m, params={"next": token, "limit": 2}), 400)  # the filter left out
+    check_error(hub.get(objs(), m, params={"next": token, **match(type="malware")}), 400)
+    check_error(hub.get(objs(), m, params={"next": token, **match(type="indicator", version="all")}), 400)
+    check_error(hub.get(manifest(), m, params={"next": token, **match(type="indicator")}), 400)
+    check_error(hub.get(objs(other), m, params={"next": token, **match(type="indicator")}), 400)
+    genuine, _ = hub.page(objs(), m, next=token, limit=2, **match(type="indicator"))
+    assert ids(genuine) == [o["id"] for o in posted[2:4]]
+
+
+def test_next_continues_on_another_server_process(hub: Hub, database_url: str, tmp_path: Any) -> None:
+    """No server memory: a second process on the same database (a replica, or the same hub after a
+    restart) continues a listing from the first one's token."""
+    m = hub.member()
+    posted = many(9)
+    hub.publish(m, posted)
+    body, _ = hub.page(objs(), m, limit=4)
+    for replica in start_server(database_url, tmp_path):
+        r = replica.http.get(objs(), params={"next": body["next"], "limit": 4}, headers={"Accept": TAXII, **m.bearer})
+        assert ids(expect(r)) == [o["id"] for o in posted[4:8]]
+        assert not is_last_page(r.json())
+
+
+def test_pages_stay_full_when_objects_are_hidden_from_the_reader(hub: Hub) -> None:
+    """The read rule is part of the query, not a filter on its result: a reader who may see every other
+    object still gets full pages, the right ``more``, and each visible object exactly once."""
+    publisher, reader = hub.member(), hub.member()
+    objects = [indicator(markings=[TLP2["amber" if i % 2 else "green"]]) for i in range(24)]
+    hub.publish(publisher, objects)
+    green = [o["id"] for i, o in enumerate(objects) if i % 2 == 0]
+    for path in (objs(), manifest()):
+        pages = hub.pages(path, reader, limit=4)
+        assert [len(p) for p in pages] == [4, 4, 4]
+        assert flat(pages) == green
+        assert flat(hub.pages(path, publisher, limit=4)) == [o["id"] for o in objects]
+
+
 # --- date_added headers and added_after (sections 3.3, 3.4) ---------------------------------------------------
 
 def test_date_added_headers_bound_every_page_with_microseconds(hub: Hub) -> None:
@@ -215,6 +268,10 @@ def test_date_added_headers_bound_every_page_with_microseconds(hub: Hub) -> None
                     date_of[(page[-1]["id"], ts(page[-1][version_key]))])
         assert bounds(r) == expected, (path, params)
     _, r = hub.page(versions(v1["id"]), m)
+    assert bounds(r) == (min(by_id[v1["id"]]), max(by_id[v1["id"]]))
+    _, r = hub.page(obj(v1["id"]), m)  # the current version only
+    assert bounds(r) == (max(by_id[v1["id"]]),) * 2
+    _, r = hub.page(obj(v1["id"]), m, **match(version="all"))
     assert bounds(r) == (min(by_id[v1["id"]]), max(by_id[v1["id"]]))
 
 

@@ -5,15 +5,24 @@ Section numbers refer to the TAXII 2.1 specification (OASIS Committee Specificat
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import pytest
+from sqlalchemy import update
 
+from exchange import db
+from exchange.jobs import scheduler
 from exchange.orgs.models import Role
+from exchange.stix.models import TaxiiStatus
+from exchange.stix.status import RETENTION_US
+from exchange.stix.timestamps import now_micros
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
+    DEFAULT,
     STIX_TS,
     TAXII,
     Hub,
@@ -32,6 +41,8 @@ from tests.taxii.live import (
     version_of,
     versions,
 )
+
+DAY_US = 24 * 3600 * 10**6
 
 # --- request size (section 4.2: max_content_length) ---------------------------------------------------------
 
@@ -97,6 +108,37 @@ def test_status_resource_counts_and_later_retrieval(hub: Hub) -> None:
     assert expect(hub.get(status(failed["id"]), poster)) == failed
 
 
+def test_status_resources_outlive_a_day_and_are_purged_after_the_retention(hub: Hub, sessions: Any) -> None:
+    """Clients may poll a status for at least 24 hours (section 4.3); the worker's purge keeps it that
+    long and drops it once the retention has passed."""
+    m = hub.member()
+    day_old, week_old = (expect(hub.post(objs(), m, {"objects": [indicator()]}), 202) for _ in range(2))
+    now = now_micros()
+    with db.transaction(sessions) as session:
+        for st, age in ((day_old, DAY_US + 3600 * 10**6), (week_old, RETENTION_US + 60 * 10**6)):
+            session.execute(update(TaxiiStatus).where(TaxiiStatus.id == st["id"]).values(created_at=now - age))
+    with db.transaction(sessions) as session:
+        scheduler.purge_statuses(session)
+    assert expect(hub.get(status(day_old["id"]), m)) == day_old
+    check_error(hub.get(status(week_old["id"]), m), 404)
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"objects": [', b"\xff\xfe", b"", b"nul\x00l", b'{"objects": []}}'])
+def test_a_body_that_is_not_json_gets_400(hub: Hub, body: bytes) -> None:
+    check_error(hub.post(objs(), hub.member(), body), 400)
+
+
+@pytest.mark.parametrize("body", [
+    [], [indicator()], indicator(), {}, {"more": True}, {"objects": "all"}, {"objects": {"0": indicator()}},
+    {"objects": None}, "objects", 42, None,
+])
+def test_json_that_is_not_an_envelope_gets_422(hub: Hub, body: Any) -> None:
+    """Section 5.5: content the server cannot process is a 422, and nothing of it is stored."""
+    m = hub.member()
+    check_error(hub.post(objs(), m, orjson.dumps(body)), 422)
+    assert expect(hub.get(objs(), m)).get("objects", []) == []
+
+
 # --- delete (section 5.7) ---------------------------------------------------------------------------------------
 
 def deleted(r: Any) -> None:
@@ -118,6 +160,9 @@ def test_delete_rules(hub: Hub) -> None:
     check_error(hub.delete(obj(keep["id"])), 401)
     assert expect(hub.get(obj(green["id"]), other, params=match(version="all")))["objects"] == [green, green_v2]
     deleted(hub.delete(obj(green["id"]), publisher))
+    audited = json.loads(hub.cli("audit", "list", "--action", "taxii.delete_object", "--org", publisher.slug,
+                                 "--json"))
+    assert [(e["target"], e["detail"]) for e in audited] == [(green["id"], f"2 version(s) from collection {DEFAULT}")]
     for reader in (publisher, other, admin):
         check_error(hub.get(obj(green["id"]), reader), 404)
         check_error(hub.get(versions(green["id"]), reader), 404)
