@@ -4,6 +4,7 @@ write them, and the API roots they are grouped under."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -80,13 +81,7 @@ def list_collections(as_json: bool = typer.Option(False, "--json", help="Print a
                  "public": c.public, "members_read": c.members_read, "publishers_write": c.publishers_write}
                 for root in collections.api_roots(session)
                 for c, _ in collections.in_root(session, operator, root)]
-    if as_json:
-        typer.echo(json.dumps(rows))
-        return
-    table = Table("id", "api root", "title", "default TLP", "public", "members read", "publishers write")
-    for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
-    console.print(table)
+    _print_rows(rows, as_json, "id", "api root", "title", "default TLP", "public", "members read", "publishers write")
 
 
 @roots_app.command("create")
@@ -114,10 +109,15 @@ def list_api_roots(as_json: bool = typer.Option(False, "--json", help="Print a J
         rows = [{"name": root.name, "title": root.title, "description": root.description,
                  "collections": len(collections.in_root(session, operator, root))}
                 for root in collections.api_roots(session)]
+    _print_rows(rows, as_json, "name", "title", "description", "collections")
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, *headers: str) -> None:
+    """A listing as a JSON array (the rows' keys) or as a table (``headers``, one per key, in order)."""
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("name", "title", "description", "collections")
+    table = Table(*headers)
     for r in rows:
         table.add_row(*(str(v) for v in r.values()))
     console.print(table)

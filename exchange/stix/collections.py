@@ -23,7 +23,7 @@ from exchange.stix.tlp import Tlp
 DEFAULT_API_ROOT = "default"
 # An API root's name is a path segment of its URL (/taxii2/{name}/), which clients copy by hand into
 # their configuration: one spelling only, nothing that needs escaping.
-_API_ROOT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
+API_ROOT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 
 
 class Rights(NamedTuple):
@@ -49,7 +49,7 @@ def api_root_url(base_url: str, root: ApiRoot) -> str:
 
 def create_api_root(session: Session, *, name: str, title: str, description: str = "") -> ApiRoot:
     """A new API root (a trust community's own ``/taxii2/{name}/``), listed by discovery at once."""
-    if not _API_ROOT_NAME.fullmatch(name):
+    if not API_ROOT_NAME.fullmatch(name):
         raise BadRequest(f"API root names are 1-64 lower-case letters, digits, '-' and '_', starting and ending "
                          f"with a letter or digit; not {name[:80]!r}")
     if not 0 < len(title) <= 200 or "\x00" in title + description:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from exchange.stix.collections import API_ROOT_NAME
+
 
 class ObjectResultOut(BaseModel):
     id: str | None = Field(description="STIX id of the object, when it had a usable one")
@@ -65,7 +67,7 @@ class ErrorOut(BaseModel):
 
 
 class ApiRootIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$",
+    name: str = Field(min_length=1, max_length=64, pattern=f"^{API_ROOT_NAME.pattern}$",
                       description="Path segment of its URL, /taxii2/{name}/")
     title: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
     description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$")
