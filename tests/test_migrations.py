@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from exchange import db
 from exchange.models import Base
@@ -137,4 +138,43 @@ def test_downgrade_to_foreign_keys_drops_the_rows_they_would_refuse(scratch_url:
         rows = conn.execute(text("SELECT pk, publisher_org_pk FROM stix_object ORDER BY pk")).all()
         assert [tuple(r) for r in rows] == [(1, 11), (4, None)]
         assert conn.execute(text("SELECT object_pk FROM observable ORDER BY object_pk")).scalars().all() == [1, 4]
+    engine.dispose()
+
+
+
+def _audit_overwrite(engine: Engine) -> list[tuple[int, str]] | None:
+    """Try the overwrite each database allowed before 0009; None if refused, else the rows after it."""
+    statement = ("TRUNCATE audit_entry" if engine.dialect.name == "postgresql" else
+                 "REPLACE INTO audit_entry (pk, at, actor, action, target, detail) VALUES (1, 2, 'forger', 'x', 'y', '')")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    except DBAPIError as exc:
+        assert "append-only" in str(exc)
+        return None
+    with engine.begin() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT pk, actor FROM audit_entry ORDER BY pk"))]
+
+
+def test_the_audit_log_append_only_migration_goes_down_and_up(scratch_url: str) -> None:
+    """0009 refuses REPLACE (SQLite) and TRUNCATE (PostgreSQL) of the audit log; going down removes
+    only that (0003's UPDATE/DELETE triggers stay), and up again restores it."""
+    url = scratch_url
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_entry (pk, at, actor, action, target, detail) "
+                          "VALUES (1, 1, 'cli', 'org.create', 'a', '')"))
+    assert _audit_overwrite(engine) is None
+    engine.dispose()
+    command.downgrade(db.alembic_config(url), "0008")
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entry"))
+    assert _audit_overwrite(engine) == ([] if engine.dialect.name == "postgresql" else [(1, "forger")])
+    engine.dispose()
+    db.upgrade(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_entry (pk, at, actor, action, target, detail) "
+                          "VALUES (2, 3, 'cli', 'org.create', 'b', '')"))
+    assert _audit_overwrite(engine) is None
     engine.dispose()

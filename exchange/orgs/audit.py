@@ -1,5 +1,7 @@
 """The append-only audit log: every write and administrative action leaves one row (who, what,
-when, from where). Triggers in the database refuse UPDATE and DELETE of it."""
+when, from where). Triggers in the database refuse UPDATE, DELETE, an INSERT that would replace a
+row (SQLite's REPLACE) and TRUNCATE (PostgreSQL), so not even the hub's own code can rewrite history;
+docs/decisions/0003-access.md says what the triggers cannot stop (the table's owner drops them)."""
 
 from __future__ import annotations
 

@@ -126,8 +126,9 @@ class SharingGroupMember(Base):
 class AuditEntry(Base):
     """Append-only record of writes and administrative actions: who, what, when, from where.
 
-    Database triggers refuse UPDATE and DELETE (migration 0003). ``actor`` keeps who acted as text
-    (org slug, and the user's e-mail for a user's key, or "cli"), so the record outlives renames.
+    Database triggers refuse UPDATE and DELETE (migration 0003), and SQLite's REPLACE of an existing
+    row and PostgreSQL's TRUNCATE (0009). ``actor`` keeps who acted as text (org slug, and the
+    user's e-mail for a user's key, or "cli"), so the record outlives renames.
     """
 
     __tablename__ = "audit_entry"

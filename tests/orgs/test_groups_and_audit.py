@@ -7,7 +7,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -115,3 +115,31 @@ def test_the_audit_log_refuses_updates_and_deletes(sessions: sessionmaker[Sessio
     with db.transaction(sessions) as s:
         assert s.scalar(text("SELECT count(*) FROM audit_entry WHERE actor = 'someone else'")) == 0
         assert s.scalar(text("SELECT count(*) FROM audit_entry")) >= 1
+
+
+_FORGED = ("INTO audit_entry (pk, at, actor, action, target, detail) "
+           "VALUES (:pk, 0, 'forger', 'nothing.happened', 'x', '')")
+# What each database lets through unless refused: SQLite's REPLACE deletes the old row without
+# firing DELETE triggers, PostgreSQL's TRUNCATE fires no row triggers. An upsert is an UPDATE on both.
+_OVERWRITES = {
+    "sqlite": [f"INSERT OR REPLACE {_FORGED}", f"REPLACE {_FORGED}"],
+    "postgresql": ["TRUNCATE audit_entry", "TRUNCATE TABLE ONLY audit_entry RESTART IDENTITY CASCADE"],
+}
+
+
+def test_the_audit_log_refuses_replace_and_truncate(engine: Engine, sessions: sessionmaker[Session], make_org,  # type: ignore[no-untyped-def]
+                                                     client) -> None:
+    _, key = make_org(Role.csirt)
+    client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
+    newest = "SELECT pk, at, actor, action, target, detail FROM audit_entry ORDER BY pk DESC LIMIT 1"
+    with db.transaction(sessions) as s:
+        before = s.execute(text(newest)).one()
+        count = s.scalar(text("SELECT count(*) FROM audit_entry"))
+    assert before.action == "rest.publish"
+    upsert = f"INSERT {_FORGED} ON CONFLICT (pk) DO UPDATE SET actor = 'forger'"
+    for statement in [*_OVERWRITES[engine.dialect.name], upsert]:
+        with pytest.raises(DBAPIError, match="append-only"), db.transaction(sessions) as s:
+            s.execute(text(statement), {"pk": before.pk})
+    with db.transaction(sessions) as s:
+        assert s.execute(text(newest)).one() == before
+        assert s.scalar(text("SELECT count(*) FROM audit_entry")) == count
