@@ -77,14 +77,17 @@ def disable(org: str = typer.Option(..., "--org", help="Organisation slug"),
 
 @group_app.command("create")
 def create_group(
-    owner: str = typer.Option(..., help="Slug of the organisation that will manage the membership"),
+    owner: str = typer.Option(..., help="Slug of the csirt, isac or admin organisation that will manage the "
+                              "membership"),
     name: str = typer.Option(..., help="e.g. 'Energy ISAC members'"),
     description: str = typer.Option("", help="What the group is for"),
     as_json: bool = typer.Option(False, "--json", help='Print {"id": ...} as JSON'),
 ) -> None:
-    """Create a sharing group; its owner is its first member."""
+    """Create a sharing group; its owner (a csirt, isac or admin organisation) is its first member."""
     with unit_of_work(Settings()) as session:
-        group = groups.create(session, service.get_by_slug(session, owner), name=name, description=description)
+        owner_org = service.get_by_slug(session, owner)
+        groups.require_coordinator(owner_org)
+        group = groups.create(session, owner_org, name=name, description=description)
         audit.record_cli(session, "group.create", group.id, name)
         group_id = group.id
     if as_json:
@@ -111,7 +114,7 @@ def list_groups(as_json: bool = typer.Option(False, "--json", help="Print a JSON
 @group_app.command("add")
 def add_member(group_id: str = typer.Argument(..., help="Sharing group id"),
                org: str = typer.Argument(..., help="Slug of the organisation to add")) -> None:
-    """Add an organisation to a sharing group."""
+    """Add an organisation to a sharing group (the operator acts as a hub admin: any group)."""
     with unit_of_work(Settings()) as session:
         groups.add_member(session, groups.get(session, group_id), service.get_by_slug(session, org))
         audit.record_cli(session, "group.add_member", group_id, org)
@@ -121,7 +124,7 @@ def add_member(group_id: str = typer.Argument(..., help="Sharing group id"),
 @group_app.command("remove")
 def remove_member(group_id: str = typer.Argument(..., help="Sharing group id"),
                   org: str = typer.Argument(..., help="Slug of the organisation to remove")) -> None:
-    """Remove an organisation from a sharing group (not its owner)."""
+    """Remove an organisation from a sharing group (not its owner); a non-member is an error (exit 1)."""
     with unit_of_work(Settings()) as session:
         groups.remove_member(session, groups.get(session, group_id), service.get_by_slug(session, org))
         audit.record_cli(session, "group.remove_member", group_id, org)

@@ -160,9 +160,10 @@ def list_groups(session: SessionDep, caller: CurrentPrincipal) -> list[GroupOut]
     return [_group_out(session, g) for g in groups.visible_to(session, caller.org)]
 
 
-@router.post("/groups", summary="Create a sharing group owned by this organisation", response_model=GroupOut,
-             status_code=201)
+@router.post("/groups", summary="Create a sharing group owned by this organisation (csirt, isac, admin)",
+             response_model=GroupOut, status_code=201)
 def create_group(request: Request, session: SessionDep, caller: OrgAdmin, body: GroupIn) -> GroupOut:
+    groups.require_coordinator(caller.org)
     group = groups.create(session, caller.org, name=body.name, description=body.description)
     audit.record_request(session, request, caller, "group.create", group.id, body.name)
     return _group_out(session, group)
@@ -175,11 +176,12 @@ def get_group(session: SessionDep, caller: CurrentPrincipal,
     return _group_out(session, groups.get_visible(session, caller.org, group_id))
 
 
-@router.put("/groups/{group_id}/members/{slug}", summary="Add a member (the group's owner)", response_model=GroupOut)
+@router.put("/groups/{group_id}/members/{slug}", summary="Add a member (the group's owner: csirt, isac, admin)",
+            response_model=GroupOut)
 def add_member(request: Request, session: SessionDep, caller: OrgAdmin,
                group_id: GroupId, slug: Slug) -> GroupOut:
     group = groups.get_visible(session, caller.org, group_id)
-    groups.require_manager(group, caller.org)
+    groups.require_enroller(group, caller.org)
     groups.add_member(session, group, service.get_by_slug(session, slug))
     audit.record_request(session, request, caller, "group.add_member", group.id, slug)
     return _group_out(session, group)

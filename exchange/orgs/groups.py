@@ -1,19 +1,37 @@
 """Sharing groups: circles of organisations that TLP:AMBER objects in the group's collections reach.
 
 The owner organisation manages the membership (and hub admins may); the owner is always a member,
-stored as one, so "is this org in the group" is one indexed join everywhere.
+stored as one, so "is this org in the group" is one indexed join everywhere. Only coordinators
+(csirt, isac and admin organisations) create groups and add members: membership decides who
+receives a group's AMBER, and nobody asks the added organisation, so enrolling others is the job of
+those who run trust communities, not of any member (see ``require_coordinator``).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from exchange.errors import BadRequest, Forbidden, NotFound
 from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
 from exchange.stix.timestamps import now_micros
+
+
+COORDINATORS = frozenset({Role.csirt, Role.isac, Role.admin})
+
+
+def require_coordinator(org: Org) -> None:
+    """Refuse an organisation that may not own a sharing group nor enrol members in one.
+
+    Checked where a group is created or a member added on someone's behalf (REST, CLI), not in
+    ``create``/``add_member`` themselves: groups an SME made before this rule still exist, and the
+    access rules (and their tests) must keep holding for them.
+    """
+    if org.role not in COORDINATORS:
+        raise Forbidden(f"only csirt, isac and admin organisations own sharing groups and add members to them "
+                        f"(they coordinate trust communities); {org.slug!r} is a {org.role.value} organisation")
 
 
 def create(session: Session, owner: Org, *, name: str, description: str = "") -> SharingGroup:
@@ -50,8 +68,16 @@ def get_visible(session: Session, org: Org, group_id: str) -> SharingGroup:
 
 
 def require_manager(group: SharingGroup, org: Org) -> None:
+    """Removing members: the owner (whatever its role, so an SME that made a group before the
+    coordinator rule can still shrink it) or a hub admin."""
     if org.role != Role.admin and group.owner_org_pk != org.pk:
         raise Forbidden("only the group's owner organisation (or a hub admin) manages its members")
+
+
+def require_enroller(group: SharingGroup, org: Org) -> None:
+    """Adding members: the owner or a hub admin, and a coordinator."""
+    require_manager(group, org)
+    require_coordinator(org)
 
 
 def add_member(session: Session, group: SharingGroup, member: Org) -> None:
@@ -61,10 +87,14 @@ def add_member(session: Session, group: SharingGroup, member: Org) -> None:
 
 
 def remove_member(session: Session, group: SharingGroup, member: Org) -> None:
+    """Remove ``member``; one that is not a member is a 404, so a typo never reads as done."""
     if member.pk == group.owner_org_pk:
         raise BadRequest("the owner organisation cannot leave its own group")
-    session.execute(delete(SharingGroupMember).where(SharingGroupMember.group_pk == group.pk,
-                                                     SharingGroupMember.org_pk == member.pk))
+    membership = session.get(SharingGroupMember, (group.pk, member.pk))
+    if membership is None:
+        raise NotFound(f"{member.slug!r} is not a member of sharing group {group.id!r}")
+    session.delete(membership)
+    session.flush()
 
 
 def members(session: Session, group: SharingGroup) -> list[Org]:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from exchange import db
 from exchange.cli import app as cli
+from exchange.orgs import groups, service
 from exchange.orgs.models import Role
 from tests.conftest import auth
 from tests.factories import TLP2, bundle, indicator
@@ -37,6 +38,64 @@ def test_the_owner_manages_membership_and_others_cannot(client: TestClient, make
                          headers=auth(owner_key)).status_code == 400
     removed = client.delete(f"/api/v1/groups/{group['id']}/members/{member.slug}", headers=auth(owner_key))
     assert removed.json()["members"] == [isac.slug]
+
+
+def test_only_coordinators_create_groups_and_add_members(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                                        sessions: sessionmaker[Session]) -> None:
+    """An SME could enrol any organisation in its group, without consent, and so choose who gets its
+    AMBER (and who is listed with it). csirt, isac and admin organisations coordinate; SMEs do not."""
+    sme, sme_key = make_org(Role.sme)
+    victim, _ = make_org(Role.sme)
+    refused = client.post("/api/v1/groups", json={"name": "mine"}, headers=auth(sme_key))
+    assert refused.status_code == 403
+    assert refused.json()["description"] == (
+        "only csirt, isac and admin organisations own sharing groups and add members to them "
+        f"(they coordinate trust communities); {sme.slug!r} is a sme organisation")
+    assert client.get("/api/v1/groups", headers=auth(sme_key)).json() == []
+    for role in (Role.csirt, Role.isac, Role.admin):
+        _, key = make_org(role)
+        assert client.post("/api/v1/groups", json={"name": role.value}, headers=auth(key)).status_code == 201
+    # a group an SME owned before the rule: it may no longer add anyone, but may still shrink it
+    with db.transaction(sessions) as s:
+        legacy = groups.create(s, service.get_by_slug(s, sme.slug), name="old").id
+    member_path = f"/api/v1/groups/{legacy}/members/{victim.slug}"
+    added = client.put(member_path, headers=auth(sme_key))
+    assert (added.status_code, added.json()["description"]) == (403, refused.json()["description"])
+    _, admin_key = make_org(Role.admin)
+    assert client.put(member_path, headers=auth(admin_key)).json()["members"] == sorted([sme.slug, victim.slug])
+    assert client.delete(member_path, headers=auth(sme_key)).json()["members"] == [sme.slug]
+
+
+def test_removing_a_non_member_says_so(client: TestClient, make_org, settings) -> None:  # type: ignore[no-untyped-def]
+    _, isac_key = make_org(Role.isac)
+    outsider, _ = make_org(Role.sme)
+    group_id = client.post("/api/v1/groups", json={"name": "g"}, headers=auth(isac_key)).json()["id"]
+    removed = client.delete(f"/api/v1/groups/{group_id}/members/{outsider.slug}", headers=auth(isac_key))
+    assert (removed.status_code, removed.json()["description"]) == (
+        404, f"{outsider.slug!r} is not a member of sharing group {group_id!r}")
+    result = CliRunner().invoke(cli, ["group", "remove", group_id, outsider.slug],
+                                env={"EXCHANGE_DATABASE_URL": settings.database_url})
+    assert result.exit_code == 1
+    assert "is not a member" in result.output and "removed" not in result.output
+    _, admin_key = make_org(Role.admin)
+    logged = client.get("/api/v1/audit?action=group.remove_member", headers=auth(admin_key)).json()["entries"]
+    assert group_id not in {e["target"] for e in logged}
+
+
+def test_the_cli_makes_only_coordinators_group_owners(make_org, settings) -> None:  # type: ignore[no-untyped-def]
+    sme, _ = make_org(Role.sme)
+    csirt, _ = make_org(Role.csirt)
+    env = {"EXCHANGE_DATABASE_URL": settings.database_url}
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["group", "create", "--owner", sme.slug, "--name", "x"], env=env)
+    assert refused.exit_code == 1
+    assert "only csirt, isac and admin organisations own sharing groups" in " ".join(refused.output.split())
+    made = runner.invoke(cli, ["group", "create", "--owner", csirt.slug, "--name", "x", "--json"], env=env)
+    assert made.exit_code == 0, made.output
+    # the operator is the hub admin: it adds the SME to the CSIRT's group
+    assert runner.invoke(cli, ["group", "add", json.loads(made.stdout)["id"], sme.slug], env=env).exit_code == 0
+    listed = json.loads(runner.invoke(cli, ["group", "list", "--json"], env=env).stdout)
+    assert [g["members"] for g in listed] == [sorted([csirt.slug, sme.slug])]
 
 
 def test_amber_in_a_group_collection_reaches_the_group_and_no_one_else(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
