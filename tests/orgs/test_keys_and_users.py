@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,17 +59,44 @@ def test_organisations_manage_only_themselves_and_hub_admins_everyone(client: Te
     assert client.get("/api/v1/me", headers=auth(new_key)).json()["org"]["slug"] == "cert-new"
 
 
-def test_listed_keys_show_metadata_never_secrets(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def underscored_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key secrets that hold ``_`` and ``-`` (as ``token_urlsafe`` gives in about half the keys): the
+    secret ends in ``_a``, so splitting a key at its last ``_`` finds the secret ``a``."""
+    real = secrets.token_urlsafe
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: f"_-{real(n)[4:]}_a")
+
+
+def test_listed_keys_show_metadata_never_secrets(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                                 underscored_secrets: None) -> None:
     org, key = make_org(Role.csirt)
     issued = issue(client, key, org.slug, scopes=["read"], expires_in_days=30, name="OpenCTI")
     client.get("/api/v1/objects", headers=auth(str(issued["api_key"])))
     listed = client.get(f"/api/v1/orgs/{org.slug}/keys", headers=auth(key))
     assert str(issued["api_key"]) not in listed.text
-    secret_part = str(issued["api_key"]).rsplit("_", 1)[1]
+    head = f"exk_{issued['prefix']}_"  # the key format: the prefix is hex, the secret may hold "_"
+    assert str(issued["api_key"]).startswith(head)
+    secret_part = str(issued["api_key"]).removeprefix(head)
+    assert len(secret_part) == 43
     assert secret_part not in listed.text
     row = next(k for k in listed.json() if k["prefix"] == issued["prefix"])
     assert (row["name"], row["scopes"], row["revoked"]) == ("OpenCTI", ["read"], None)
     assert None not in (row["expires"], row["last_used"])
+
+
+def test_a_key_whose_secret_holds_underscores_authenticates(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                                             underscored_secrets: None) -> None:
+    """The hub finds a key by the text between the first two ``_``: a secret with ``_`` in it (here a
+    leading one, so the key holds ``__``) must still be one key, over Bearer and HTTP Basic."""
+    org, key = make_org(Role.csirt)
+    issued = str(issue(client, key, org.slug, scopes=["read"])["api_key"])
+    assert "__-" in issued
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{org.slug}:{issued}".encode()).decode()}
+    for headers in (auth(issued), basic):
+        assert client.get("/api/v1/me", headers=headers).json()["org"]["slug"] == org.slug
+        assert client.get("/taxii2/", headers={**headers, "Accept": "application/taxii+json;version=2.1"}
+                          ).status_code == 200
+    assert client.get("/api/v1/me", headers=auth(issued.removesuffix("_a"))).status_code == 401
 
 
 def test_revoked_rotated_and_expired_keys_stop_working(client: TestClient, make_org,  # type: ignore[no-untyped-def]
