@@ -18,7 +18,6 @@ from exchange.errors import BadRequest, Forbidden, NotFound
 from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
 from exchange.stix.timestamps import now_micros
 
-
 COORDINATORS = frozenset({Role.csirt, Role.isac, Role.admin})
 
 
