@@ -1,6 +1,7 @@
 """Every table of the hub, imported in one place so Alembic and tests see the whole schema."""
 
 from exchange.db import Base
+from exchange.jobs.lease import JobLease
 from exchange.orgs.models import ApiKey, AuditEntry, Org
 from exchange.stix.models import (
     ApiRoot,
@@ -13,6 +14,6 @@ from exchange.stix.models import (
 )
 
 __all__ = [
-    "ApiKey", "ApiRoot", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "Observable", "Org",
-    "StixObject", "TaxiiStatus",
+    "ApiKey", "ApiRoot", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "JobLease", "Observable",
+    "Org", "StixObject", "TaxiiStatus",
 ]

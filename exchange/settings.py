@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
     worker_tick_seconds: int = Field(default=60, ge=1, description="Heartbeat interval of `exchange worker`.")
+    worker_purge_seconds: int = Field(
+        default=3600, ge=1, description="How often a worker purges expired TAXII status resources."
+    )
+    worker_lease_seconds: int = Field(
+        default=900, ge=1,
+        description="Longest a scheduled job may run: until then no other worker starts it; a worker that "
+        "died mid-run frees it after this.",
+    )
     rate_limit_per_ip: str = Field(
         default="200/second",
         description="Requests per client address, e.g. `200/second` or `5000/minute`; empty to disable. "

@@ -146,16 +146,3 @@ FIGURES = (
 
 def value(outcome: Outcome | None, key: str) -> Any:
     return outcome.figures().get(key) if isinstance(outcome, TaxiiReport) else None
-
-
-def ratio(ours: Outcome | None, theirs: Outcome | None, key: str) -> float | None:
-    """Exchange / peer for one figure; None when either side has no number."""
-    a, b = value(ours, key), value(theirs, key)
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) and b:
-        return float(a) / float(b)
-    return None
-
-
-def ratios(ours: Outcome | None, theirs: Outcome | None) -> dict[str, float | None]:
-    return {f.key: None if (r := ratio(ours, theirs, f.key)) is None else round(r, 4)
-            for f in FIGURES if f.meets is not None}

@@ -1,11 +1,17 @@
-"""``exchange bench …``: performance measurements to report, not tests."""
+"""``exchange bench …``: performance measurements to report, not tests.
+
+The comparison with other TAXII servers (medallion, OpenTAXII) is not here: it drives third-party
+servers from a source checkout, so it is ``benchmarks/taxii_compare.py``, which reuses the progress
+bars and the cell format below.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -14,9 +20,9 @@ from rich.table import Table
 
 from exchange import db
 from exchange.bench import ingest as ingest_bench
-from exchange.bench import taxii_peers, taxii_run
-from exchange.bench.taxii import Budget
-from exchange.bench.taxii_report import FIGURES, Outcome, TaxiiReport, ratio, ratios, value
+from exchange.bench import taxii_run
+from exchange.bench.taxii import Budget, Phases
+from exchange.bench.taxii_report import FIGURES, Figure, TaxiiReport
 from exchange.cli.common import console
 
 app = typer.Typer(help="Benchmarks (numbers for issue notes and capacity planning).", no_args_is_help=True)
@@ -51,16 +57,8 @@ def ingest(
     console.print(table)
 
 
-def _run(what: str, job: Callable[[], TaxiiReport]) -> Outcome:
-    """One server's run; a failure becomes the reason in the table instead of ending the benchmark."""
-    try:
-        return job()
-    except Exception as exc:  # any failure of one server is reported; the others still run
-        console.print(f"[red]{what} failed:[/red] {exc}")
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-
-
-def _cell(v: Any) -> str:
+def cell(v: Any) -> str:
+    """A figure as a table cell: thousands separated, two decimals below 100, '-' for no figure."""
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -68,50 +66,24 @@ def _cell(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _ratio_cell(r: float | None) -> str:
-    """Exchange / peer, readable at any scale: 1/3,070 rather than 0.000326, 1,430 rather than 1.43e+03."""
-    if r is None:
-        return "-"
-    if r >= 100:
-        return f"{r:,.0f}×"
-    if r >= 0.1:
-        return f"{r:.3g}×"
-    return f"1/{1 / r:,.0f}" if r > 0 else "0"
+def target_cell(fig: Figure, v: Any) -> str:
+    """The hub's figure with ✓ or ✗ against the issue's target, where the figure has one."""
+    return cell(v) + ("" if fig.meets is None or v is None else (" ✓" if fig.meets(v) else " ✗"))
 
 
-@app.command("taxii")
-def taxii(
-    n: int = typer.Option(1_000_000, "-n", help="Indicators in Exchange's collection"),
-    database_url: str | None = typer.Option(
-        None, help="Database for Exchange; a throw-away schema is used on PostgreSQL [default: a temporary SQLite file]"
-    ),
-    peers: bool = typer.Option(True, "--peers/--no-peers", help="Also measure medallion and OpenTAXII (harness in "
-                               "benchmarks/taxii_peers/; first use builds their venvs from PyPI)"),
-    medallion_n: int = typer.Option(2_000, help="Objects for medallion: its memory backend is quadratic per GET "
-                                    "(20-40 s a page at 2,000 here), so keep it small"),
-    opentaxii_n: int = typer.Option(50_000, help="Objects for OpenTAXII: each of its pages scans the whole "
-                                    "collection (~75 s a page at 1,000,000), so a full listing is quadratic"),
-    matched: bool = typer.Option(True, "--matched/--no-matched", help="Also run Exchange at each peer's size, so "
-                                 "the ratios compare equal collections"),
-    samples: int = typer.Option(50, help="Latency samples per figure (fewer on a slow server: at least 3, about "
-                                "a minute)"),
-    envelopes: int = typer.Option(20, help="1,000-object envelopes to POST"),
-    seed: int = typer.Option(1, help="Seed of the data generator"),
-    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
-) -> None:
-    """Measure TAXII 2.1 reads and writes as a client sees them, on Exchange and (--peers) medallion and
-    OpenTAXII, side by side with ratios (Exchange / peer).
+def summary(report: TaxiiReport) -> str:
+    """What the walk and the POSTs saw: the correctness behind the figures."""
+    listing = report.listing
+    return (f"listing saw {listing.unique:,} distinct objects, {listing.duplicates} duplicates"
+            + (f", {listing.missing} missing" if listing.complete else " (stopped at the time cap)")
+            + f"; POST {report.post.succeeded:,} ok / {report.post.failed:,} failed")
 
-    Figures: GET objects first page (limit 100) p50/p95; a deep page continuing from a `next` cursor taken
-    mid-collection p50/p95; a full listing through `next` at limit 1000 (objects/s, every object counted
-    exactly once); POST of 1,000-object envelopes (objects/s, until the status says complete); the server
-    process's peak RSS (VmHWM). Each server is loaded its fastest way first (Exchange: bulk ingest;
-    medallion: a data file; OpenTAXII: its SQL tables filled directly), and served in its own process.
-    """
+
+@contextmanager
+def taxii_progress() -> Iterator[Phases]:
+    """One progress bar per long phase (load, listing, POST); gone once the block ends."""
     # A long run stopped with SIGTERM still stops its servers and drops its scratch databases.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    budget = Budget(samples=samples, envelopes=envelopes)
-    results: dict[str, Outcome] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
 
@@ -119,74 +91,39 @@ def taxii(
             task = bar.add_task(description, total=total)
             return lambda k: bar.advance(task, k)
 
-        def exchange_at(size: int) -> Outcome:
-            return _run(f"Exchange ({size:,})", lambda: taxii_run.run_exchange(
-                size, database_url, seed=seed, budget=budget, phases=phases))
-
-        results["exchange"] = exchange_at(n)
-        if peers:
-            results["medallion"] = _run("medallion", lambda: taxii_peers.run_medallion(
-                medallion_n, seed=seed, budget=budget, phases=phases))
-            if matched and medallion_n != n:
-                results["exchange@medallion"] = exchange_at(medallion_n)
-            results["opentaxii"] = _run("OpenTAXII", lambda: taxii_peers.run_opentaxii(
-                opentaxii_n, seed=seed, budget=budget, phases=phases))
-            if matched and opentaxii_n != n:
-                results["exchange@opentaxii"] = exchange_at(opentaxii_n)
-    _print_taxii(results, n, as_json=as_json)
+        yield phases
 
 
-def _print_taxii(results: dict[str, Outcome], n: int, *, as_json: bool) -> None:
-    def dump(outcome: Outcome) -> dict[str, Any]:
-        return outcome.figures() if isinstance(outcome, TaxiiReport) else {"error": outcome}
+@app.command("taxii")
+def taxii(
+    n: int = typer.Option(1_000_000, "-n", help="Indicators in the hub's collection"),
+    database_url: str | None = typer.Option(
+        None, help="Database for the hub; a throw-away schema is used on PostgreSQL [default: a temporary SQLite file]"
+    ),
+    samples: int = typer.Option(50, help="Latency samples per figure"),
+    envelopes: int = typer.Option(20, help="1,000-object envelopes to POST"),
+    seed: int = typer.Option(1, help="Seed of the data generator"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """Measure the hub's TAXII 2.1 reads and writes as a client sees them.
 
-    main = results["exchange"]
-    peer_keys: list[str] = [k for k in ("medallion", "opentaxii") if k in results]
+    Figures: GET objects first page (limit 100) p50/p95; a deep page continuing from a `next` cursor taken
+    mid-collection p50/p95; a full listing through `next` at limit 1000 (objects/s, every object counted
+    exactly once); POST of 1,000-object envelopes (objects/s, until the status says complete); the server
+    process's peak RSS (VmHWM). The hub is loaded by bulk ingest first and served by `exchange serve` in
+    its own process. Side by side with medallion and OpenTAXII: benchmarks/taxii_compare.py.
+    """
+    with taxii_progress() as phases:
+        report = taxii_run.run_exchange(n, database_url, seed=seed, budget=Budget(samples=samples,
+                                        envelopes=envelopes), phases=phases)
+    figures = report.figures()
     if as_json:
-        out: dict[str, Any] = {"exchange": dump(main), "peers": {}}
-        for key in peer_keys:
-            same = results.get(f"exchange@{key}", main)
-            out["peers"][key] = {"report": dump(results[key]), "exchange_same_size": dump(same),
-                                 "ratios_exchange_over_peer": ratios(same, results[key])}
-        typer.echo(json.dumps(out))
+        typer.echo(json.dumps(figures))
         return
-    title = "exchange bench taxii"
-    if peer_keys:
-        title += ("  (×: Exchange / peer at the peer's size; below 1 is better for times and memory, "
-                  "above 1 for rates)")
-    table = Table(title=title)
-    table.add_column("figure")
-    table.add_column("target")
-    table.add_column(f"Exchange ({n:,})", justify="right")
-    for key in peer_keys:
-        size = value(results[key], "objects")
-        label = "medallion" if key == "medallion" else "OpenTAXII"
-        sized = f" ({size:,})" if size else ""
-        table.add_column(f"{label}{sized}", justify="right")
-        if f"exchange@{key}" in results:
-            table.add_column(f"Exchange{sized}", justify="right")
-        table.add_column("×", justify="right")
+    table = Table("figure", "target", f"Exchange ({n:,})", title="exchange bench taxii")
     for fig in FIGURES:
-        mine = value(main, fig.key)
-        mark = "" if fig.meets is None or mine is None else (" ✓" if fig.meets(mine) else " ✗")
-        row = [fig.label, fig.goal, _cell(mine) + mark]
-        for key in peer_keys:
-            matched = results.get(f"exchange@{key}")
-            row.append(_cell(value(results[key], fig.key)))
-            if matched is not None:
-                row.append(_cell(value(matched, fig.key)))
-            compared = fig.meets is not None  # sizes and load times are context, not figures to compare
-            row.append(_ratio_cell(ratio(matched or main, results[key], fig.key)) if compared else "")
-        table.add_row(*row)
+        table.add_row(fig.label, fig.goal, target_cell(fig, figures.get(fig.key)))
     console.print(table)
-    for key, outcome in results.items():
-        if isinstance(outcome, str):
-            console.print(f"[red]{key}:[/red] {outcome}")
-            continue
-        listing = outcome.listing
-        check = (f"listing saw {listing.unique:,} distinct objects, {listing.duplicates} duplicates"
-                 + (f", {listing.missing} missing" if listing.complete else " (stopped at the time cap)"))
-        posted = f"POST {outcome.post.succeeded:,} ok / {outcome.post.failed:,} failed"
-        console.print(f"[bold]{key}[/bold]: {check}; {posted}")
-        for note in outcome.figures()["notes"]:
-            console.print(f"  - {note}")
+    console.print(summary(report))
+    for note in figures["notes"]:
+        console.print(f"  - {note}")

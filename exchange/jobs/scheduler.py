@@ -1,44 +1,49 @@
 """The worker's scheduler: which job runs when; each job calls one service function.
 
-Jobs now: a heartbeat that proves the worker reaches the database, the hourly purge of expired
-TAXII status resources, and (PostgreSQL) re-analysing tables whose planner statistics went stale.
-Alert matching, deliveries and feed syncs register here as they arrive.
+Jobs now: a heartbeat that proves the workers reach the database, the purge of expired TAXII status
+resources, and (PostgreSQL) re-analysing tables whose planner statistics went stale. Alert matching,
+deliveries and feed syncs register here as they arrive.
+
+Every worker schedules every job, and each run first claims the job's current window in
+``job_lease`` (see ``exchange.jobs.lease``): however many workers run, each job fires once a period.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.db import make_engine, make_sessionmaker, transaction
+from exchange.jobs import lease
 from exchange.settings import Settings
 from exchange.stix import maintenance, status
+from exchange.stix.timestamps import from_micros
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[Session], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    job: Job
+    seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.job.__name__
+
+
 def heartbeat(session: Session) -> None:
     session.execute(text("SELECT 1"))
     log.info("worker heartbeat: database reachable")
-
-
-def _wrap(job: Job, sessions: sessionmaker[Session]) -> Callable[[], None]:
-    """Each run is one transaction; a failure is logged with its traceback and the next run goes on."""
-
-    def run_once() -> None:
-        try:
-            with transaction(sessions) as session:
-                job(session)
-        except Exception:  # a failing job must not stop the scheduler; the traceback goes to the log
-            log.exception("job %s failed", job.__name__)
-
-    return run_once
 
 
 def purge_statuses(session: Session) -> None:
@@ -52,15 +57,46 @@ def refresh_statistics(session: Session) -> None:
         log.info("refreshed planner statistics of %s", ", ".join(analysed))
 
 
+def periodic_jobs(settings: Settings) -> list[Periodic]:
+    return [Periodic(heartbeat, settings.worker_tick_seconds), Periodic(purge_statuses, settings.worker_purge_seconds),
+            Periodic(refresh_statistics, 600)]
+
+
+def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, lease_seconds: float) -> Callable[[], None]:
+    """Each run: claim this window (its own committed transaction), run the job in one transaction,
+    release. A failure is logged with its traceback and the next window goes on."""
+
+    def run_once() -> None:
+        try:
+            with transaction(sessions) as session:
+                window = lease.claim(session, periodic.name, holder, period_seconds=periodic.seconds,
+                                     lease_seconds=lease_seconds)
+            if window is None:
+                log.debug("job %s: this window ran on another worker", periodic.name)
+                return
+            log.info("job %s: window %s runs here", periodic.name, from_micros(window))
+            try:
+                with transaction(sessions) as session:
+                    periodic.job(session)
+            finally:
+                with transaction(sessions) as session:
+                    lease.release(session, periodic.name, holder)
+        except Exception:  # a failing job must not stop the scheduler; the traceback goes to the log
+            log.exception("job %s failed", periodic.name)
+
+    return run_once
+
+
 def build(settings: Settings) -> BlockingScheduler:
     sessions = make_sessionmaker(make_engine(settings.database_url))
+    jobs = periodic_jobs(settings)
+    with transaction(sessions) as session:
+        lease.register(session, [p.name for p in jobs])
+    holder = f"{socket.gethostname()}:{os.getpid()}"
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(_wrap(heartbeat, sessions), "interval", seconds=settings.worker_tick_seconds,
-                      id="heartbeat", max_instances=1, coalesce=True)
-    scheduler.add_job(_wrap(purge_statuses, sessions), "interval", hours=1, id="purge_statuses",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(_wrap(refresh_statistics, sessions), "interval", minutes=10, id="refresh_statistics",
-                      max_instances=1, coalesce=True)
+    for periodic in jobs:
+        scheduler.add_job(_wrap(periodic, sessions, holder, settings.worker_lease_seconds), "interval",
+                          seconds=periodic.seconds, id=periodic.name, max_instances=1, coalesce=True)
     return scheduler
 
 

@@ -1,5 +1,11 @@
-"""The peers of ``exchange bench taxii``: medallion and OpenTAXII, run through the harness in
-``benchmarks/taxii_peers/`` and measured by the same client code as Exchange.
+"""Exchange side by side with medallion and OpenTAXII, measured by the client code of
+``exchange bench taxii`` (``exchange.bench``), with ratios Exchange / peer.
+
+    python benchmarks/taxii_compare.py [-n 1000000] [--database-url URL] [--json]
+
+This lives here, not in the wheel: it drives third-party servers through the harness in
+``benchmarks/taxii_peers/`` and needs a source checkout; the hub's own figures need only
+``exchange bench taxii``.
 
 Each peer is loaded its own fastest way, never by POSTing a million objects:
 - medallion's memory backend reads a JSON data file at start-up (``filename`` in its backend
@@ -11,6 +17,7 @@ Both run from their own virtual environments (``setup.sh``), so their code never
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -23,6 +30,7 @@ from typing import Any
 
 import httpx
 import orjson
+from rich.table import Table
 
 from exchange.bench.data import indicators
 from exchange.bench.taxii import (
@@ -35,8 +43,10 @@ from exchange.bench.taxii import (
     measure,
     no_progress,
 )
-from exchange.bench.taxii_report import TaxiiReport
-from exchange.bench.taxii_run import free_port, post_objects, server_process
+from exchange.bench.taxii_report import FIGURES, Outcome, TaxiiReport, value
+from exchange.bench.taxii_run import free_port, post_objects, run_exchange, server_process
+from exchange.cli.bench import cell, summary, target_cell, taxii_progress
+from exchange.cli.common import console
 
 MEDALLION_COLLECTION = "3e1b5a0c-7d2f-4e8a-9b61-0c5d4f2a8e17"
 MEDALLION_ROOT = "bench"
@@ -44,16 +54,8 @@ USER, PASSWORD = "bench", "bench-password"
 _ADDED_BASE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
-class HarnessMissing(RuntimeError):
-    """benchmarks/taxii_peers/ isn't there (the peers run from a source checkout only)."""
-
-
 def harness_dir() -> Path:
-    configured = os.environ.get("EXCHANGE_BENCH_PEERS_DIR")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2] / "benchmarks" / "taxii_peers"
-    if not (path / "setup.sh").is_file():
-        raise HarnessMissing(f"no peer harness at {path} (set EXCHANGE_BENCH_PEERS_DIR to benchmarks/taxii_peers)")
-    return path
+    return Path(__file__).resolve().parent / "taxii_peers"
 
 
 def peer_python(peer: str) -> str:
@@ -190,3 +192,123 @@ def run_opentaxii(n: int, *, seed: int = 1, budget: Budget = Budget(), phases: P
                            notes=["SQL backend on SQLite, tables filled directly; Werkzeug threaded server; "
                                   "JWT bearer auth"])
 
+
+
+def ratio(ours: Outcome | None, theirs: Outcome | None, key: str) -> float | None:
+    """Exchange / peer for one figure; None when either side has no number."""
+    a, b = value(ours, key), value(theirs, key)
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) and b:
+        return float(a) / float(b)
+    return None
+
+
+def ratios(ours: Outcome | None, theirs: Outcome | None) -> dict[str, float | None]:
+    return {f.key: None if (r := ratio(ours, theirs, f.key)) is None else round(r, 4)
+            for f in FIGURES if f.meets is not None}
+
+
+def _ratio_cell(r: float | None) -> str:
+    """Exchange / peer, readable at any scale: 1/3,070 rather than 0.000326, 1,430 rather than 1.43e+03."""
+    if r is None:
+        return "-"
+    if r >= 100:
+        return f"{r:,.0f}×"
+    if r >= 0.1:
+        return f"{r:.3g}×"
+    return f"1/{1 / r:,.0f}" if r > 0 else "0"
+
+
+def _run(what: str, job: Callable[[], TaxiiReport]) -> Outcome:
+    """One server's run; a failure becomes the reason in the table instead of ending the benchmark."""
+    try:
+        return job()
+    except Exception as exc:  # any failure of one server is reported; the others still run
+        console.print(f"[red]{what} failed:[/red] {exc}")
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _print(results: dict[str, Outcome], n: int, *, as_json: bool) -> None:
+    def dump(outcome: Outcome) -> dict[str, Any]:
+        return outcome.figures() if isinstance(outcome, TaxiiReport) else {"error": outcome}
+
+    main = results["exchange"]
+    peer_keys: list[str] = [k for k in ("medallion", "opentaxii") if k in results]
+    if as_json:
+        out: dict[str, Any] = {"exchange": dump(main), "peers": {}}
+        for key in peer_keys:
+            same = results.get(f"exchange@{key}", main)
+            out["peers"][key] = {"report": dump(results[key]), "exchange_same_size": dump(same),
+                                 "ratios_exchange_over_peer": ratios(same, results[key])}
+        print(json.dumps(out))
+        return
+    table = Table(title="TAXII 2.1, Exchange and its peers  (×: Exchange / peer at the peer's size; below 1 is "
+                  "better for times and memory, above 1 for rates)")
+    table.add_column("figure")
+    table.add_column("target")
+    table.add_column(f"Exchange ({n:,})", justify="right")
+    for key in peer_keys:
+        size = value(results[key], "objects")
+        sized = f" ({size:,})" if size else ""
+        table.add_column(f"{'medallion' if key == 'medallion' else 'OpenTAXII'}{sized}", justify="right")
+        if f"exchange@{key}" in results:
+            table.add_column(f"Exchange{sized}", justify="right")
+        table.add_column("×", justify="right")
+    for fig in FIGURES:
+        row = [fig.label, fig.goal, target_cell(fig, value(main, fig.key))]
+        for key in peer_keys:
+            matched = results.get(f"exchange@{key}")
+            row.append(cell(value(results[key], fig.key)))
+            if matched is not None:
+                row.append(cell(value(matched, fig.key)))
+            compared = fig.meets is not None  # sizes and load times are context, not figures to compare
+            row.append(_ratio_cell(ratio(matched or main, results[key], fig.key)) if compared else "")
+        table.add_row(*row)
+    console.print(table)
+    for key, outcome in results.items():
+        if isinstance(outcome, str):
+            console.print(f"[red]{key}:[/red] {outcome}")
+            continue
+        console.print(f"[bold]{key}[/bold]: {summary(outcome)}")
+        for note in outcome.figures()["notes"]:
+            console.print(f"  - {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-n", type=int, default=1_000_000, help="indicators in Exchange's collection")
+    parser.add_argument("--database-url", help="database for Exchange (PostgreSQL: a throw-away schema); "
+                        "default a temporary SQLite file")
+    parser.add_argument("--medallion-n", type=int, default=2_000,
+                        help="objects for medallion: its memory backend is quadratic per GET, keep it small")
+    parser.add_argument("--opentaxii-n", type=int, default=50_000,
+                        help="objects for OpenTAXII: each of its pages scans the whole collection")
+    parser.add_argument("--no-matched", dest="matched", action="store_false",
+                        help="do not run Exchange again at each peer's size")
+    parser.add_argument("--samples", type=int, default=50, help="latency samples per figure")
+    parser.add_argument("--envelopes", type=int, default=20, help="1,000-object envelopes to POST")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the data generator")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    budget = Budget(samples=args.samples, envelopes=args.envelopes)
+    results: dict[str, Outcome] = {}
+    with taxii_progress() as phases:
+
+        def exchange_at(size: int) -> Outcome:
+            return _run(f"Exchange ({size:,})", lambda: run_exchange(
+                size, args.database_url, seed=args.seed, budget=budget, phases=phases))
+
+        results["exchange"] = exchange_at(args.n)
+        results["medallion"] = _run("medallion", lambda: run_medallion(
+            args.medallion_n, seed=args.seed, budget=budget, phases=phases))
+        if args.matched and args.medallion_n != args.n:
+            results["exchange@medallion"] = exchange_at(args.medallion_n)
+        results["opentaxii"] = _run("OpenTAXII", lambda: run_opentaxii(
+            args.opentaxii_n, seed=args.seed, budget=budget, phases=phases))
+        if args.matched and args.opentaxii_n != args.n:
+            results["exchange@opentaxii"] = exchange_at(args.opentaxii_n)
+    _print(results, args.n, as_json=args.as_json)
+
+
+if __name__ == "__main__":
+    main()
