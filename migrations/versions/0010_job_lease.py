@@ -4,7 +4,7 @@ A worker claims a job's window with one conditional UPDATE (see exchange/jobs/le
 are created by the workers themselves for the jobs they schedule.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-05 10:30:00.000000
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
