@@ -18,8 +18,14 @@ import orjson
 
 from exchange.errors import BadRequest, UnprocessableEntity
 from exchange.stix import fastpath, jsonlimits, observables, tlp, validate
-from exchange.stix.hub_rules import RECIPIENTS_PROPERTY, authorship, container_problem, id_case_problem, \
-    recipients_form, tlp_definition_problem
+from exchange.stix.hub_rules import (
+    RECIPIENTS_PROPERTY,
+    authorship,
+    container_problem,
+    id_case_problem,
+    recipients_form,
+    tlp_definition_problem,
+)
 from exchange.stix.timestamps import to_micros
 
 Status = Literal["added", "duplicate", "rejected"]
