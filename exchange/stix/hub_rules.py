@@ -81,7 +81,7 @@ def tlp_definition_problem(obj: dict[str, Any]) -> Rejection | None:
     """A standard TLP id (1.0 or 2.0) may carry only the OASIS definition it names, whatever the
     ``definition_type``: downstream tools resolve markings by id, so "TLP:RED" content of its own
     under the TLP:CLEAR id (or the reverse) would change what readers are told they may share."""
-    canonical = tlp.DEFINITIONS.get(obj.get("id"))  # type: ignore[arg-type]
+    canonical = tlp.DEFINITIONS.get(obj["id"])  # valid by now: the id is a string
     if canonical is not None and obj != canonical:
         return Rejection("hub", "tlp-definition", f"{obj['id']} is the standard {canonical['name']} marking "
                          "definition: only its OASIS content may be posted under this id")
