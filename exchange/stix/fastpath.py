@@ -84,7 +84,10 @@ _RULES = {
 
 
 def accepts(obj: dict[str, Any]) -> bool:
-    """True only when ``obj`` is certainly a valid indicator; False means "decide elsewhere"."""
+    """True only when ``obj`` is certainly a valid indicator; False means "decide elsewhere".
+
+    Its ids are matched in lower case only (and custom ``_ref``/``_refs`` values without capitals),
+    so what it accepts also meets the hub's identifier-case rule and skips that walk."""
     try:
         return obj["type"] == "indicator" and _indicator(obj)
     except (KeyError, TypeError):
@@ -103,6 +106,8 @@ def _indicator(obj: dict[str, Any]) -> bool:
         if rule is None:
             if not (_CUSTOM_NAME.match(key) and _plain_value(value)):
                 return False
+            if key.endswith(("_ref", "_refs")) and not _lower_case(value):
+                return False  # an identifier in upper case: the hub's case rule decides (hub_rules)
         elif rule is not _checked and not rule(value):
             return False
     return True
@@ -142,6 +147,13 @@ def _kill_chain_phase(phase: Any) -> bool:
         and phase.keys() == {"kill_chain_name", "phase_name"}
         and all(type(v) is str and v for v in phase.values())
     )
+
+
+def _lower_case(value: str | list[str]) -> bool:
+    """A custom reference without upper-case letters: ids the hub would compare as they are."""
+    if type(value) is str:
+        return value == value.lower()
+    return all(v == v.lower() for v in value)
 
 
 def _plain_value(value: Any) -> bool:

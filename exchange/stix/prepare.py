@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import marshal
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,15 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from exchange.errors import BadRequest, UnprocessableEntity
-from exchange.stix import jsonlimits, observables, tlp, validate
+from exchange.stix import fastpath, jsonlimits, observables, tlp, validate
+from exchange.stix.hub_rules import (
+    RECIPIENTS_PROPERTY,
+    authorship,
+    container_problem,
+    id_case_problem,
+    recipients_form,
+    tlp_definition_problem,
+)
 from exchange.stix.timestamps import to_micros
 
 Status = Literal["added", "duplicate", "rejected"]
@@ -58,9 +65,7 @@ class Candidate(NamedTuple):
     recipients: tuple[str, ...] = ()  # identity ids named in x_exchange_recipients
 
 
-RECIPIENTS_PROPERTY = "x_exchange_recipients"
 _REPORTED_CHARS = 300
-_IDENTITY_ID = re.compile(r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(slots=True)
@@ -130,10 +135,10 @@ def no_gc() -> Iterator[None]:
 
 def prepare(payload: Payload, author: str | None = None, *,
             checked: bool = False) -> Prepared:
-    """Parse and validate a batch. With ``author`` (the publishing organisation's identity id), SDOs
-    and SROs must name it in ``created_by_ref`` or name no one, and then get it: an organisation
-    publishes only as itself. Marking definitions are shared vocabulary and SCOs have no author.
-    ``checked``: the payload already passed the JSON limits (``objects_of``)."""
+    """Parse and validate a batch, and hold each object to the hub's write rules (``hub_rules``).
+    With ``author`` (the publishing organisation's identity id), every object that names an author
+    must name that one: an organisation publishes only as itself. ``checked``: the payload already
+    passed the JSON limits (``objects_of``)."""
     with no_gc():
         return _prepare(payload, author, checked)
 
@@ -160,9 +165,7 @@ def _prepare(payload: Payload, author: str | None, checked: bool) -> Prepared:
     objects = objects_of(payload, checked=checked)
     prepared = Prepared(len(objects))
     for i, obj in enumerate(objects):
-        rejection = validate.check(obj)
-        if rejection is None:
-            rejection = _authorship(obj, author) or _recipients_form(obj)
+        rejection = _verdict(obj, author)
         if rejection is not None:
             prepared.rejected[i] = ObjectResult(reported_text(obj, "id"),
                                                 reported_text(obj, "modified") or reported_text(obj, "created"),
@@ -177,26 +180,16 @@ def _prepare(payload: Payload, author: str | None, checked: bool) -> Prepared:
     return prepared
 
 
-def _authorship(obj: dict[str, Any], author: str | None) -> validate.Rejection | None:
-    if author is None or "created" not in obj or obj["type"] == "marking-definition":
-        return None
-    ref = obj.get("created_by_ref")
-    if ref is None:
-        obj["created_by_ref"] = author
-    elif ref != author:
-        return validate.Rejection("hub", "created_by_ref", f"{ref} is not the publishing organisation's identity "
-                                  f"({author}); an organisation publishes only as itself")
-    return None
-
-
-def _recipients_form(obj: dict[str, Any]) -> validate.Rejection | None:
-    named = obj.get(RECIPIENTS_PROPERTY)
-    if named is None:
-        return None
-    if not isinstance(named, list) or not all(isinstance(n, str) and _IDENTITY_ID.fullmatch(n) for n in named):
-        return validate.Rejection("hub", RECIPIENTS_PROPERTY,
-                                  "a list of the recipient organisations' identity ids (identity--<uuid>)")
-    return None
+def _verdict(obj: Any, author: str | None) -> validate.Rejection | None:
+    """Validity first, then the hub's rules (``hub_rules``). An object the fast path accepts is a
+    plain indicator whose ids it matched in lower case, so only the author and recipients are left
+    to check; everything else takes every rule, a bundle refused before its contents are judged."""
+    if type(obj) is not dict or not fastpath.accepts(obj):
+        rejection = (container_problem(obj) or validate.check(obj) or id_case_problem(obj)
+                     or tlp_definition_problem(obj))
+        if rejection is not None:
+            return rejection
+    return authorship(obj, author) or recipients_form(obj)
 
 
 def reported_text(obj: Any, key: str) -> str | None:

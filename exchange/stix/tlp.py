@@ -46,15 +46,32 @@ TLP1_DEFINITIONS: dict[str, dict[str, object]] = {
     for colour, uuid, _ in _TLP1
 }
 
-MARKING_LEVELS: dict[str, Tlp] = {
-    **{f"marking-definition--{uuid}": level for _, uuid, level in _TLP1},
-    # TLP 2.0 (OASIS extension-definition for TLP 2.0 markings)
-    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": Tlp.clear,
-    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": Tlp.green,
-    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": Tlp.amber,
-    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": Tlp.amber_strict,
-    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": Tlp.red,
+_TLP2 = (  # OASIS extension-definition--60a3c5c5-… (TLP 2.0 marking definitions), cti-stix-common-objects
+    ("clear", "94868c89-83c2-464b-929b-a1a8aa3c8487", Tlp.clear),
+    ("green", "bab4a63c-aed9-4cf5-a766-dfca5abac2bb", Tlp.green),
+    ("amber", "55d920b0-5e8b-4f79-9ee9-91f868d9b421", Tlp.amber),
+    ("amber+strict", "939a9414-2ddd-4d32-a0cd-375ea402b003", Tlp.amber_strict),
+    ("red", "e828b379-4e03-4974-9ac4-e53a884c97c1", Tlp.red),
+)
+TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+
+# The five TLP 2.0 marking-definition objects, exactly as OASIS publishes them.
+TLP2_DEFINITIONS: dict[str, dict[str, object]] = {
+    f"marking-definition--{uuid}": {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": f"marking-definition--{uuid}",
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": f"TLP:{colour.upper()}",
+        "extensions": {TLP2_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": colour}},
+    }
+    for colour, uuid, _ in _TLP2
 }
+
+# Every standard TLP marking definition by id: the only content those ids may carry.
+DEFINITIONS: dict[str, dict[str, object]] = {**TLP1_DEFINITIONS, **TLP2_DEFINITIONS}
+
+MARKING_LEVELS: dict[str, Tlp] = {f"marking-definition--{uuid}": level for _, uuid, level in _TLP1 + _TLP2}
 
 
 def strictest(refs: Iterable[str]) -> Tlp | None:

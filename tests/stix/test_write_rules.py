@@ -28,11 +28,13 @@ def test_an_organisation_publishes_only_as_itself(client: TestClient, make_org) 
     assert "publishes only as itself" in results[2]["message"]
     stored = client.get(f"/api/v1/objects/{unsigned['id']}", headers=auth(key)).json()["objects"][0]
     assert stored["created_by_ref"] == org.identity_id
-    # a marking definition is shared vocabulary: its author is whoever defined it
+    # a marking definition names its author too: the publisher's own, never another member's
     statement = {"type": "marking-definition", "spec_version": "2.1", "id": f"marking-definition--{uuid.uuid4()}",
                  "created": "2024-01-01T00:00:00.000Z", "created_by_ref": other.identity_id,
                  "definition_type": "statement", "definition": {"statement": "Copyright Example"}}
-    assert publish(client, key, statement)[0]["status"] == "added"
+    assert publish(client, key, statement)[0]["status"] == "rejected"
+    own = statement | {"id": f"marking-definition--{uuid.uuid4()}", "created_by_ref": org.identity_id}
+    assert publish(client, key, own)[0]["status"] == "added"
 
 
 def test_admins_may_load_objects_authored_by_anyone(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
