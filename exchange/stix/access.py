@@ -44,6 +44,16 @@ def visible(reader: Org | None) -> ColumnElement[bool]:
     return _rule(reader.pk if reader is not None else None)
 
 
+def level_visible(reader: Org | None, obj: ObjectTable) -> ColumnElement[bool]:
+    """The TLP half of ``visible`` for another alias of ``stix_object``: with the same id and
+    collection as a row that passes ``visible``, a row that passes this one is visible too (the
+    collection and the current version are the same). ``match[version]=first`` needs it: the first
+    version a reader gets is the first one it may see, else an empty answer would reveal the object."""
+    if reader is not None and reader.role == Role.admin:
+        return true()
+    return _tlp_visible(reader.pk if reader is not None else None, obj)
+
+
 @functools.lru_cache(maxsize=4096)
 def _rule(reader_pk: int | None) -> ColumnElement[bool]:
     """Built once per reader and reused: SQL expressions are immutable, and building this one took

@@ -5,7 +5,10 @@ invalid ones are reported and skipped, and a database error leaves nothing of th
 Versioning follows STIX 2.1 (section 3.6): (id, modified) is unique, so re-sending a version is a
 reported success that changes nothing; the newest ``modified`` is the current version; a revoked
 object is final; SCOs and marking definitions are never versioned, and are kept once per publisher
-(their ids are derived from their content, so several organisations report the same one).
+and collection (their ids are derived from their content, so several organisations report the same one).
+A versioned object lives in one collection, the one it was first published to: versions posted to
+another are refused, so one version is current hub-wide and revocation is final everywhere
+(docs/decisions/0003-access.md, "Versions").
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from exchange.stix.timestamps import now_micros
 __all__ = ["IngestResult", "ObjectResult", "ingest", "store", "store_parts"]
 
 _ADVISORY_LOCK_KEY = 0x5715_0001  # serialises ingests on PostgreSQL (see _lock)
-_Versions = dict[str, list[tuple[int, bool, int | None]]]  # (modified, revoked, publisher org pk)
+_Version = tuple[int, bool, int | None, int]  # (modified, revoked, publisher org pk, collection pk)
+_Versions = dict[str, list[_Version]]
 _ROW_COLUMNS = ("pk", "collection_pk", "date_added", "publisher_org_pk", "tlp", "is_latest", *OBJECT_COLUMNS)
 # Types whose objects never get new versions (STIX 2.1 sections 6 and 7.2).
 _UNVERSIONED = frozenset({
@@ -161,30 +165,40 @@ def _date_added_start(session: Session) -> int:
     return max(now_micros(), (last or 0) + 1)
 
 
-def _existing(session: Session, collection_pk: int,
-              ids: list[str]) -> tuple[_Versions, dict[str, int], dict[str, set[int | None]]]:
-    """(modified, revoked, publisher) of every stored version of the given ids in the collection, the pk
-    of each current one, and who published each id in any collection.
+@dataclass(slots=True)
+class _Stored:
+    """What is stored of a batch's ids, in every collection (see ``_existing``)."""
 
-    Filters on ``stix_id`` only and checks the collection here, which leaves the planner a single
-    index to use (see also ``_lock``): one index probe per id, a join rather than ``IN``. PostgreSQL
-    rechecks each row a hash index returns against the condition, and against a 10,000-id ``IN``
-    list that took 1.2 s where the join takes 0.1 s (measured, 10,000 stored ids at 1M objects).
+    versions: _Versions = field(default_factory=dict)
+    current: dict[str, list[int]] = field(default_factory=dict)  # pks of current versions
+    producers: dict[str, set[int | None]] = field(default_factory=dict)  # who published each id
+    homes: dict[str, tuple[int, int]] = field(default_factory=dict)  # (pk, collection pk) of its first row
+
+
+def _existing(session: Session, ids: list[str]) -> _Stored:
+    """Every stored version of the given ids, in any collection: the producer rule looks at all of
+    them, a versioned object's versions are all of them (it lives in one collection, its *home*, the
+    one of its first stored row), and SCOs keep their per-collection copies apart in ``_store``.
+
+    Filters on ``stix_id`` only, which leaves the planner a single index to use (see also ``_lock``):
+    one index probe per id, a join rather than ``IN``. PostgreSQL rechecks each row a hash index
+    returns against the condition, and against a 10,000-id ``IN`` list that took 1.2 s where the
+    join takes 0.1 s (measured, 10,000 stored ids at 1M objects).
     """
-    versions: _Versions = {}
-    current: dict[str, int] = {}
-    producers: dict[str, set[int | None]] = {}
+    stored = _Stored()
     columns = (StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
                StixObject.is_latest, StixObject.pk, StixObject.publisher_org_pk)
     wanted = _values(session, ids)
     rows = session.execute(select(*columns).join(wanted, StixObject.stix_id == wanted.c.value))
     for stix_id, row_collection, modified, revoked, is_latest, pk, publisher in rows:
-        producers.setdefault(stix_id, set()).add(publisher)
-        if row_collection == collection_pk:
-            versions.setdefault(stix_id, []).append((modified, revoked, publisher))
-            if is_latest:
-                current[stix_id] = pk
-    return versions, current, producers
+        stored.producers.setdefault(stix_id, set()).add(publisher)
+        stored.versions.setdefault(stix_id, []).append((modified, revoked, publisher, row_collection))
+        if is_latest:
+            stored.current.setdefault(stix_id, []).append(pk)
+        home = stored.homes.get(stix_id)
+        if home is None or pk < home[0]:
+            stored.homes[stix_id] = (pk, row_collection)
+    return stored
 
 
 def _values(session: Session, values: list[str] | list[int]) -> TableValuedAlias:
@@ -205,7 +219,8 @@ def _store(
     """The verdict on each candidate, in order; the accepted ones are inserted."""
     results: list[ObjectResult] = []
     ids = list(dict.fromkeys(c.stix_id for c in candidates))
-    existing, current, producers = _existing(session, collection.pk, ids)
+    stored = _existing(session, ids)
+    existing, current = stored.versions, stored.current
     publisher = org.pk if org is not None and org.pk else None
     producer_only = org is not None and org.role != Role.admin
     recipients = _recipient_orgs(session, candidates)
@@ -214,20 +229,23 @@ def _store(
     latest: dict[int, bool] = {}  # candidate index -> is_latest
     newest: dict[str, int] = {}  # stix id -> index of its newest accepted candidate
     superseded: list[int] = []  # pks of stored versions that stop being current
+    homes: dict[int, str] = {}  # collection pk -> id, for refusals
     for k, c in enumerate(candidates):
         refusal = _named_refusal(c, recipients)
         if refusal is None and producer_only:
-            refusal = _producer_refusal(c, producers.get(c.stix_id, set()), publisher, others_identities)
+            refusal = _producer_refusal(c, stored.producers.get(c.stix_id, set()), publisher, others_identities)
+        if refusal is None:
+            refusal = _home_refusal(session, c, stored.homes.get(c.stix_id), collection, homes)
         if refusal is not None:
             results.append(refusal)
             continue
         versions = existing.get(c.stix_id)
         if c.type in _UNVERSIONED and versions is not None:
-            # Kept once per publisher: another reporter's copy (at its own TLP) neither hides this one
-            # nor is revealed by it.
-            versions = [v for v in versions if v[2] == publisher] or None
-        if versions is None:  # the common case: an object this collection has never seen
-            existing.setdefault(c.stix_id, []).append((c.modified, c.revoked, publisher))
+            # Kept once per publisher and collection: another reporter's copy (at its own TLP) neither
+            # hides this one nor is revealed by it.
+            versions = [v for v in versions if v[2] == publisher and v[3] == collection.pk] or None
+        if versions is None:  # the common case: an object the hub has never seen
+            existing.setdefault(c.stix_id, []).append((c.modified, c.revoked, publisher, collection.pk))
             latest[k] = True
             newest[c.stix_id] = k
         else:
@@ -235,15 +253,14 @@ def _store(
             if refusal is not None:
                 results.append(refusal)
                 continue
-            is_latest = latest[k] = all(c.modified > m for m, _, _ in versions)
+            is_latest = latest[k] = all(c.modified > v[0] for v in versions)
             if is_latest:
-                if c.stix_id in current:
-                    superseded.append(current.pop(c.stix_id))
+                superseded.extend(current.pop(c.stix_id, ()))
                 previous = newest.get(c.stix_id)
                 if previous is not None:  # an older version earlier in this batch
                     latest[previous] = False
                 newest[c.stix_id] = k
-            versions.append((c.modified, c.revoked, publisher))
+            versions.append((c.modified, c.revoked, publisher, collection.pk))
         accepted.append((k, c))
         results.append(ObjectResult(c.stix_id, c.version, "added"))
     if accepted:
@@ -302,13 +319,31 @@ def _others_identities(session: Session, candidates: list[Candidate], publisher:
     return set(session.scalars(select(Org.identity_id).where(Org.identity_id.in_(named), Org.pk != publisher)))
 
 
-def _refusal(c: Candidate, versions: list[tuple[int, bool, int | None]]) -> ObjectResult | None:
+def _home_refusal(session: Session, c: Candidate, home: tuple[int, int] | None, collection: Collection,
+                  homes: dict[int, str]) -> ObjectResult | None:
+    """A versioned object lives in the collection it was first published to, for every publisher,
+    admins included: versions elsewhere would leave an older, laxer copy current in its first
+    collection, show two current versions of one id, and let a revoked object live on. Checked
+    before duplicates, so a copy of a stored version posted elsewhere is refused, not "duplicate".
+
+    The message names the home collection's id, which only the producer (members meet the producer
+    rule first) or an admin gets to read; it costs a query, but only on this rare path.
+    """
+    if c.type in _UNVERSIONED or home is None or home[1] == collection.pk:
+        return None
+    if home[1] not in homes:
+        homes[home[1]] = session.scalar(select(Collection.id).where(Collection.pk == home[1])) or "?"
+    return ObjectResult(c.stix_id, c.version, "rejected",
+                        f"collection: this object lives in collection {homes[home[1]]}; post its versions there")
+
+
+def _refusal(c: Candidate, versions: list[_Version]) -> ObjectResult | None:
     """Why this version is not stored (duplicates count as successes), or None to store it."""
-    if c.type in _UNVERSIONED:  # ``versions`` are this publisher's own copies
+    if c.type in _UNVERSIONED:  # ``versions`` are this publisher's own copies in this collection
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: unversioned object already stored")
-    if any(m == c.modified for m, _, _ in versions):
+    if any(v[0] == c.modified for v in versions):
         return ObjectResult(c.stix_id, c.version, "duplicate", "duplicate: this version is already stored")
-    if any(revoked for _, revoked, _ in versions):
+    if any(v[1] for v in versions):
         return ObjectResult(c.stix_id, c.version, "rejected", "revoked: the object was revoked; revocation is final")
     return None
 

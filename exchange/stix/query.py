@@ -76,13 +76,15 @@ def _conditions(reader: Org | None, collection: Collection, f: Filters) -> list[
         boundary = (select(StixObject.pk).where(StixObject.date_added <= f.added_after)
                     .order_by(StixObject.date_added.desc()).limit(1).scalar_subquery())
         where.append(StixObject.pk > func.coalesce(boundary, 0))
-    version = _versions(f.versions)
+    version = _versions(reader, f.versions)
     if version is not None:
         where.append(version)
     return where
 
 
-def _versions(versions: tuple[Version, ...]) -> ColumnElement[bool] | None:
+def _versions(reader: Org | None, versions: tuple[Version, ...]) -> ColumnElement[bool] | None:
+    """``first`` is the first version ``reader`` may see: a hidden first version would otherwise make
+    the answer an empty page, which tells the reader that the object exists."""
     if "all" in versions:
         return None
     clauses: list[ColumnElement[bool]] = []
@@ -92,7 +94,8 @@ def _versions(versions: tuple[Version, ...]) -> ColumnElement[bool] | None:
         older = aliased(StixObject)
         clauses.append(~exists().where(older.stix_id == StixObject.stix_id,
                                        older.collection_pk == StixObject.collection_pk,
-                                       older.modified < StixObject.modified))
+                                       older.modified < StixObject.modified,
+                                       access.level_visible(reader, older)))
     stamps = [v for v in versions if isinstance(v, int)]
     if stamps:
         clauses.append(StixObject.modified.in_(stamps))

@@ -1,7 +1,8 @@
 """Property test of the read rules (docs/decisions/0003-access.md): for random organisations, sharing
 groups, memberships, collections, grants and objects at every TLP, with named recipients and
 re-marked versions, each reader's visible set through every read path equals what the rules allow:
-no more, no less.
+no more, no less. Versions are also sent to other collections than the object's first one, and must
+be refused there (an object lives in one collection).
 
 The rules are written out again below, in plain Python over the generated world, independently of
 the SQL in ``exchange.stix.access``; the test compares the two.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -44,6 +46,7 @@ class Coll:
 class Version:
     level: str
     recipients: frozenset[int]
+    modified: str
 
 
 @dataclass
@@ -78,6 +81,10 @@ class World:
         group = self.colls[o.coll].group
         return v.level == Tlp.amber and group is not None and reader in self.members[group]
 
+    def first(self, reader: int | None, o: Obj) -> Version | None:
+        """``match[version]=first``: the oldest version the reader may see."""
+        return next((v for v in o.versions if self.visible(reader, o, v)), None)
+
     def visible(self, reader: int | None, o: Obj, v: Version) -> bool:
         """The version itself, and the current version too: re-marking stricter hides older versions."""
         return (self.reads_collection(reader, self.colls[o.coll]) and self.sees_version(reader, o, v)
@@ -88,8 +95,9 @@ org_roles = st.lists(st.sampled_from(list(Role)), min_size=1, max_size=5)
 group_specs = st.lists(st.tuples(st.integers(0, 4), st.sets(st.integers(0, 4), max_size=4)), max_size=2)
 coll_specs = st.lists(st.tuples(st.none() | st.integers(0, 4), st.none() | st.integers(0, 1), st.booleans(),
                                 st.sets(st.integers(0, 4), max_size=2)), max_size=2)
-version_specs = st.lists(st.tuples(st.sampled_from(LEVELS), st.sets(st.integers(0, 4), max_size=2)),
-                         min_size=1, max_size=2)
+# each version: its level, its named recipients, and another collection to try it in first (or none)
+version_specs = st.lists(st.tuples(st.sampled_from(LEVELS), st.sets(st.integers(0, 4), max_size=2),
+                                   st.none() | st.integers(0, 2)), min_size=1, max_size=3)
 object_specs = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2), version_specs), min_size=1, max_size=10)
 
 
@@ -103,7 +111,7 @@ def _reset(s: Session) -> None:
 
 def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]],
            coll_spec: list[tuple[int | None, int | None, bool, set[int]]],
-           object_spec: list[tuple[int, int, list[tuple[str | None, set[int]]]]]) -> World:
+           object_spec: list[tuple[int, int, list[tuple[str | None, set[int], int | None]]]]) -> World:
     n = len(roles)
     members = [orgs.create(s, name=f"org{i}", role=role).org for i, role in enumerate(roles)]
     group_rows, group_members = [], []
@@ -127,15 +135,22 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
         o = Obj("", who % n, where % len(colls))
         base = indicator(f"[domain-name:value = 'n{k}.example']")
         o.stix_id = base["id"]
-        for step, (level, named) in enumerate(versions):
-            version = dict(base, modified=f"2024-0{step + 1}-01T00:00:00.000Z")
+        for step, (level, named, elsewhere) in enumerate(versions):
+            modified = f"2024-0{step + 1}-01T00:00:00.000Z"
+            version = dict(base, modified=modified)
             if level:
                 version["object_marking_refs"] = [TLP2[level]]
             if named:
                 version["x_exchange_recipients"] = sorted(members[m % n].identity_id for m in named)
+            if step and elsewhere is not None and elsewhere % len(colls) != o.coll:
+                other = colls[elsewhere % len(colls)].row
+                refused = ingest(s, [version], collection=other, org=members[o.publisher]).results[0]
+                assert (refused.status, refused.message) == (
+                    "rejected", f"collection: this object lives in collection {colls[o.coll].row.id}; "
+                    "post its versions there"), refused
             result = ingest(s, [version], collection=colls[o.coll].row, org=members[o.publisher])
             assert result.added == 1, result
-            o.versions.append(Version(level or "green", frozenset(m % n for m in named)))
+            o.versions.append(Version(level or "green", frozenset(m % n for m in named), modified))
         objects.append(o)
     return World(members, group_members, colls, objects)
 
@@ -145,7 +160,7 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
 def test_every_read_path_returns_exactly_what_the_rules_allow(
     sessions: sessionmaker[Session], roles: list[Role], group_spec: list[tuple[int, set[int]]],
     coll_spec: list[tuple[int | None, int | None, bool, set[int]]],
-    object_spec: list[tuple[int, int, list[tuple[str | None, set[int]]]]],
+    object_spec: list[tuple[int, int, list[tuple[str | None, set[int], int | None]]]],
 ) -> None:
     with db.transaction(sessions) as s:
         _reset(s)
@@ -179,6 +194,10 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
                 everything = query.page(s, org, c.row, query.Filters(versions=("all",)), limit=1000).rows
                 assert len(everything) == sum(1 for o in world.objects if world.colls[o.coll] is c
                                               for i in range(len(o.versions)) if (o.stix_id, i) in every)
+                first = query.page(s, org, c.row, query.Filters(versions=("first",)), limit=1000).rows
+                assert {(r.stix_id, orjson.loads(r.raw)["modified"]) for r in first} == {
+                    (o.stix_id, v.modified) for o in world.objects if world.colls[o.coll] is c
+                    if (v := world.first(reader, o)) is not None}
             # the collection rule, as the TAXII collections endpoint reports it
             for c in world.colls:
                 rights = collections.rights(s, org, c.row)

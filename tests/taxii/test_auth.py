@@ -190,11 +190,13 @@ def test_a_collections_default_tlp_applies_to_unmarked_objects(hub: Hub) -> None
     publisher, reader, admin = hub.member(Role.csirt), hub.member(Role.csirt), hub.member(Role.admin)
     clear_cid = hub.create_collection("--public", "--tlp", "clear", "--publishers-write")
     amber_cid = hub.create_collection("--tlp", "amber", "--publishers-write")
+    # an object lives in one collection (decision 0003), so each collection gets its own pair
+    clear_unmarked, clear_green = indicator(), indicator(markings=[TLP2["green"]])
+    hub.publish(publisher, [clear_unmarked, clear_green], clear_cid)
     unmarked, green = indicator(), indicator(markings=[TLP2["green"]])
-    for cid in (clear_cid, amber_cid):
-        hub.publish(publisher, [dict(unmarked), dict(green)], cid)
-    assert ids(expect(hub.get(objs(clear_cid)))) == [unmarked["id"]]
-    assert ids(expect(hub.get(objs(clear_cid), reader))) == [unmarked["id"], green["id"]]
+    hub.publish(publisher, [unmarked, green], amber_cid)
+    assert ids(expect(hub.get(objs(clear_cid)))) == [clear_unmarked["id"]]
+    assert ids(expect(hub.get(objs(clear_cid), reader))) == [clear_unmarked["id"], clear_green["id"]]
     for path in (objs(amber_cid), manifest(amber_cid)):
         assert ids(expect(hub.get(path, reader))) == [green["id"]]
         assert ids(expect(hub.get(path, publisher))) == [unmarked["id"], green["id"]]
@@ -206,17 +208,18 @@ def test_a_collections_default_tlp_applies_to_unmarked_objects(hub: Hub) -> None
 def test_anonymous_clients_are_refused_on_other_collections(hub: Hub) -> None:
     admin = hub.member(Role.admin)
     cid = hub.create_collection()
-    clear = indicator(markings=[TLP2["clear"]])
-    hub.publish(admin, [clear])
-    hub.publish(admin, [clear], cid)
+    clear = {c: indicator(markings=[TLP2["clear"]]) for c in (DEFAULT, cid)}  # one collection per object
+    hub.publish(admin, [clear[DEFAULT]])
+    hub.publish(admin, [clear[cid]], cid)
     for c in (DEFAULT, cid, str(uuid.uuid4())):  # the same answer for a collection that does not exist
-        for path in (coll(c), objs(c), manifest(c), obj(clear["id"], c), versions(clear["id"], c)):
+        oid = clear.get(c, clear[DEFAULT])["id"]
+        for path in (coll(c), objs(c), manifest(c), obj(oid, c), versions(oid, c)):
             r = hub.get(path)
             check_error(r, 401)
             assert "Basic realm=" in r.headers.get("www-authenticate", "")
         r = hub.post(objs(c), None, {"objects": [indicator()]})
         check_error(r, 401)
-        check_error(hub.delete(obj(clear["id"], c)), 401)
+        check_error(hub.delete(obj(oid, c)), 401)
     public = hub.create_collection("--public")
     listing = expect(hub.get(COLLECTIONS))  # anonymous clients list the public collections, and only those
     assert [(c["id"], c["can_read"], c["can_write"]) for c in listing["collections"]] == [(public, True, False)]
