@@ -7,6 +7,7 @@ import re
 from fastapi import Request
 
 from exchange.errors import BadRequest
+from exchange.queryparams import INT_MAX
 from exchange.stix.query import Filters, Version
 from exchange.stix.timestamps import to_micros
 
@@ -55,15 +56,16 @@ def filters(request: Request, *, default_version: Version = "last", allow: froze
     )
 
 
-_LIMIT = re.compile(r"[0-9]{1,18}")  # ASCII: str.isdigit() also accepts "²", which int() refuses
+_LIMIT = re.compile(r"[0-9]{1,19}")  # ASCII: str.isdigit() also accepts "²", which int() refuses
 
 
 def limit(request: Request, default: int, maximum: int) -> int:
+    """The page size: an integer from 1 to INT_MAX (the REST range), capped by the server."""
     raw = request.query_params.get("limit")
     if raw is None:
         return min(default, maximum)
-    if _LIMIT.fullmatch(raw) is None or int(raw) < 1:
-        raise BadRequest(f"limit must be a positive integer, not {raw[:20]!r}")
+    if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= INT_MAX:
+        raise BadRequest(f"limit must be an integer from 1 to {INT_MAX}, not {raw[:20]!r}")
     return min(int(raw), maximum)
 
 
