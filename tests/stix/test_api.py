@@ -213,7 +213,8 @@ def test_unknown_query_parameters_get_400_on_every_rest_endpoint(client: TestCli
     client.post("/api/v1/objects", json=bundle(indicator()), headers=h)
     typo = client.get("/api/v1/objects", params={"typ": "malware"}, headers=h)
     assert typo.status_code == 400
-    assert "'typ'" in typo.json()["description"] and "type" in typo.json()["description"]
+    assert "'typ'" in typo.json()["description"]
+    assert "type" in typo.json()["description"]
     for path in REST_GETS:
         path = path.format(slug=admin.slug)
         r = client.get(path + ("&" if "?" in path else "?") + "bogus=1", headers=h)
