@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from sqlalchemy import text
 
-from exchange import __version__, handlers
+from exchange import __version__, docs, handlers
 from exchange.db import make_engine, make_sessionmaker
 from exchange.errors import BadRequest
 from exchange.middleware import BodyLimit, Metrics, SecurityHeaders
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Exchange",
         version=__version__,
         redirect_slashes=False,  # TAXII routes register both forms; a redirect would drop POST bodies
+        docs_url=None, redoc_url=None,  # served by ``docs.install`` from local assets
         dependencies=[Depends(reject_nul)],
         summary="Threat-information exchange for CSIRTs, ISACs and SMEs",
         description="Publish and query STIX 2.1 objects. Authenticate with `Authorization: Bearer <api key>` "
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         "exchange_ingested_objects", "STIX objects processed by ingest", ["status"], registry=registry
     )
     handlers.install(app)
+    docs.install(app)
     app.include_router(stix_api.router)
     app.include_router(orgs_api.router)
     app.include_router(taxii_api.router)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from exchange.errors import BadRequest, Forbidden, NotFound
@@ -36,10 +36,11 @@ from exchange.orgs.schemas import (
     user_out,
 )
 from exchange.orgs.service import Principal
-from exchange.stix.api import ERRORS, text_path, text_query
+from exchange.queryparams import INT_MAX, known_only
+from exchange.stix.api import ERRORS, page_limit, text_path, text_query
 from exchange.stix.timestamps import to_micros
 
-router = APIRouter(prefix="/api/v1", tags=["organisations"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["organisations"], responses=ERRORS, dependencies=[Depends(known_only)])
 Slug = Annotated[str, text_path(max_length=64)]
 GroupId = Annotated[str, text_path(max_length=64)]
 
@@ -207,8 +208,9 @@ def audit_log(
     action: Annotated[str | None, text_query(max_length=64, description="Only this action, e.g. org.create")] = None,
     org: Annotated[str | None, text_query(max_length=64, description="Only this organisation's actions (slug)")]
     = None,
-    before: Annotated[int | None, Query(ge=1, description="`id` of the last entry of the previous page")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="Page size (capped by the server)")] = None,
+    before: Annotated[int | None, Query(ge=1, le=INT_MAX, description="`id` of the last entry of the previous page")]
+    = None,
+    limit: Annotated[int | None, page_limit()] = None,
 ) -> AuditPageOut:
     size = min(limit or request.app.state.settings.default_page_size, request.app.state.settings.max_page_size)
     since_us = to_micros(since) if since is not None else None

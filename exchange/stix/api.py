@@ -14,6 +14,7 @@ from exchange.orgs import audit, groups
 from exchange.orgs import service as orgs
 from exchange.orgs.auth import CurrentOrg, HubAdmin, OrgAdmin, SessionDep, Writer
 from exchange.orgs.models import Org, Role, SharingGroup
+from exchange.queryparams import INT_MAX, known_only
 from exchange.stix import collections, service, tlp
 from exchange.stix import ingest as ingest_service
 from exchange.stix.models import ApiRoot, Collection
@@ -55,7 +56,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(prefix="/api/v1", tags=["stix"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["stix"], responses=ERRORS, dependencies=[Depends(known_only)])
+
+
+def page_limit() -> Any:
+    """``limit`` of every REST listing: positive, in the database's range, capped by the server."""
+    return Query(ge=1, le=INT_MAX, description="Page size (capped by the server)")
 
 
 def _json(payload: bytes, status: int = 200) -> Response:
@@ -118,8 +124,9 @@ def list_objects(
     value: Annotated[str | None, text_query(description="Only objects with this observable value", max_length=1024)]
     = None,
     since: Annotated[str | None, text_query(description="Only objects added at or after this STIX timestamp")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="Page size (capped by the server)")] = None,
-    cursor: Annotated[str | None, text_query(description="`next` of the previous page", max_length=512)] = None,
+    limit: Annotated[int | None, page_limit()] = None,
+    next_page: Annotated[str | None, text_query(alias="next", description="`next` of the previous page",
+                                                max_length=512)] = None,
     collection: Annotated[str | None, text_query(description="Only this collection id", max_length=64)] = None,
 ) -> Response:
     settings = request.app.state.settings
@@ -127,7 +134,7 @@ def list_objects(
         session,
         org,
         limit=min(limit or settings.default_page_size, settings.max_page_size),
-        cursor=cursor,
+        cursor=next_page,
         types=type or (),
         value=value,
         added_since=_timestamp(since, "since"),

@@ -36,7 +36,7 @@ class BundleIn(BaseModel):
 class ObjectPageOut(BaseModel):
     objects: list[dict[str, Any]] = Field(description="STIX objects exactly as they were accepted")
     more: bool = Field(description="Whether another page follows")
-    next: str | None = Field(description="Pass as `cursor` to get the next page")
+    next: str | None = Field(description="Pass as `next` (with the same filters) to get the next page")
 
 
 class ObjectVersionsOut(BaseModel):

@@ -30,12 +30,26 @@ router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(negot
                    default_response_class=TaxiiResponse, responses=TAXII_ERRORS)
 
 
-def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``path`` with and without the trailing slash."""
+# The body of Add Objects (TAXII 2.1, 5.5), documented because the handler reads the raw bytes.
+ENVELOPE = {"type": "object", "required": ["objects"], "properties": {
+    "more": {"type": "boolean"}, "next": {"type": "string"},
+    "objects": {"type": "array", "items": {"type": "object", "required": ["type", "id"]},
+                "description": "STIX 2.1 objects; each is validated and answered for in the status"}}}
+
+
+def route(method: str, path: str, *, query: Sequence[str] = (), envelope: bool = False,
+          **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``path`` with and without the trailing slash; document its TAXII ``query`` parameters
+    and, with ``envelope``, its body."""
 
     success = kwargs.get("status_code", 200)
     kwargs["responses"] = {success: {"description": "TAXII 2.1 JSON",
                                      "content": {TAXII: {"schema": {"type": "object"}}}}}
+    extra: dict[str, Any] = {"parameters": params.documented(*query)} if query else {}
+    if envelope:
+        extra["requestBody"] = {"required": True, "content": {TAXII: {"schema": ENVELOPE}}}
+    if extra:
+        kwargs["openapi_extra"] = extra
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
         router.add_api_route(path, handler, methods=[method], **kwargs)
@@ -114,7 +128,7 @@ def get_collection(session: SessionDep, org: MaybeOrg, api_root: str, collection
     return _json(_collection_json(collection, rights))
 
 
-@route("GET", "/{api_root}/collections/{collection_id}/manifest/", summary="Manifest (5.3)")
+@route("GET", "/{api_root}/collections/{collection_id}/manifest/", summary="Manifest (5.3)", query=params.LISTING)
 def get_manifest(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
     collections.require_read(rights, org)
@@ -141,7 +155,7 @@ def _objects_response(page: query.Page) -> Response:
     return TaxiiResponse(body, headers=_date_headers(page.rows))
 
 
-@route("GET", "/{api_root}/collections/{collection_id}/objects/", summary="Objects (5.4)")
+@route("GET", "/{api_root}/collections/{collection_id}/objects/", summary="Objects (5.4)", query=params.LISTING)
 def get_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
     collections.require_read(rights, org)
@@ -155,7 +169,8 @@ async def _envelope_body(request: Request) -> bytes:
     return await request.body()
 
 
-@route("POST", "/{api_root}/collections/{collection_id}/objects/", summary="Add objects (5.5)", status_code=202)
+@route("POST", "/{api_root}/collections/{collection_id}/objects/", summary="Add objects (5.5)", status_code=202,
+       envelope=True)
 def add_objects(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                 body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
     """Small envelopes are stored before the answer ("complete"); large ones are queued and answered
@@ -177,7 +192,8 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
                          status_code=202)
 
 
-@route("GET", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Object (5.6)")
+@route("GET", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Object (5.6)",
+       query=("match[version]", "match[spec_version]", "added_after", "limit", "next"))
 def get_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                object_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
@@ -197,7 +213,8 @@ def _require_object(session: SessionDep, org: MaybeOrg, collection: Collection, 
         raise NotFound(f"no object {object_id!r} in this collection")
 
 
-@route("DELETE", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Delete an object (5.7)")
+@route("DELETE", "/{api_root}/collections/{collection_id}/objects/{object_id}/", summary="Delete an object (5.7)",
+       query=("match[version]", "match[spec_version]"))
 def delete_object(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                   object_id: str) -> Response:
     org = caller.org
@@ -210,7 +227,8 @@ def delete_object(request: Request, session: SessionDep, caller: Writer, api_roo
     return TaxiiResponse(b"", status_code=200)
 
 
-@route("GET", "/{api_root}/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions (5.8)")
+@route("GET", "/{api_root}/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions (5.8)",
+       query=("match[spec_version]", "added_after", "limit", "next"))
 def get_versions(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                  object_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import Request
 
 from exchange.errors import BadRequest
+from exchange.queryparams import INT_MAX
 from exchange.stix.query import Filters, Version
 from exchange.stix.timestamps import to_micros
 
@@ -55,15 +57,16 @@ def filters(request: Request, *, default_version: Version = "last", allow: froze
     )
 
 
-_LIMIT = re.compile(r"[0-9]{1,18}")  # ASCII: str.isdigit() also accepts "²", which int() refuses
+_LIMIT = re.compile(r"[0-9]{1,19}")  # ASCII: str.isdigit() also accepts "²", which int() refuses
 
 
 def limit(request: Request, default: int, maximum: int) -> int:
+    """The page size: an integer from 1 to INT_MAX (the REST range), capped by the server."""
     raw = request.query_params.get("limit")
     if raw is None:
         return min(default, maximum)
-    if _LIMIT.fullmatch(raw) is None or int(raw) < 1:
-        raise BadRequest(f"limit must be a positive integer, not {raw[:20]!r}")
+    if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= INT_MAX:
+        raise BadRequest(f"limit must be an integer from 1 to {INT_MAX}, not {raw[:20]!r}")
     return min(int(raw), maximum)
 
 
@@ -72,3 +75,32 @@ def next_token(request: Request) -> str | None:
     if token is not None and (not token or len(token) > 512):
         raise BadRequest("'next' is not a cursor this server issued")
     return token
+
+
+# --- OpenAPI: the parameters above are parsed from the raw query string (TAXII's names have brackets
+# and comma lists), so FastAPI cannot see them; they are documented here, next to their parser.
+
+def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+_CSV = {"type": "string", "pattern": r"^[^,\x00]+(,[^,\x00]+)*$"}
+_DOCS = {
+    "match[id]": _param("match[id]", "Only these object ids (comma-separated)", _CSV),
+    "match[type]": _param("match[type]", "Only these STIX types (comma-separated)", _CSV),
+    "match[version]": _param("match[version]", "`last`, `first`, `all` or `modified` timestamps, comma-separated "
+                             "(default `last`; `all` for DELETE)", _CSV),
+    "match[spec_version]": _param("match[spec_version]", "Only these STIX spec versions, e.g. `2.1`", _CSV),
+    "added_after": _param("added_after", "Only what was added after this timestamp, e.g. "
+                          "2024-01-31T12:00:00.000Z (continue from `X-TAXII-Date-Added-Last`)", {"type": "string"}),
+    "limit": _param("limit", "Page size; larger values are capped by the server",
+                    {"type": "integer", "minimum": 1, "maximum": INT_MAX}),
+    "next": _param("next", "`next` of the previous page, with the same other parameters",
+                   {"type": "string", "maxLength": 512}),
+}
+LISTING = ("match[id]", "match[type]", "match[version]", "match[spec_version]", "added_after", "limit", "next")
+
+
+def documented(*names: str) -> list[dict[str, Any]]:
+    """OpenAPI parameter objects for these TAXII query parameters."""
+    return [_DOCS[name] for name in names]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from exchange.orgs.models import Role
@@ -62,7 +63,7 @@ def test_list_filters_and_cursor_paging(client: TestClient, make_org) -> None:  
     client.post("/api/v1/objects", json=bundle(*objs, vuln), headers=auth(key))
     seen, cursor = [], None
     while True:
-        params = {"limit": 3, "type": "indicator"} | ({"cursor": cursor} if cursor else {})
+        params = {"limit": 3, "type": "indicator"} | ({"next": cursor} if cursor else {})
         page = client.get("/api/v1/objects", params=params, headers=auth(key)).json()
         seen += [o["id"] for o in page["objects"]]
         assert page["more"] == (page["next"] is not None)
@@ -127,7 +128,7 @@ def test_bad_input_gets_a_json_4xx(client: TestClient, make_org) -> None:  # typ
         client.post("/api/v1/objects", content=b'{"objects": 7}', headers=h),
         client.post("/api/v1/objects", content=b"\xff\xfe", headers=h),
         client.get("/api/v1/objects", params={"limit": "-1"}, headers=h),
-        client.get("/api/v1/objects", params={"cursor": "%%%"}, headers=h),
+        client.get("/api/v1/objects", params={"next": "%%%"}, headers=h),
         client.get("/api/v1/objects", params={"since": "yesterday"}, headers=h),
         client.get("/api/v1/objects", params={"value": "x" * 5000}, headers=h),
         client.get("/api/v1/nothing-here", headers=h),
@@ -184,3 +185,52 @@ def test_openapi_documents_every_model(client: TestClient) -> None:
         for op in spec["paths"][path].values():
             assert op.get("summary")
             assert "401" in op["responses"]
+
+
+# --- query parameters: one paging name, unknown names refused, integers in range (issue 14, items 9 and 15) ---
+
+def test_rest_listing_pages_with_next_as_the_answer_says(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.csirt)
+    objs = [indicator(f"[domain-name:value = 'p{i}.example']") for i in range(3)]
+    client.post("/api/v1/objects", json=bundle(*objs), headers=auth(key))
+    first = client.get("/api/v1/objects", params={"limit": 2}, headers=auth(key)).json()
+    second = client.get("/api/v1/objects", params={"limit": 2, "next": first["next"]}, headers=auth(key)).json()
+    assert [o["id"] for o in first["objects"] + second["objects"]] == [o["id"] for o in objs]
+    assert second["more"] is False
+    old_name = client.get("/api/v1/objects", params={"limit": 2, "cursor": first["next"]}, headers=auth(key))
+    assert old_name.status_code == 400
+    assert "'cursor'" in old_name.json()["description"]
+
+
+REST_GETS = ["/api/v1/objects", "/api/v1/objects/indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+             "/api/v1/observables?value=example.com", "/api/v1/collections", "/api/v1/api-roots", "/api/v1/me",
+             "/api/v1/orgs", "/api/v1/groups", "/api/v1/audit", "/api/v1/orgs/{slug}/keys", "/api/v1/orgs/{slug}/users"]
+
+
+def test_unknown_query_parameters_get_400_on_every_rest_endpoint(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+    admin, key = make_org(Role.admin)
+    h = auth(key)
+    client.post("/api/v1/objects", json=bundle(indicator()), headers=h)
+    typo = client.get("/api/v1/objects", params={"typ": "malware"}, headers=h)
+    assert typo.status_code == 400
+    assert "'typ'" in typo.json()["description"]
+    assert "type" in typo.json()["description"]
+    for path in REST_GETS:
+        path = path.format(slug=admin.slug)
+        r = client.get(path + ("&" if "?" in path else "?") + "bogus=1", headers=h)
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert r.json()["title"] == "Bad request"
+    r = client.post("/api/v1/groups?bogus=1", json={"name": "g"}, headers=h)
+    assert r.status_code == 400
+    assert client.get("/api/v1/groups", headers=h).json() == []  # refused before anything was written
+
+
+@pytest.mark.parametrize(("path", "name"), [("/api/v1/objects", "limit"), ("/api/v1/audit", "limit"),
+                                            ("/api/v1/audit", "before")])
+def test_integer_parameters_out_of_range_get_a_json_4xx(client: TestClient, make_org, path: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.admin)
+    for value in ("9223372036854775808", "99999999999999999999999", "-1", "-9223372036854775809", "0"):
+        r = client.get(path, params={name: value}, headers=auth(key))
+        assert r.status_code == 422, (name, value, r.status_code, r.text)
+        assert {"title", "description"} <= set(r.json())
+    assert client.get(path, params={name: "9223372036854775807"}, headers=auth(key)).status_code == 200

@@ -5,11 +5,14 @@ Section numbers refer to the TAXII 2.1 specification (OASIS Committee Specificat
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from exchange.stix.models import StixObject
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
     DEFAULT_PAGE_SIZE,
@@ -299,3 +302,46 @@ def test_added_after_the_last_header_returns_exactly_what_came_later(hub: Hub) -
     assert body.get("objects", []) == []
     all_ids = flat(hub.pages(objs(), m, added_after="2000-01-01T00:00:00.000000Z"))
     assert all_ids == [o["id"] for o in batch + later]
+
+
+# --- cursors are opaque (issue 14, item 7) and every integer has a range (item 9) ------------------------
+
+def _encodings(n: int) -> list[bytes]:
+    """Every way a token could carry the key ``n`` readably."""
+    return [str(n).encode(), n.to_bytes(8, "big"), n.to_bytes(8, "little"), n.to_bytes(4, "big"),
+            n.to_bytes(4, "little")]
+
+
+def test_next_tells_nothing_about_hidden_rows(hub: Hub, session: Any) -> None:
+    """A reader paging with limit 1 over rows it may not see between two of its own gets two tokens of
+    the same length that decode to no key: the gap of hidden rows (15 here) cannot be counted."""
+    publisher, reader = hub.member(), hub.member()
+    first, last = indicator(), indicator()
+    hidden = [indicator(markings=[TLP2["amber"]]) for _ in range(15)]
+    hub.publish(publisher, [first, *hidden, last, indicator()])
+    pks = {row.stix_id: row.pk for row in session.execute(select(StixObject.stix_id, StixObject.pk))}
+    assert pks[last["id"]] - pks[first["id"]] == 16  # the gap is there to be seen, if tokens showed keys
+    one, _ = hub.page(objs(), reader, limit=1)
+    two, _ = hub.page(objs(), reader, limit=1, next=one["next"])
+    assert ids(one) == [first["id"]]
+    assert ids(two) == [last["id"]]
+    tokens = [one["next"], two["next"]]
+    assert len(tokens[0]) == len(tokens[1])
+    for token, pk in zip(tokens, (pks[first["id"]], pks[last["id"]]), strict=True):
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert not any(form in raw or form in token.encode() for form in _encodings(pk))
+    again, _ = hub.page(objs(), reader, limit=1)  # a fresh nonce: the same position gives another token
+    assert again["next"] != tokens[0]
+    tampered = tokens[0][:-2] + ("A" if tokens[0][-2] != "A" else "B") + tokens[0][-1]
+    check_error(hub.get(objs(), reader, params={"next": tampered, "limit": 1}), 400)
+
+
+@pytest.mark.parametrize("endpoint", ["objects", "manifest", "object", "versions"])
+def test_limit_out_of_range_gets_400(hub: Hub, endpoint: str) -> None:
+    m = hub.member()
+    o = indicator()
+    hub.publish(m, [o])
+    path = {"objects": objs(), "manifest": manifest(), "object": obj(o["id"]), "versions": versions(o["id"])}[endpoint]
+    for value in ("9223372036854775808", "99999999999999999999", "-9223372036854775809", "-1", "0"):
+        check_error(hub.get(path, m, params={"limit": value}), 400)
+    expect(hub.get(path, m, params={"limit": "9223372036854775807"}))  # the top of the range is capped, not refused
