@@ -79,8 +79,9 @@ def test_a_key_over_its_limit_does_not_throttle_another_key(settings: Settings, 
 
 
 def test_health_and_metrics_are_never_throttled_nor_counted(settings: Settings) -> None:
-    with serving(settings, rate_limit_per_ip="1/minute") as client:
-        probes = [client.get(path) for _ in range(5) for path in ("/healthz", "/readyz", "/metrics")]
+    with serving(settings, rate_limit_per_ip="1/minute", metrics_token="scraper-token") as client:
+        scraper = {"Authorization": "Bearer scraper-token"}
+        probes = [client.get(path, headers=scraper) for _ in range(5) for path in ("/healthz", "/readyz", "/metrics")]
         first, second = client.get("/api/v1/objects"), client.get("/api/v1/objects")
     assert {r.status_code for r in probes} == {200}
     assert (first.status_code, second.status_code) == (401, 429)
