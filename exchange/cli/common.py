@@ -54,12 +54,13 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
     Without EXCHANGE_DATABASE_URL the command says which file it uses."""
     path = sqlite_path(settings.database_url)
     if path is not None:
-        if "database_url" not in settings.model_fields_set:
-            console.print(f"database: {path} (set EXCHANGE_DATABASE_URL to use another)", highlight=False)
         if not path.exists():
             console.print(f"[red]error:[/red] no database at {path}: run `exchange db upgrade` to create it, "
-                          "or set EXCHANGE_DATABASE_URL", highlight=False)
+                          "or set EXCHANGE_DATABASE_URL", highlight=False, soft_wrap=True)
             raise typer.Exit(1)
+        if "database_url" not in settings.model_fields_set:
+            console.print(f"database: {path} (set EXCHANGE_DATABASE_URL to use another)", highlight=False,
+                          soft_wrap=True)
     return make_sessionmaker(make_engine(settings.database_url))
 
 
