@@ -126,6 +126,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response,
              dependencies=[Depends(metrics_access(settings))],
+             responses={403: {"description": "a bearer token that is not EXCHANGE_METRICS_TOKEN"},
+                        404: {"description": "no token, and the client is outside EXCHANGE_METRICS_ALLOW"}},
              description="Only for `Authorization: Bearer <EXCHANGE_METRICS_TOKEN>` or a client address in "
              "EXCHANGE_METRICS_ALLOW (default: loopback); 404 for anyone else.")
     def metrics() -> Response:

@@ -47,8 +47,19 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        received = 0  # bytes of this body so far, all of them counted in the budget
+        received = 0  # bytes of this body so far
+        held = 0  # what this request counts in the budget: its declared length, or what arrived if more
         deadline: float | None = None
+
+        def hold(size: int) -> None:
+            nonlocal held
+            if size <= held:
+                return
+            if self.budget.held + size - held > self.budget.max_bytes:
+                raise HTTPException(503, "the hub is receiving too many large bodies at once; retry later",
+                                    headers={"Retry-After": "5"})
+            self.budget.held += size - held
+            held = size
 
         async def limited_receive() -> Message:
             # Raised as HTTPException, because FastAPI turns any other error raised while it reads
@@ -56,25 +67,33 @@ class BodyLimit:
             nonlocal received, deadline
             if deadline is None:
                 deadline = anyio.current_time() + self.timeout
+                # The whole declared length is reserved at once: counting chunks as they come let
+                # four concurrent 44 MB bodies each pass a quarter of the budget, then all fail.
+                hold(min(_declared_length(scope), self.max_bytes))
             with anyio.move_on_after(max(deadline - anyio.current_time(), 0)) as scope_:
                 message = await receive()
             if scope_.cancelled_caught:
                 raise HTTPException(408, f"the request body did not arrive within {self.timeout:g} seconds")
             if message["type"] == "http.request":
-                size = len(message.get("body", b""))
-                if received + size > self.max_bytes:
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
                     raise HTTPException(413, f"request bodies are limited to {self.max_bytes} bytes")
-                if self.budget.held + size > self.budget.max_bytes:
-                    raise HTTPException(503, "the hub is receiving too many large bodies at once; retry later",
-                                        headers={"Retry-After": "5"})
-                received += size
-                self.budget.held += size
+                hold(received)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         finally:
-            self.budget.held -= received
+            self.budget.held -= held
+
+
+def _declared_length(scope: Scope) -> int:
+    """The Content-Length the client announced (0 when absent or malformed: chunks are counted then)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
 
 class Metrics:
     """Request counts and latency per route template (not per URL, to keep label sets bounded)."""

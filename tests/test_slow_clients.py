@@ -31,13 +31,18 @@ def server(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     yield from start_server(database_url, tmp_path)
 
 
-def _start_post(server: Server, key: str, length: int) -> socket.socket:
-    """A POST whose headers are sent and whose body the hub has started to read (100 Continue seen)."""
+def _send_head(server: Server, key: str, length: int) -> socket.socket:
     host, port = server.base.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=BODY_TIMEOUT * 2)
     sock.sendall(f"POST /api/v1/objects HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
                  f"Content-Type: application/json\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
                  .encode())
+    return sock
+
+
+def _start_post(server: Server, key: str, length: int) -> socket.socket:
+    """A POST whose headers are sent and whose body the hub has started to read (100 Continue seen)."""
+    sock = _send_head(server, key, length)
     answer = _read_head(sock)
     assert answer.startswith(b"HTTP/1.1 100"), answer
     return sock
@@ -80,11 +85,9 @@ def test_bodies_over_the_bytes_in_flight_get_503_with_retry_after(server: Server
     big = orjson.dumps(bundle(indicator(description="x" * 110_000)))
     assert BUDGET // 2 < len(big) < BUDGET
 
-    first = _start_post(server, key, len(big))
-    first.sendall(big[:100_000])  # held by the hub while the rest is awaited
-    second = _start_post(server, key, len(big))
-    second.sendall(big)
-    status, data = _response(second)
+    first = _start_post(server, key, len(big))  # its declared length is reserved
+    first.sendall(big[:100_000])
+    status, data = _response(_send_head(server, key, len(big)))  # refused before any of its body is read
     assert status == 503, data[:300]
     assert b"retry-after: 5" in data.lower()
 

@@ -94,6 +94,8 @@ async def _json_body(request: Request) -> bytes:
     "transaction, invalid ones are reported and skipped. Re-sending a version already stored is a success.",
     response_model=IngestOut,
     status_code=200,
+    responses={415: {"model": ErrorOut, "description": "The body is not JSON (or STIX JSON)"},
+               408: {"model": ErrorOut, "description": "The body did not arrive within the body timeout"}},
     openapi_extra={"requestBody": {"required": True, "description": "A STIX 2.1 bundle",
                                    "content": {"application/json": {"schema": BundleIn.model_json_schema()}}}},
 )
