@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import hmac
+import ipaddress
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -12,12 +14,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from sqlalchemy import text
 
 from exchange import __version__, docs, handlers
-from exchange.db import make_engine, make_sessionmaker
-from exchange.errors import BadRequest
-from exchange.middleware import BodyLimit, Metrics, SecurityHeaders
+from exchange.db import behind_head, make_engine, make_sessionmaker
+from exchange.errors import BadRequest, Forbidden, NotFound
+from exchange.middleware import BodyBudget, BodyLimit, Metrics, SecurityHeaders
 from exchange.orgs import api as orgs_api
 from exchange.ratelimit import RateLimit
 from exchange.settings import Settings
@@ -32,6 +33,31 @@ def reject_nul(request: Request) -> None:
     """NUL is never meaningful in a path or query, and PostgreSQL text cannot hold it: refuse it up front."""
     if "\x00" in request.url.path or "%00" in request.url.query.lower() or "\x00" in request.url.query:
         raise BadRequest("NUL characters are not allowed in the URL")
+
+
+def metrics_access(settings: Settings) -> Callable[[Request], None]:
+    """Who may scrape ``/metrics``: request counts by route and status tell an outsider what the hub
+    serves and to whom, so only the configured token or networks (default: loopback) may read them.
+    Others get 404, as if there were no such page; a wrong token gets 403."""
+    networks = [ipaddress.ip_network(net, strict=False) for net in settings.metrics_allow]
+    token = settings.metrics_token.encode()
+
+    def check(request: Request) -> None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            if token and hmac.compare_digest(value.strip().encode(), token):
+                return
+            raise Forbidden("this token may not read the metrics")
+        try:
+            address = ipaddress.ip_address(request.client.host if request.client else "")
+        except ValueError:  # not an IP address (a Unix socket, a test client): never allowed by network
+            address = None
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address is None or not any(address in net for net in networks):
+            raise NotFound("no such page")
+
+    return check
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -85,19 +111,27 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers",
-             responses={503: {"description": "database unreachable"}})
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers, at this code's schema",
+             responses={503: {"description": "database unreachable, or not migrated to this version"}})
     def readyz() -> Response:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            behind = behind_head(engine)
         except Exception:  # any database failure means "not ready"; the reason goes to the log
             log.warning("readiness check failed", exc_info=True)
             return JSONResponse({"status": "not ready", "description": "the database is unreachable"},
                                 status_code=503)
+        if behind is not None:
+            return JSONResponse({"status": "not ready", "description": f"the database is at migration "
+                                 f"{behind[0] or 'none'}, this version needs {behind[1]}: run `exchange db upgrade`"},
+                                status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response)
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response,
+             dependencies=[Depends(metrics_access(settings))],
+             responses={403: {"description": "a bearer token that is not EXCHANGE_METRICS_TOKEN"},
+                        404: {"description": "no token, and the client is outside EXCHANGE_METRICS_ALLOW"}},
+             description="Only for `Authorization: Bearer <EXCHANGE_METRICS_TOKEN>` or a client address in "
+             "EXCHANGE_METRICS_ALLOW (default: loopback); 404 for anyone else.")
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -115,7 +149,8 @@ def create_app(settings: Settings) -> FastAPI:
                            expose_headers=["Retry-After", "X-TAXII-Date-Added-First", "X-TAXII-Date-Added-Last"])
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Metrics, registry=registry)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds,
+                       budget=BodyBudget(settings.max_body_bytes_in_flight))
     return app
 
 

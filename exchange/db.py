@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -118,13 +119,18 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@cache
+def head_revision() -> str:
+    """The newest migration this code ships (read once: the files do not change while it runs)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() or ""
+
+
 def behind_head(engine: Engine) -> tuple[str | None, str] | None:
     """(current, head) revisions when the database lacks migrations this code needs, else None."""
-    url = engine.url.render_as_string(hide_password=False)
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    head = head_revision()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-    return (current, head or "") if current != head else None
+    return (current, head) if current != head else None
 
 
 def with_schema(url: str, schema: str) -> str:

@@ -54,6 +54,11 @@ class NotAcceptable(ExchangeError):
     title = "Not acceptable"
 
 
+class RequestTimeout(ExchangeError):
+    status = 408
+    title = "Request timeout"
+
+
 class PayloadTooLarge(ExchangeError):
     status = 413
     title = "Payload too large"
@@ -74,6 +79,20 @@ class TooManyRequests(ExchangeError):
     title = "Too many requests"
 
     def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(ExchangeError):
+    """The hub cannot serve now (database down, memory budget for bodies spent): retry later."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, description: str, *, retry_after: int = 5) -> None:
         super().__init__(description)
         self.retry_after = retry_after
 

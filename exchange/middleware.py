@@ -1,6 +1,7 @@
-"""ASGI middleware: request body size limit and Prometheus request metrics.
+"""ASGI middleware: request body limits (size, time, bytes in flight), Prometheus request metrics,
+security headers.
 
-The body limit is enforced while the body streams in, so a client cannot make the hub buffer
+The body limits are enforced while the body streams in, so a client cannot make the hub buffer
 more than the limit whatever Content-Length it claims (or omits).
 """
 
@@ -8,37 +9,90 @@ from __future__ import annotations
 
 import time
 
+import anyio
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from exchange.errors import PayloadTooLarge
+
+class BodyBudget:
+    """Request-body bytes held by this process, over all requests.
+
+    Each body counts from its first chunk until its request ends (the endpoint keeps the bytes,
+    then the parsed objects, that long). A single event loop runs all middleware, so a plain
+    counter needs no lock.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.held = 0
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Bounds each request body in size and time, and all bodies together in bytes.
+
+    The time limit is what keeps slow clients (headers and one byte, then nothing) from pinning
+    the server: the body must be complete within ``timeout`` seconds of its first read, else 408.
+    The in-flight budget turns a burst of large POSTs away with 503 and Retry-After instead of
+    holding several copies of them in memory at once.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float, budget: BodyBudget) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.budget = budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
-        received = 0
+        received = 0  # bytes of this body so far
+        held = 0  # what this request counts in the budget: its declared length, or what arrived if more
+        deadline: float | None = None
+
+        def hold(size: int) -> None:
+            nonlocal held
+            if size <= held:
+                return
+            if self.budget.held + size - held > self.budget.max_bytes:
+                raise HTTPException(503, "the hub is receiving too many large bodies at once; retry later",
+                                    headers={"Retry-After": "5"})
+            self.budget.held += size - held
+            held = size
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            # Raised as HTTPException, because FastAPI turns any other error raised while it reads
+            # a body into a 400; the app's handler renders it as the usual JSON error.
+            nonlocal received, deadline
+            if deadline is None:
+                deadline = anyio.current_time() + self.timeout
+                # The whole declared length is reserved at once: counting chunks as they come let
+                # four concurrent 44 MB bodies each pass a quarter of the budget, then all fail.
+                hold(min(_declared_length(scope), self.max_bytes))
+            with anyio.move_on_after(max(deadline - anyio.current_time(), 0)) as scope_:
+                message = await receive()
+            if scope_.cancelled_caught:
+                raise HTTPException(408, f"the request body did not arrive within {self.timeout:g} seconds")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # An HTTPException, because FastAPI turns any other error raised while it reads
-                    # a body into a 400; the app's handler renders it as the usual JSON error.
-                    raise HTTPException(error.status, error.description)
+                    raise HTTPException(413, f"request bodies are limited to {self.max_bytes} bytes")
+                hold(received)
             return message
 
-        await self.app(scope, limited_receive, send)
+        try:
+            await self.app(scope, limited_receive, send)
+        finally:
+            self.budget.held -= held
+
+
+def _declared_length(scope: Scope) -> int:
+    """The Content-Length the client announced (0 when absent or malformed: chunks are counted then)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 class Metrics:

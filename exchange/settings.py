@@ -6,6 +6,8 @@ reads the environment at import time and tests can run several configurations si
 
 from __future__ import annotations
 
+import ipaddress
+
 from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,10 +22,32 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `exchange serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `exchange serve` listens on.")
-    base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL of the hub, for links.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of the hub: every absolute URL it builds (TAXII discovery, API roots, links) "
+        "starts with it; the request's Host header is never used. `exchange serve --host/--port` derive it "
+        "when it is not set.",
+    )
     smtp_url: str = Field(default="smtp://127.0.0.1:1025", description="Outgoing mail server for alerts.")
     max_body_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1024, description="Largest request body accepted; larger bodies get 413."
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0,
+        description="Time a client has to send a whole request body; a slower body gets 408.",
+    )
+    max_body_bytes_in_flight: int = Field(
+        default=128 * 1024 * 1024, ge=1024,
+        description="Request-body bytes the process holds at once, over all requests; a body that would "
+        "pass it gets 503 with Retry-After (bounds memory under concurrent large POSTs).",
+    )
+    metrics_token: str = Field(
+        default="", description="Bearer token that may read `/metrics` from any address (empty: none)."
+    )
+    metrics_allow: list[str] = Field(
+        default=["127.0.0.1/32", "::1/128"],
+        description='Networks that may read `/metrics` without a token, as JSON: `["10.0.0.0/8"]`. '
+        "Default: loopback only. Others get 404.",
     )
     max_page_size: int = Field(default=1000, ge=1, description="Upper bound on any list page (`limit`).")
     default_page_size: int = Field(default=100, ge=1, description="Page size when the client names none.")
@@ -76,6 +100,14 @@ class Settings(BaseSettings):
         description='Origins whose browser scripts may call the API, as JSON: `["https://portal.example"]`. '
         "Empty (the default): no cross-origin access.",
     )
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """A malformed network fails at start-up, not on the first scrape."""
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
 
     @field_validator("rate_limit_per_ip", "rate_limit_per_key")
     @classmethod

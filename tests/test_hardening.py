@@ -27,8 +27,10 @@ from exchange.orgs.models import Role
 from exchange.ratelimit import key_digest
 from exchange.settings import Settings
 from exchange.stix import jsonlimits
+from exchange.stix.service import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
 from tests.conftest import auth
+from tests.factories import bundle, indicator
 
 NO_LIMITS = {"rate_limit_per_ip": "", "rate_limit_per_key": ""}
 
@@ -79,8 +81,9 @@ def test_a_key_over_its_limit_does_not_throttle_another_key(settings: Settings, 
 
 
 def test_health_and_metrics_are_never_throttled_nor_counted(settings: Settings) -> None:
-    with serving(settings, rate_limit_per_ip="1/minute") as client:
-        probes = [client.get(path) for _ in range(5) for path in ("/healthz", "/readyz", "/metrics")]
+    with serving(settings, rate_limit_per_ip="1/minute", metrics_token="scraper-token") as client:
+        scraper = {"Authorization": "Bearer scraper-token"}
+        probes = [client.get(path, headers=scraper) for _ in range(5) for path in ("/healthz", "/readyz", "/metrics")]
         first, second = client.get("/api/v1/objects"), client.get("/api/v1/objects")
     assert {r.status_code for r in probes} == {200}
     assert (first.status_code, second.status_code) == (401, 429)
@@ -396,3 +399,87 @@ def test_the_checks_agree_with_a_parser_that_reports_every_name(tree: tuple[str,
     else:
         assert refusal is None
 
+
+
+# --- media types of publish bodies (issue 14, item 6) ---------------------------------------------------
+
+_BODY = orjson.dumps(bundle(indicator()))
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/stix+json;version=2.0"])
+def test_rest_publish_refuses_bodies_a_cross_site_form_could_send(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                                                  content_type: str | None) -> None:
+    _, key = make_org(Role.csirt)
+    headers = auth(key) | ({"Content-Type": content_type} if content_type else {})
+    r = client.post("/api/v1/objects", content=_BODY, headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.json()["title"] == "Unsupported media type"
+    assert client.get("/api/v1/objects", headers=auth(key)).json()["objects"] == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "application/stix+json;version=2.1", "application/taxii+json"])
+def test_rest_publish_takes_json_and_the_stix_media_types(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                                          content_type: str) -> None:
+    _, key = make_org(Role.csirt)
+    r = client.post("/api/v1/objects", content=orjson.dumps(bundle(indicator())),
+                    headers=auth(key) | {"Content-Type": content_type})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 1
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/json", "application/x-www-form-urlencoded",
+                                          "application/taxii+json;version=2.0"])
+def test_taxii_post_refuses_other_media_types(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+                                              content_type: str | None) -> None:
+    _, key = make_org(Role.csirt)
+    headers = auth(key) | {"Accept": TAXII} | ({"Content-Type": content_type} if content_type else {})
+    r = client.post(f"/taxii2/default/collections/{DEFAULT_COLLECTION_ID}/objects/",
+                    content=orjson.dumps({"objects": [indicator()]}), headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.json()["error_code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+# --- /metrics (issue 14, item 7) --------------------------------------------------------------------------
+
+def test_metrics_only_for_loopback_or_the_token(settings: Settings) -> None:
+    app = create_app(Settings(**(settings.model_dump() | {"metrics_token": "scrape-secret"})))
+    outsider = TestClient(app, client=("203.0.113.7", 40000))
+    assert outsider.get("/metrics").status_code == 404
+    assert outsider.get("/metrics", headers={"Authorization": "Bearer guess"}).status_code == 403
+    scraped = outsider.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    assert scraped.status_code == 200
+    assert "exchange_http_requests_total" in scraped.text
+    assert TestClient(app, client=("127.0.0.1", 40000)).get("/metrics").status_code == 200
+    assert TestClient(app, client=("::1", 40000)).get("/metrics").status_code == 200
+    app.state.engine.dispose()
+
+
+def test_metrics_networks_replace_loopback(settings: Settings) -> None:
+    app = create_app(Settings(**(settings.model_dump() | {"metrics_allow": ["10.1.0.0/16"]})))
+    assert TestClient(app, client=("10.1.2.3", 40000)).get("/metrics").status_code == 200
+    assert TestClient(app, client=("127.0.0.1", 40000)).get("/metrics").status_code == 404
+    assert TestClient(app, client=("10.2.0.1", 40000)).get("/metrics", headers={
+        "Authorization": "Bearer anything"}).status_code == 403  # no token configured: none is right
+    app.state.engine.dispose()
+
+
+def test_a_malformed_metrics_network_fails_at_start() -> None:
+    with pytest.raises(ValidationError):
+        Settings(metrics_allow=["10.0.0.0/33"])
+
+
+# --- absolute URLs (issue 14, item 9) ----------------------------------------------------------------------
+
+def test_urls_come_from_the_base_url_never_the_host_header(settings: Settings, make_org) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.admin)
+    with serving(settings, base_url="https://hub.example.org") as client:
+        discovery = client.get("/taxii2/", headers=auth(key) | {"Accept": TAXII, "Host": "evil.example"})
+        roots = client.get("/api/v1/api-roots", headers=auth(key) | {"Host": "evil.example"})
+    assert discovery.status_code == 200, discovery.text
+    assert roots.status_code == 200, roots.text
+    for r in (discovery, roots):
+        assert "evil.example" not in r.text
+    assert discovery.json()["api_roots"] == ["https://hub.example.org/taxii2/default/"]
+    assert "https://hub.example.org/taxii2/default/" in roots.text

@@ -3,9 +3,14 @@ import, export, bench."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from exchange.cli import audit, bench, collections, orgs, people, serve, transfer
+from exchange.cli.common import console, database_failure
+from exchange.settings import Settings
 
 app = typer.Typer(
     name="exchange",
@@ -24,4 +29,11 @@ app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:
-    app()
+    """The console script: a database that cannot be used (refused, unknown scheme, missing folder)
+    ends any command with one line on stderr and exit status 1, not a traceback."""
+    try:
+        app()
+    except SQLAlchemyError as exc:
+        console.print(f"[red]error:[/red] {database_failure(exc, Settings().database_url)}", highlight=False,
+                      soft_wrap=True)
+        sys.exit(1)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 import typer
 import uvicorn
 
 from exchange import db
 from exchange.cli.common import console
+from exchange.db import make_engine
 from exchange.settings import Settings
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -33,12 +36,18 @@ def serve(
     from exchange.app import create_app
 
     settings = Settings()
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides: dict[str, object] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if "base_url" not in settings.model_fields_set:  # links must name the address actually served
+        public = "127.0.0.1" if (host or settings.host) in _WILDCARDS else (host or settings.host)
+        overrides["base_url"] = f"http://{public}:{port or settings.port}"
+        os.environ["EXCHANGE_BASE_URL"] = str(overrides["base_url"])  # for worker processes (--workers)
     settings = settings.model_copy(update=overrides)
     logging.basicConfig(level=settings.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    _check_port(settings.host, settings.port)
     if settings.database_url.startswith("sqlite"):
         db.upgrade(settings.database_url)
+    _check_database(settings)
     if demo:
         from exchange.cli.demo import load_demo
 
@@ -51,6 +60,38 @@ def serve(
     else:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                     log_level=settings.log_level.lower())
+
+
+_WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before saying "listening", when the address cannot be bound (busy port,
+    foreign address). uvicorn binds again right after; the same options make the probe fair."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          highlight=False)
+            raise typer.Exit(1) from None
+
+
+def _check_database(settings: Settings) -> None:
+    """Refuse to start on a database that is down or not migrated to this code: the hub would print
+    "listening" and then answer every request with an error. Connection errors end in the CLI's
+    one-line database message."""
+    engine = make_engine(settings.database_url)
+    try:
+        behind = db.behind_head(engine)
+    finally:
+        engine.dispose()
+    if behind is not None:
+        console.print(f"[red]error:[/red] the database is at migration {behind[0] or 'none'}, this version of "
+                      f"Exchange needs {behind[1]}: run `exchange db upgrade` first", highlight=False)
+        raise typer.Exit(1)
 
 
 def worker() -> None:

@@ -22,9 +22,15 @@ from exchange.orgs.service import Principal
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error."""
-    with request.app.state.sessions() as session, session.begin():
+    """The request's session: committed when the endpoint returns, rolled back on error.
+
+    A session takes a pooled connection only at its first query, and authentication commits (so
+    gives the connection back) before a body is read: a client that sends its body slowly holds
+    no database connection while it does (slow writers once emptied the pool for everyone).
+    """
+    with request.app.state.sessions() as session:
         yield session
+        session.commit()
 
 
 # scope="function": commit before the response is sent. With the default ("request") FastAPI ends
@@ -57,6 +63,9 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
         return None
     creds = _credentials(header)
     principal = service.authenticate(session, creds[1], slug=creds[0]) if creds else None
+    # Its own short transaction (it may touch last_used): the connection goes back to the pool now,
+    # not after the body has arrived; the loaded organisation and key stay usable (no expiry on commit).
+    session.commit()
     if principal is None:
         raise Unauthenticated("the API key (or organisation and key) is not valid, or it was revoked or expired")
     request.state.principal = principal

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from exchange.errors import BadRequest, Forbidden
+from exchange.errors import BadRequest, Forbidden, UnsupportedMediaType
 from exchange.orgs import audit, groups
 from exchange.orgs import service as orgs
 from exchange.orgs.auth import CurrentOrg, HubAdmin, OrgAdmin, SessionDep, Writer
@@ -34,6 +34,7 @@ from exchange.stix.schemas import (
     ObservableMatchOut,
 )
 from exchange.stix.timestamps import from_micros, to_micros
+from exchange.taxii.media import STIX, content_type
 
 NO_NUL = r"^[^\x00]*$"  # NUL is refused in URLs (see app.reject_nul); saying so keeps the schema honest
 
@@ -74,9 +75,21 @@ def _objects_json(raws: Iterable[bytes], **extra: Any) -> bytes:
     return head + b'"objects":[' + b",".join(raws) + b"]}"
 
 
+_JSON_TYPES = frozenset({"application/json", "application/stix+json", "application/taxii+json"})
+
+
 async def _json_body(request: Request) -> bytes:
     """The raw body: ingest parses it with orjson and the JSON limits (duplicate members, depth,
-    64-bit integers), exactly as for TAXII, instead of FastAPI's lenient standard-library parse."""
+    64-bit integers), exactly as for TAXII, instead of FastAPI's lenient standard-library parse.
+
+    Only JSON media types: a browser sends text/plain, form and multipart bodies cross-site without
+    asking (no CORS preflight), so accepting them would let any web page publish with a visitor's
+    cached Basic credentials."""
+    media, version = content_type(request)
+    if media not in _JSON_TYPES or (media != "application/json" and version not in (None, "2.1")):
+        header = request.headers.get("content-type")
+        raise UnsupportedMediaType(f"send the objects as application/json (or {STIX}), not "
+                                   f"{header or 'no content type'!r}")
     return await request.body()
 
 
@@ -87,6 +100,8 @@ async def _json_body(request: Request) -> bytes:
     "transaction, invalid ones are reported and skipped. Re-sending a version already stored is a success.",
     response_model=IngestOut,
     status_code=200,
+    responses={415: {"model": ErrorOut, "description": "The body is not JSON (or STIX JSON)"},
+               408: {"model": ErrorOut, "description": "The body did not arrive within the body timeout"}},
     openapi_extra={"requestBody": {"required": True, "description": "A STIX 2.1 bundle",
                                    "content": {"application/json": {"schema": BundleIn.model_json_schema()}}}},
 )
@@ -192,7 +207,7 @@ def _collection_out(session: SessionDep, reader: Org, c: Collection) -> Collecti
 
 def _api_root_out(request: Request, root: ApiRoot) -> ApiRootOut:
     return ApiRootOut(name=root.name, title=root.title, description=root.description,
-                      url=collections.api_root_url(str(request.base_url), root))
+                      url=collections.api_root_url(request.app.state.settings.base_url, root))
 
 
 @router.get("/api-roots", summary="TAXII API roots", response_model=list[ApiRootOut])

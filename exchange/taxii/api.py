@@ -93,7 +93,8 @@ def _collection_json(collection: Collection, rights: collections.Rights) -> dict
 
 @route("GET", "/", summary="Discovery (TAXII 2.1, 4.1)")
 def discovery(request: Request, session: SessionDep) -> Response:
-    roots = [collections.api_root_url(str(request.base_url), root) for root in collections.api_roots(session)]
+    base = request.app.state.settings.base_url  # never the Host header: a client must not choose our URLs
+    roots = [collections.api_root_url(base, root) for root in collections.api_roots(session)]
     body: dict[str, Any] = {"title": "Exchange", "description": "Threat-information exchange (TAXII 2.1)",
                             "api_roots": roots}
     if roots:

@@ -70,9 +70,15 @@ def negotiate(request: Request) -> None:
     raise NotAcceptable(f"this server only answers with {TAXII}; the Accept header allows none of it")
 
 
+def content_type(request: Request) -> tuple[str, str | None]:
+    """The body's media type (lower case) and its ``version`` parameter; ``("", None)`` when absent."""
+    media, version, _ = _media_ranges(request.headers.get("content-type", ""))[0]
+    return media, version
+
+
 def require_taxii_body(request: Request) -> None:
     header = request.headers.get("content-type", "")
-    media, version, _ = _media_ranges(header)[0]
+    media, version = content_type(request)
     if not _is_taxii(media, version):
         raise UnsupportedMediaType(f"send the envelope as {TAXII}, not {header or 'no content type'!r}")
 

@@ -159,7 +159,8 @@ def test_operations_endpoints(client: TestClient, make_org) -> None:  # type: ig
     client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
-    metrics = client.get("/metrics").text
+    from_loopback = TestClient(client.app, client=("127.0.0.1", 50000))  # /metrics: loopback by default
+    metrics = from_loopback.get("/metrics").text
     assert 'exchange_ingested_objects_total{status="added"} 1.0' in metrics
     assert 'exchange_http_requests_total{method="POST",route="/api/v1/objects",status="200"}' in metrics
 
