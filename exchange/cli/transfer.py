@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import sys
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import typer
@@ -25,23 +26,65 @@ from exchange.stix.prepare import objects_of
 from exchange.stix.timestamps import to_micros
 
 _SUFFIXES = (".json", ".jsonl", ".ndjson")
+_LISTED = 20  # rejected objects named one by one; beyond that, counts by reason
 
 
-def _read_objects(data: bytes, origin: str) -> list[Any]:
-    """A JSON document (bundle, list, object) or JSON lines; a bad line becomes a rejected entry."""
+class _Input(NamedTuple):
+    """Everything read from the sources: the objects in stream order, where each file's objects start
+    (to name a rejected object by file and position), and what could not even be parsed."""
+
+    objects: list[Any]
+    starts: list[tuple[int, str]]
+    errors: list[str]
+
+
+def _read(sources: Iterator[tuple[str, bytes]]) -> _Input:
+    read = _Input([], [], [])
+    for origin, data in sources:
+        read.starts.append((len(read.objects), origin))
+        objects, errors = _parse(data, origin)
+        read.objects.extend(objects)
+        read.errors.extend(errors)
+    return read
+
+
+def _parse(data: bytes, origin: str) -> tuple[list[Any], list[str]]:
+    """A JSON document (bundle, list, object) or JSON lines. A file that is not valid JSON is JSON
+    lines only if its first line is a JSON document of its own; otherwise (a truncated bundle, say)
+    the parser's own line and column are what the user needs to find the damage."""
     try:
-        return objects_of(orjson.loads(data))
-    except orjson.JSONDecodeError:
-        pass
+        return objects_of(orjson.loads(data)), []
+    except orjson.JSONDecodeError as exc:
+        whole = exc
+    except ExchangeError as exc:
+        return [], [f"{origin}: {exc.description}"]
+    lines = [(number, line) for number, line in enumerate(data.splitlines(), 1) if line.strip()]
+    if len(lines) < 2 or not _is_json(lines[0][1]):
+        return [], [f"{origin}: invalid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}"]
     objects: list[Any] = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
+    errors: list[str] = []
+    for number, line in lines:
         try:
             objects.extend(objects_of(orjson.loads(line)))
-        except (orjson.JSONDecodeError, ExchangeError):
-            objects.append(f"{origin}:{number}: not a JSON object, bundle or list")
-    return objects
+        except orjson.JSONDecodeError as exc:
+            errors.append(f"{origin}: invalid JSON at line {number}, column {exc.colno}: {exc.msg}")
+        except ExchangeError as exc:
+            errors.append(f"{origin}: line {number}: {exc.description}")
+    return objects, errors
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _place(starts: list[tuple[int, str]], position: int) -> str:
+    """'file, object N' (1-based within its file) for a position in the whole stream."""
+    first, origin = starts[bisect_right(starts, position, key=lambda s: s[0]) - 1]
+    return f"{origin}, object {position - first + 1}"
 
 
 def _sources(source: str) -> Iterator[tuple[str, bytes]]:
@@ -65,27 +108,41 @@ def import_(
     org: str | None = typer.Option(None, help="Slug of the publishing organisation (owner of the objects)"),
     batch_size: int | None = typer.Option(None, help="Objects per transaction [default: EXCHANGE_INGEST_BATCH_SIZE]"),
 ) -> None:
-    """Validate and store STIX objects; print what was added, duplicated and rejected (with reasons)."""
+    """Validate and store STIX objects; print what was added, duplicated and rejected, naming each
+    rejected object by file, position and id.
+
+    Exit status: 0 every object stored (or already there); 1 nothing stored (unreadable input, every
+    object rejected, unknown collection or organisation); 2 bad usage (e.g. no such file); 3 some
+    objects stored and some rejected.
+    """
     settings = Settings()
-    objects = [obj for _, data in _sources(source) for obj in _read_objects(data, source)]
+    read = _read(_sources(source))
+    for error in read.errors:
+        console.print(f"[red]rejected:[/red] {error}", highlight=False, soft_wrap=True)
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("import", total=len(objects))
+        task = bar.add_task("import", total=len(read.objects))
         try:
             totals = ingest_stream(
-                session_factory(settings), batched(objects, batch_size or settings.ingest_batch_size),
+                session_factory(settings), batched(read.objects, batch_size or settings.ingest_batch_size),
                 collection_id=collection, org_slug=org, progress=lambda n: bar.advance(task, n),
             )
         except ExchangeError as exc:
             console.print(f"[red]error:[/red] {exc.description}")
             raise typer.Exit(1) from None
+    rejected = totals.rejected + len(read.errors)
     table = Table("added", "duplicates", "rejected", title=f"{totals.processed} objects from {source}")
-    table.add_row(str(totals.added), str(totals.duplicates), str(totals.rejected))
+    table.add_row(str(totals.added), str(totals.duplicates), str(rejected))
     console.print(table)
-    for reason, count in totals.reasons.most_common(10):
-        console.print(f"  [yellow]{count} ×[/yellow] {reason}")
-    if totals.rejected and totals.added + totals.duplicates == 0:
-        raise typer.Exit(1)
+    for position, verdict in totals.rejections[:_LISTED]:
+        console.print(f"  [yellow]rejected:[/yellow] {_place(read.starts, position)} ({verdict.id or 'no id'}): "
+                      f"{verdict.message}", highlight=False, soft_wrap=True)
+    if totals.rejected > _LISTED:
+        console.print(f"  … and {totals.rejected - _LISTED} more; by reason:")
+        for reason, count in totals.reasons.most_common(10):
+            console.print(f"  [yellow]{count} ×[/yellow] {reason}", highlight=False)
+    if rejected:
+        raise typer.Exit(3 if totals.added + totals.duplicates else 1)
 
 
 def export(
