@@ -89,7 +89,8 @@ def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-un
     exported = orjson.loads(run("export").stdout_bytes)
     assert exported["type"] == "bundle"
     assert [o["id"] for o in exported["objects"]] == [dom["id"], ip["id"]]
-    assert run("export", "--format", "txt").stdout.splitlines() == ["evil.example", "192.0.2.1"]
+    assert run("export", "--format", "txt", "--kind", "domain").stdout.splitlines() == ["evil.example"]
+    assert run("export", "--format", "txt", "--kind", "ipv4").stdout.splitlines() == ["192.0.2.1"]
     csv_lines = run("export", "--format", "csv").stdout.splitlines()
     assert csv_lines[0].startswith("kind,value,object_id")
     assert csv_lines[1].startswith(f"domain,evil.example,{dom['id']}")

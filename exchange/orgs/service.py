@@ -209,3 +209,14 @@ def local_operator() -> Org:
     """
     return Org(pk=0, id="local", name="local operator", slug="local-operator", role=Role.admin,
                identity_id="", created_at=0)
+
+
+def community_member() -> Org:
+    """A member organisation with no group, grant, recipient naming or publication of its own: it
+    reads exactly what every member may read (CLEAR and GREEN in collections open to all members).
+
+    Transient, never stored (no real organisation has primary key -1); exports use it by default so
+    that what they write may be passed on to any member without leaking what only some may read.
+    """
+    return Org(pk=-1, id="community", name="any member", slug="any-member", role=Role.sme, identity_id="",
+               created_at=0)
