@@ -8,7 +8,9 @@ so demo output and benchmark numbers are reproducible.
 Safety: no real infrastructure is named as malicious. IP addresses come from documentation and
 benchmark ranges (RFC 5737, RFC 2544, RFC 3849), domains carry a random token so they are unlikely
 to exist, and hashes are random. Only the CVE ids are real, because they are public and well known.
-A few indicators deliberately touch the demo SMEs' assets so the alert matcher has something to find.
+A few indicators deliberately touch the demo SMEs' assets so the alert matcher has something to find;
+they are TLP:AMBER findings about a victim, so they name that SME as recipient (``x_exchange_recipients``)
+and the SME's own key reads them, as it would in production.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ from typing import Any
 
 from stix2.v21 import TLP_AMBER, TLP_GREEN, TLP_WHITE
 
+from exchange.stix.prepare import RECIPIENTS_PROPERTY
+
 DEMO_SME_DOMAINS = ("bakery-example.test", "dental-practice.test")
-DEMO_SME_NETWORK = "198.51.100.0/24"
+DEMO_SME_NETWORK = "198.51.100.0/24"  # the bakery's
 DEMO_ORGS: tuple[tuple[str, str], ...] = (
     ("Demo National CSIRT", "csirt"),
     ("Demo Finance ISAC", "isac"),
     ("Example Bakery", "sme"),
     ("Example Dental Practice", "sme"),
 )
+DEMO_SMES = ("Example Bakery", "Example Dental Practice")  # the owners of DEMO_SME_DOMAINS, in that order
 
 _BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 _MARKINGS = (TLP_WHITE, TLP_GREEN, TLP_AMBER)  # TLP 1.0: WHITE is what TLP 2.0 calls CLEAR
@@ -196,11 +201,12 @@ def _indicator(g: _Gen, author: str, kind: str) -> tuple[dict[str, Any], str | N
     return indicator, family
 
 
-def _sme_indicators(g: _Gen, author: str) -> list[dict[str, Any]]:
-    """Indicators that touch the demo SMEs, so the alert matcher and the demo have real hits."""
+def _sme_indicators(g: _Gen, author: str, recipients: tuple[str, str] | None) -> list[dict[str, Any]]:
+    """Indicators that touch the demo SMEs, so the alert matcher and the demo have real hits; each
+    names the SME it is about (``recipients``: the bakery's and the dental practice's identity ids)."""
     bakery, dental = DEMO_SME_DOMAINS
     cases = (
-        (
+        (  # the bakery's
             f"[domain-name:value = 'login.{bakery}']",
             "Phishing page on a hijacked subdomain",
             f"login.{bakery} now shows a fake Microsoft 365 login page; its DNS record was taken over.",
@@ -210,7 +216,7 @@ def _sme_indicators(g: _Gen, author: str) -> list[dict[str, Any]]:
             "Your network address is sending spam",
             "198.51.100.23 sent thousands of phishing e-mails yesterday. A device there is likely infected.",
         ),
-        (
+        (  # the dental practice's
             f"[url:value = 'https://{dental}/wp-content/uploads/invoice.php']",
             "Malware hosted on your website",
             f"The website {dental} serves a fake invoice that installs malware; the site was broken into.",
@@ -222,8 +228,10 @@ def _sme_indicators(g: _Gen, author: str) -> list[dict[str, Any]]:
         ),
     )
     out = []
-    for pattern, name, desc in cases:
+    for i, (pattern, name, desc) in enumerate(cases):
         indicator = _header(g, "indicator", author, TLP_AMBER.id)
+        if recipients is not None:
+            indicator[RECIPIENTS_PROPERTY] = [recipients[i // 2]]
         indicator.update(
             name=name,
             description=desc,
@@ -238,9 +246,11 @@ def _sme_indicators(g: _Gen, author: str) -> list[dict[str, Any]]:
     return out
 
 
-def demo_bundle(seed: int = 2026, indicators: int = 300) -> dict[str, Any]:
+def demo_bundle(seed: int = 2026, indicators: int = 300, recipients: tuple[str, str] | None = None) -> dict[str, Any]:
     """A STIX 2.1 bundle of `indicators` indicators plus the identity, markings, malware,
-    vulnerabilities, relationships and report a CSIRT demo shows; same seed, same bytes."""
+    vulnerabilities, relationships and report a CSIRT demo shows; same seed (and recipients), same
+    bytes. ``recipients``: the identity ids of the two demo SMEs (``DEMO_SMES`` order), named on the
+    findings about them; without them nobody but the producer reads those AMBER findings."""
     g = _Gen(seed)
     sme_count = 4
     if indicators < sme_count:
@@ -272,7 +282,7 @@ def demo_bundle(seed: int = 2026, indicators: int = 300) -> dict[str, Any]:
         }
         for cve, desc in _CVES
     ]
-    inds = _sme_indicators(g, author)
+    inds = _sme_indicators(g, author, recipients)
     links: list[tuple[str, str, str]] = []  # (source, relationship_type, target)
     kinds, weights = list(_KINDS), list(_KINDS.values())
     for _ in range(indicators - sme_count):

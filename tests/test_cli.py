@@ -53,7 +53,7 @@ def test_import_bundle_jsonl_directory_and_stdin(settings, tmp_path: Path) -> No
     (tmp_path / "dir" / "one.json").write_bytes(orjson.dumps(bundle(a)))
     (tmp_path / "dir" / "two.jsonl").write_bytes(orjson.dumps(b) + b"\n" + b"{broken\n")
     r = run("import", str(tmp_path / "dir"))
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 3, r.output  # some stored, some rejected
     assert "│ 2     │ 0          │ 1        │" in r.output
     again = run("import", "-", input=orjson.dumps(bundle(a, c, indicator(confidence=-5))).decode())
     assert "│ 1     │ 1          │ 1        │" in again.output
@@ -66,7 +66,7 @@ def test_import_in_many_batches_gives_the_same_verdicts(settings, tmp_path: Path
     f = tmp_path / "many.json"
     f.write_bytes(orjson.dumps(bundle(*objects, objects[0])))
     r = run("import", str(f), "--batch-size", "2")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 3, r.output
     assert "│ 9     │ 1          │ 2        │" in r.output
     assert "confidence-range" in r.output
     exported = orjson.loads(run("export").stdout_bytes)
@@ -89,7 +89,8 @@ def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-un
     exported = orjson.loads(run("export").stdout_bytes)
     assert exported["type"] == "bundle"
     assert [o["id"] for o in exported["objects"]] == [dom["id"], ip["id"]]
-    assert run("export", "--format", "txt").stdout.splitlines() == ["evil.example", "192.0.2.1"]
+    assert run("export", "--format", "txt", "--kind", "domain").stdout.splitlines() == ["evil.example"]
+    assert run("export", "--format", "txt", "--kind", "ipv4").stdout.splitlines() == ["192.0.2.1"]
     csv_lines = run("export", "--format", "csv").stdout.splitlines()
     assert csv_lines[0].startswith("kind,value,object_id")
     assert csv_lines[1].startswith(f"domain,evil.example,{dom['id']}")

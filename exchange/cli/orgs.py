@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
+from rich.measure import Measurement
+from rich.table import Column, Table
 
 from exchange.cli.common import console, unit_of_work
 from exchange.orgs import audit, service, users
@@ -22,19 +23,27 @@ key_app = typer.Typer(help="API keys (shown once, stored only as a hash).", no_a
 def create(
     name: str = typer.Option(..., help="Display name, e.g. 'CERT Example'"),
     role: Role = typer.Option(..., help="csirt and isac publish; sme receives alerts; admin manages the hub"),
-    slug: str | None = typer.Option(None, help="Login name for HTTP Basic [default: derived from the name]"),
+    slug: str | None = typer.Option(None, help="Login name for HTTP Basic [default: derived from the name, "
+                                    "transliterated to ASCII]"),
+    expires_in_days: int = typer.Option(service.FIRST_KEY_DAYS, min=0,
+                                        help="Lifetime of the first key in days; 0 for a key that never expires"),
     as_json: bool = typer.Option(False, "--json", help='Print {"id", "slug", "api_key"} as JSON'),
 ) -> None:
-    """Create an organisation and print its first API key (it is not shown again)."""
+    """Create an organisation and print its first API key (it is not shown again).
+
+    The first key has every scope (read, write, admin), so the organisation can manage its own users
+    and keys; like every key it expires, after 90 days unless --expires-in-days says otherwise.
+    """
     with unit_of_work(Settings()) as session:
-        issued = service.create(session, name=name, role=role, slug=slug)
+        issued = service.create(session, name=name, role=role, slug=slug, expires_in_days=expires_in_days or None)
         audit.record_cli(session, "org.create", issued.org.slug, f"role {role.value}")
     _print_key(issued, as_json)
 
 
 @org_app.command("list")
 def list_orgs(as_json: bool = typer.Option(False, "--json", help="Print a JSON array")) -> None:
-    """List organisations."""
+    """List organisations with their STIX identity id (what ``created_by_ref`` and
+    ``x_exchange_recipients`` name)."""
     with unit_of_work(Settings()) as session:
         orgs = service.get_all(session)
         rows = [{"id": o.id, "slug": o.slug, "name": o.name, "role": o.role.value,
@@ -42,10 +51,18 @@ def list_orgs(as_json: bool = typer.Option(False, "--json", help="Print a JSON a
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("slug", "name", "role", "id", "created")
+    table = Table(Column("slug", no_wrap=True), Column("role", no_wrap=True), Column("identity", no_wrap=True),
+                  "name", "created")
     for r in rows:
-        table.add_row(r["slug"], r["name"], r["role"], r["id"], r["created"])
-    console.print(table)
+        table.add_row(r["slug"], r["role"], r["identity"], r["name"], r["created"])
+    # slugs and identity ids are what people copy: never cut or wrapped. A table that does not fit the
+    # terminal (an identity id alone is 46 columns) becomes one block per organisation instead.
+    if Measurement.get(console, console.options.update(max_width=10_000), table).minimum <= console.width:
+        console.print(table)
+        return
+    for r in rows:
+        console.print(f"[bold]{r['slug']}[/bold] ({r['role']}) {r['name']}, created {r['created']}\n"
+                      f"  {r['identity']}", highlight=False)
 
 
 @key_app.command("create")
@@ -95,8 +112,9 @@ def list_keys(
 
 @key_app.command("revoke")
 def revoke(org: str = typer.Option(..., "--org", help="Organisation slug"),
-           prefix: str = typer.Argument(..., help="The key's prefix (see key list)")) -> None:
-    """Revoke a key at once."""
+           prefix: str = typer.Argument(..., help="The key's prefix (see key list), or the whole key")) -> None:
+    """Revoke a key at once. Given a whole key, only its prefix is printed and audited."""
+    prefix = service.prefix_of(prefix)
     with unit_of_work(Settings()) as session:
         service.revoke_key(session, service.key_by_prefix(session, service.get_by_slug(session, org), prefix))
         audit.record_cli(session, "key.revoke", f"{org}/{prefix}")
@@ -107,20 +125,25 @@ def revoke(org: str = typer.Option(..., "--org", help="Organisation slug"),
 def rotate(
     slug: str = typer.Argument(..., help="Organisation slug"),
     prefix: str | None = typer.Option(None, help="Replace only this key (same holder, scopes and lifetime)"),
-    as_json: bool = typer.Option(False, "--json", help='Print {"id", "slug", "api_key"} as JSON'),
+    as_json: bool = typer.Option(False, "--json", help='Print {"id", "slug", "api_key", "prefix"} as JSON'),
 ) -> None:
     """Replace one key, or (without --prefix) revoke all the organisation's own keys and print a new full one."""
+    prefix = service.prefix_of(prefix) if prefix is not None else None
     with unit_of_work(Settings()) as session:
         issued = service.rotate_key(session, slug=slug, prefix=prefix)
         audit.record_cli(session, "key.rotate", f"{slug}/{prefix or '*'}", f"new key {issued.key.prefix}")
-    _print_key(issued, as_json)
+    _print_key(issued, as_json, with_prefix=True)
 
 
-def _print_key(issued: service.IssuedKey, as_json: bool) -> None:
+def _print_key(issued: service.IssuedKey, as_json: bool, *, with_prefix: bool = False) -> None:
+    """The new key once; the prefix too, which `key list` and `key revoke` know it by."""
     if as_json:
-        typer.echo(json.dumps({"id": issued.org.id, "slug": issued.org.slug, "api_key": issued.api_key}))
+        out = {"id": issued.org.id, "slug": issued.org.slug, "api_key": issued.api_key}
+        typer.echo(json.dumps({**out, "prefix": issued.key.prefix} if with_prefix else out))
         return
-    console.print(f"organisation [bold]{issued.org.slug}[/bold] ({issued.org.role.value})")
+    console.print(f"organisation [bold]{issued.org.slug}[/bold] ({issued.org.role.value}): key "
+                  f"[bold]{issued.key.prefix}[/bold], scopes {issued.key.scopes.replace(' ', ', ')}, "
+                  f"expires {from_micros(issued.key.expires_at) if issued.key.expires_at else 'never'}", soft_wrap=True)
     console.print("API key (store it now, it is not shown again):")
     typer.echo(issued.api_key)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import sys
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import select
 
 from exchange.cli.common import console, session_factory, unit_of_work
 from exchange.db import transaction
@@ -21,27 +23,72 @@ from exchange.orgs import service as orgs
 from exchange.settings import Settings
 from exchange.stix import observables, service
 from exchange.stix.bulk import batched, ingest_stream
+from exchange.stix.models import StixObject
 from exchange.stix.prepare import objects_of
 from exchange.stix.timestamps import to_micros
 
 _SUFFIXES = (".json", ".jsonl", ".ndjson")
+# what observables.extract produces: one blocklist holds one of them
+KINDS = ("domain", "ipv4", "ipv6", "url", "email", "email-domain", "md5", "sha1", "sha256", "sha512", "cve", "cpe")
+_LISTED = 20  # rejected objects named one by one; beyond that, counts by reason
 
 
-def _read_objects(data: bytes, origin: str) -> list[Any]:
-    """A JSON document (bundle, list, object) or JSON lines; a bad line becomes a rejected entry."""
+class _Input(NamedTuple):
+    """Everything read from the sources: the objects in stream order, where each file's objects start
+    (to name a rejected object by file and position), and what could not even be parsed."""
+
+    objects: list[Any]
+    starts: list[tuple[int, str]]
+    errors: list[str]
+
+
+def _read(sources: Iterator[tuple[str, bytes]]) -> _Input:
+    read = _Input([], [], [])
+    for origin, data in sources:
+        read.starts.append((len(read.objects), origin))
+        objects, errors = _parse(data, origin)
+        read.objects.extend(objects)
+        read.errors.extend(errors)
+    return read
+
+
+def _parse(data: bytes, origin: str) -> tuple[list[Any], list[str]]:
+    """A JSON document (bundle, list, object) or JSON lines. A file that is not valid JSON is JSON
+    lines only if its first line is a JSON document of its own; otherwise (a truncated bundle, say)
+    the parser's own line and column are what the user needs to find the damage."""
     try:
-        return objects_of(orjson.loads(data))
-    except orjson.JSONDecodeError:
-        pass
+        return objects_of(orjson.loads(data)), []
+    except orjson.JSONDecodeError as exc:
+        whole = exc
+    except ExchangeError as exc:
+        return [], [f"{origin}: {exc.description}"]
+    lines = [(number, line) for number, line in enumerate(data.splitlines(), 1) if line.strip()]
+    if len(lines) < 2 or not _is_json(lines[0][1]):
+        return [], [f"{origin}: invalid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}"]
     objects: list[Any] = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
+    errors: list[str] = []
+    for number, line in lines:
         try:
             objects.extend(objects_of(orjson.loads(line)))
-        except (orjson.JSONDecodeError, ExchangeError):
-            objects.append(f"{origin}:{number}: not a JSON object, bundle or list")
-    return objects
+        except orjson.JSONDecodeError as exc:
+            errors.append(f"{origin}: invalid JSON at line {number}, column {exc.colno}: {exc.msg}")
+        except ExchangeError as exc:
+            errors.append(f"{origin}: line {number}: {exc.description}")
+    return objects, errors
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _place(starts: list[tuple[int, str]], position: int) -> str:
+    """'file, object N' (1-based within its file) for a position in the whole stream."""
+    first, origin = starts[bisect_right(starts, position, key=lambda s: s[0]) - 1]
+    return f"{origin}, object {position - first + 1}"
 
 
 def _sources(source: str) -> Iterator[tuple[str, bytes]]:
@@ -65,94 +112,133 @@ def import_(
     org: str | None = typer.Option(None, help="Slug of the publishing organisation (owner of the objects)"),
     batch_size: int | None = typer.Option(None, help="Objects per transaction [default: EXCHANGE_INGEST_BATCH_SIZE]"),
 ) -> None:
-    """Validate and store STIX objects; print what was added, duplicated and rejected (with reasons)."""
+    """Validate and store STIX objects; print what was added, duplicated and rejected, naming each
+    rejected object by file, position and id.
+
+    Exit status: 0 every object stored (or already there); 1 nothing stored (unreadable input, every
+    object rejected, unknown collection or organisation); 2 bad usage (e.g. no such file); 3 some
+    objects stored and some rejected.
+    """
     settings = Settings()
-    objects = [obj for _, data in _sources(source) for obj in _read_objects(data, source)]
+    read = _read(_sources(source))
+    for error in read.errors:
+        console.print(f"[red]rejected:[/red] {error}", highlight=False, soft_wrap=True)
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("import", total=len(objects))
+        task = bar.add_task("import", total=len(read.objects))
         try:
             totals = ingest_stream(
-                session_factory(settings), batched(objects, batch_size or settings.ingest_batch_size),
+                session_factory(settings), batched(read.objects, batch_size or settings.ingest_batch_size),
                 collection_id=collection, org_slug=org, progress=lambda n: bar.advance(task, n),
             )
         except ExchangeError as exc:
             console.print(f"[red]error:[/red] {exc.description}")
             raise typer.Exit(1) from None
+    rejected = totals.rejected + len(read.errors)
     table = Table("added", "duplicates", "rejected", title=f"{totals.processed} objects from {source}")
-    table.add_row(str(totals.added), str(totals.duplicates), str(totals.rejected))
+    table.add_row(str(totals.added), str(totals.duplicates), str(rejected))
     console.print(table)
-    for reason, count in totals.reasons.most_common(10):
-        console.print(f"  [yellow]{count} ×[/yellow] {reason}")
-    if totals.rejected and totals.added + totals.duplicates == 0:
-        raise typer.Exit(1)
+    for position, verdict in totals.rejections[:_LISTED]:
+        console.print(f"  [yellow]rejected:[/yellow] {_place(read.starts, position)} ({verdict.id or 'no id'}): "
+                      f"{verdict.message}", highlight=False, soft_wrap=True)
+    if totals.rejected > _LISTED:
+        console.print(f"  … and {totals.rejected - _LISTED} more; by reason:")
+        for reason, count in totals.reasons.most_common(10):
+            console.print(f"  [yellow]{count} ×[/yellow] {reason}", highlight=False)
+    if rejected:
+        raise typer.Exit(3 if totals.added + totals.duplicates else 1)
 
 
 def export(
     type_: list[str] = typer.Option([], "--type", help="Only these STIX types (repeatable)"),
     since: str | None = typer.Option(None, help="Only objects added at or after this timestamp"),
-    fmt: str = typer.Option("stix", "--format", help="stix (a bundle), csv (one row per observable), "
-                            "txt (one observable value per line, a blocklist)"),
-    as_org: str | None = typer.Option(None, "--as-org", help="Export what this org may read [default: everything]"),
+    fmt: str = typer.Option("stix", "--format", help="stix (a bundle), csv (one row per observable, with its "
+                            "TLP), txt (a blocklist: one value of one --kind per line)"),
+    kind: str | None = typer.Option(None, "--kind", help=f"Only observables of this kind, one of {', '.join(KINDS)}; "
+                                    "required for --format txt"),
+    as_org: str | None = typer.Option(None, "--as-org", help="Export what this organisation may read"),
+    everything: bool = typer.Option(False, "--all", help="Export everything in the store, as the hub operator "
+                                    "(AMBER and RED included)"),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write [default: stdout]"),
 ) -> None:
-    """Write current objects as a STIX bundle, CSV or a plain-text blocklist."""
+    """Write current objects as a STIX bundle, CSV or a plain-text blocklist.
+
+    By default the export holds what every member organisation may read (TLP:CLEAR and GREEN in
+    collections open to all members), so it can be handed on without leaking AMBER or RED objects
+    or the findings about a victim; --as-org SLUG reads as that organisation, --all as the operator.
+    """
     if fmt not in ("stix", "csv", "txt"):
-        console.print("[red]error:[/red] --format must be stix, csv or txt")
-        raise typer.Exit(2)
+        _usage("--format must be stix, csv or txt")
+    if kind is not None and kind not in KINDS:
+        _usage(f"--kind must be one of {', '.join(KINDS)}")
+    if fmt == "txt" and kind is None:
+        _usage("a blocklist holds one kind of value: add --kind, e.g. --kind domain")
+    if as_org is not None and everything:
+        _usage("--as-org and --all exclude each other")
     added_since = None
     if since is not None:
         added_since = to_micros(since)
         if added_since is None:
-            console.print("[red]error:[/red] --since must be a timestamp like 2024-01-31T12:00:00Z")
-            raise typer.Exit(2)
+            _usage("--since must be a timestamp like 2024-01-31T12:00:00Z")
     settings = Settings()
     with unit_of_work(settings) as session:
-        reader = orgs.get_by_slug(session, as_org) if as_org else orgs.local_operator()
+        reader = (orgs.get_by_slug(session, as_org) if as_org else
+                  orgs.local_operator() if everything else orgs.community_member())
     out = output.open("wb") if output else sys.stdout.buffer
     try:
-        _write(out, fmt, _pages(settings, reader, type_, added_since))
+        _write(out, fmt, kind, _pages(settings, reader, type_, added_since))
     finally:
         if output:
             out.close()
 
 
-def _pages(settings: Settings, reader: Any, types: list[str], added_since: int | None) -> Iterator[bytes]:
+def _usage(message: str) -> NoReturn:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _pages(settings: Settings, reader: Any, types: list[str], added_since: int | None) -> Iterator[tuple[bytes, str]]:
+    """(raw JSON, TLP level) of every current object the reader may see, a page per transaction."""
     sessions = session_factory(settings)
     cursor = None
     while True:
         with transaction(sessions) as session:
             page = service.list_objects(session, reader, limit=settings.max_page_size, cursor=cursor,
                                         types=types, added_since=added_since)
-            yield from (row.raw for row in page.objects)
+            # the page is already filtered by the access rules: this only looks up the level of each row
+            found = session.execute(select(StixObject.pk, StixObject.tlp)
+                                    .where(StixObject.pk.in_([row.pk for row in page.objects])))
+            levels = {pk: tlp for pk, tlp in found.all()}  # noqa: C416 - rows unpack, they are not pairs to dict()
+            yield from ((row.raw, levels[row.pk]) for row in page.objects)
         if page.next is None:
             return
         cursor = page.next
 
 
-def _write(out: Any, fmt: str, raws: Iterator[bytes]) -> None:
+def _write(out: Any, fmt: str, kind: str | None, rows: Iterator[tuple[bytes, str]]) -> None:
     if fmt == "stix":
         out.write(b'{"type":"bundle","id":"bundle--' + str(uuid.uuid4()).encode() + b'","objects":[')
-        for i, raw in enumerate(raws):
+        for i, (raw, _) in enumerate(rows):
             out.write((b"," if i else b"") + raw)
         out.write(b"]}\n")
         return
     if fmt == "txt":
         seen: set[str] = set()
-        for raw in raws:
+        for raw, _ in rows:
             for e in observables.extract(orjson.loads(raw)):
-                if e.value not in seen:
+                if e.kind == kind and e.value not in seen:
                     seen.add(e.value)
                     out.write(e.value.encode() + b"\n")
         return
     text = _TextOut(out)
     writer = csv.writer(text)
-    writer.writerow(["kind", "value", "object_id", "type", "name", "valid_from", "valid_until"])
-    for raw in raws:
+    writer.writerow(["kind", "value", "object_id", "type", "name", "valid_from", "valid_until", "tlp"])
+    for raw, tlp in rows:
         obj = orjson.loads(raw)
         for e in observables.extract(obj):
-            writer.writerow([e.kind, e.value, obj["id"], obj["type"], obj.get("name", ""),
-                             obj.get("valid_from", ""), obj.get("valid_until", "")])
+            if kind is None or e.kind == kind:
+                writer.writerow([e.kind, e.value, obj["id"], obj["type"], obj.get("name", ""),
+                                 obj.get("valid_from", ""), obj.get("valid_until", ""), tlp])
 
 
 class _TextOut:

@@ -7,9 +7,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 import uuid
 from typing import NamedTuple
 
+from anyascii import anyascii
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,7 @@ KEY_SCHEME = "exk"
 _IDENTITY_NAMESPACE = uuid.UUID("5baa856b-fee6-42ce-83e3-4037cc299826")
 _LAST_USED_RESOLUTION_US = 60_000_000  # touch last_used_at at most once a minute per key
 _DAY_US = 86_400_000_000
+FIRST_KEY_DAYS = 90  # like every other key: a forgotten first key must not stay valid for ever
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
@@ -49,7 +52,12 @@ class Principal(NamedTuple):
 
 
 def slugify(name: str) -> str:
-    slug = _SLUG_JUNK.sub("-", name.lower()).strip("-")[:48]
+    """An ASCII login name for HTTP Basic, transliterated so no letter is lost ("Bäckerei Müller" →
+    ``backerei-muller``, "東京" → ``dong-jing``). anyascii ships its tables in the wheel, so nothing is
+    downloaded at run time. Each Han ideograph is a syllable of its own, so it becomes a word of its
+    own; anyascii would otherwise run them together ("DongJing")."""
+    words = "".join(f" {anyascii(c)} " if unicodedata.name(c, "").startswith("CJK") else c for c in name)
+    slug = _SLUG_JUNK.sub("-", anyascii(words).lower()).strip("-")[:48].strip("-")
     return slug or "org"
 
 
@@ -88,7 +96,11 @@ def issue_key(session: Session, org: Org, *, user: User | None = None, scopes: f
     return IssuedKey(org, plaintext, row)
 
 
-def create(session: Session, *, name: str, role: Role, slug: str | None = None) -> IssuedKey:
+def create(session: Session, *, name: str, role: Role, slug: str | None = None,
+           expires_in_days: int | None = FIRST_KEY_DAYS, key_name: str = "first key") -> IssuedKey:
+    """A new organisation and its first key. The key has every scope, admin included, so the
+    organisation can manage its own users and keys without the hub operator; it expires like any
+    other key (``expires_in_days=None``: never)."""
     slug = slugify(slug or name)
     if session.scalar(select(Org.pk).where(Org.slug == slug)) is not None:
         raise Conflict(f"an organisation with slug {slug!r} already exists")
@@ -103,7 +115,7 @@ def create(session: Session, *, name: str, role: Role, slug: str | None = None) 
     )
     session.add(org)
     session.flush()
-    return issue_key(session, org, name="first key")
+    return issue_key(session, org, name=key_name, expires_in_days=expires_in_days)
 
 
 def get_all(session: Session) -> list[Org]:
@@ -121,7 +133,15 @@ def keys_of(session: Session, org: Org) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).where(ApiKey.org_pk == org.pk).order_by(ApiKey.pk)))
 
 
+def prefix_of(text: str) -> str:
+    """The prefix of a key given either as its prefix or as the whole key (``exk_<prefix>_<secret>``),
+    so that people may paste what they hold without the secret ending up in output or logs."""
+    scheme, _, rest = text.partition("_")
+    return rest.partition("_")[0] if scheme == KEY_SCHEME and rest else text
+
+
 def key_by_prefix(session: Session, org: Org, prefix: str) -> ApiKey:
+    prefix = prefix_of(prefix)
     key = session.scalar(select(ApiKey).where(ApiKey.org_pk == org.pk, ApiKey.prefix == prefix))
     if key is None:
         raise NotFound(f"no API key {prefix!r} in organisation {org.slug!r}")
@@ -189,3 +209,14 @@ def local_operator() -> Org:
     """
     return Org(pk=0, id="local", name="local operator", slug="local-operator", role=Role.admin,
                identity_id="", created_at=0)
+
+
+def community_member() -> Org:
+    """A member organisation with no group, grant, recipient naming or publication of its own: it
+    reads exactly what every member may read (CLEAR and GREEN in collections open to all members).
+
+    Transient, never stored (no real organisation has primary key -1); exports use it by default so
+    that what they write may be passed on to any member without leaking what only some may read.
+    """
+    return Org(pk=-1, id="community", name="any member", slug="any-member", role=Role.sme, identity_id="",
+               created_at=0)

@@ -20,9 +20,10 @@ from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.stix import maintenance, service
 from exchange.stix.ingest import IngestResult, store
-from exchange.stix.prepare import Prepared, prepare, prepare_packed, unpack
+from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
 
 PREPARE_WORKERS = 2  # helper processes; with the writer, enough to keep two cores busy (measured)
+MAX_LISTED_REJECTIONS = 1000  # a feed of a million bad objects must not keep a million verdicts
 
 
 def _context() -> BaseContext:
@@ -41,12 +42,18 @@ class Totals:
     duplicates: int = 0
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    # (position in the whole stream, verdict) of the first rejections, so a caller can say which object
+    rejections: list[tuple[int, ObjectResult]] = field(default_factory=list)
 
     @property
     def processed(self) -> int:
         return self.added + self.duplicates + self.rejected
 
     def add(self, result: IngestResult) -> None:
+        offset = self.processed  # batches are written in stream order
+        room = MAX_LISTED_REJECTIONS - len(self.rejections)
+        self.rejections.extend(islice(((offset + i, r) for i, r in enumerate(result.results)
+                                       if r.status == "rejected"), max(room, 0)))
         self.added += result.added
         self.duplicates += result.duplicates
         self.rejected += result.rejected
