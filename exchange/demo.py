@@ -24,7 +24,7 @@ from typing import Any
 
 from stix2.v21 import TLP_AMBER, TLP_GREEN, TLP_WHITE
 
-from exchange.stix.prepare import RECIPIENTS_PROPERTY
+from exchange.stix.hub_rules import RECIPIENTS_PROPERTY
 
 DEMO_SME_DOMAINS = ("bakery-example.test", "dental-practice.test")
 DEMO_SME_NETWORK = "198.51.100.0/24"  # the bakery's
