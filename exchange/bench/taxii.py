@@ -4,7 +4,7 @@ Everything here talks plain TAXII 2.1 over HTTP (httpx, ``Accept: application/ta
 so the same functions measure Exchange, medallion and OpenTAXII and their figures can be set side
 by side. Servers differ in how ``next`` behaves, and the walk adapts instead of assuming:
 
-- a *stateless* cursor (Exchange's signed token, OpenTAXII's ``date_added|id``) can be requested
+- a *stateless* cursor (Exchange's encrypted token, OpenTAXII's ``date_added|id``) can be requested
   again: the deep page is that same request repeated;
 - a *consuming* cursor (medallion keeps the rest of the result in server memory and pops a page off
   it per use) can't: its deep-page samples are the consecutive pages that follow the middle, and

@@ -1,7 +1,7 @@
 """Filtered, cursor-paged reads of one collection: what TAXII's objects, manifest, object and
 versions endpoints return. Built on ``access.visible`` so the read rules are part of every query.
 
-Paging is by ``pk`` (insertion order) with a signed cursor, never OFFSET, so a deep page costs what
+Paging is by ``pk`` (insertion order) with an encrypted cursor (AES-GCM), never OFFSET, so a deep page costs what
 the first page costs. ``date_added`` grows with ``pk`` (see ``ingest``), so ``added_after`` turns
 into a ``pk`` boundary found through its own index.
 """
