@@ -22,6 +22,7 @@ from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.settings import Settings
 from exchange.stix.service import DEFAULT_COLLECTION_ID
+from tests.taxii.live import Hub, Server, start_server
 
 PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
 
@@ -103,3 +104,15 @@ def auth(key: str) -> dict[str, str]:
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real ``exchange serve`` process per test worker, for the tests that speak HTTP to it."""
+    yield from start_server(database_url, tmp_path_factory.mktemp("live"))
+
+
+@pytest.fixture
+def hub(live_server: Server, settings: Settings, make_org) -> Hub:  # type: ignore[no-untyped-def]
+    """``settings`` points the in-process CLI at the test database and empties the tables afterwards."""
+    return Hub(live_server, make_org)

@@ -15,7 +15,6 @@ The TAXII tests talk to a live ``exchange serve`` (real HTTP, real database).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +29,9 @@ from exchange.settings import Settings
 from exchange.stix import tlp
 from tests.conftest import auth
 from tests.factories import TLP1, TLP2, bundle, indicator
-from tests.taxii.live import QUEUE_FROM, Hub, Member, Server, expect, many, obj, objs, start_server, versions
+from tests.taxii.live import QUEUE_FROM, Hub, Member, expect, many, obj, objs, versions
 
 RED_UPPER = TLP2["red"].upper().replace("MARKING-DEFINITION", "marking-definition")
-
-
-@pytest.fixture(scope="module")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from start_server(database_url, tmp_path_factory.mktemp("forgery"))
-
-
-@pytest.fixture
-def hub(live_server: Server, settings: Settings, make_org) -> Hub:  # type: ignore[no-untyped-def]
-    return Hub(live_server, make_org)
 
 
 def upper(stix_id: str) -> str:
@@ -105,7 +94,7 @@ def test_a_wrapped_forgery_is_refused_over_rest(client: TestClient, make_org) ->
     assert r.status_code == 200, r.text
     assert [(x["status"], x["message"].split(";")[0]) for x in r.json()["results"]] == \
         [("rejected", "type: a bundle is not a STIX object")] * 2
-    seen = client.get(f"/api/v1/objects/{original['id']}", params={"all_versions": "true"}, headers=auth(sme_key))
+    seen = client.get(f"/api/v1/objects/{original['id']}", params={"versions": "all"}, headers=auth(sme_key))
     assert [o.get("revoked", False) for o in seen.json()["objects"]] == [False]
     assert client.get(f"/api/v1/objects/{red['id']}", headers=auth(second_key)).status_code == 404
 

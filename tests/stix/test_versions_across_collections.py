@@ -10,47 +10,32 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
-import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.settings import Settings
 from exchange.stix import collections, query, service
 from exchange.stix.ingest import ingest
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
     Hub,
     Member,
-    Server,
     check_error,
     expect,
     manifest,
     match,
     obj,
     objs,
-    start_server,
     versions,
 )
 
 V1, V2, V3, V4 = (f"2024-0{m}-01T00:00:00.000Z" for m in range(1, 5))
 DOMAIN = "moved.example"
-
-
-@pytest.fixture(scope="module")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from start_server(database_url, tmp_path_factory.mktemp("versions"))
-
-
-@pytest.fixture
-def hub(live_server: Server, settings: Settings, make_org) -> Hub:  # type: ignore[no-untyped-def]
-    return Hub(live_server, make_org)
 
 
 def post_taxii(hub: Hub, who: Member, cid: str, *objects: dict[str, Any]) -> list[tuple[str, str]]:
