@@ -15,16 +15,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from exchange import __version__, docs, handlers
-from exchange.db import behind_head, make_engine, make_sessionmaker
-from exchange.errors import BadRequest, Forbidden, NotFound
-from exchange.middleware import BodyBudget, BodyLimit, Metrics, SecurityHeaders
+from exchange import __version__, docs
+from exchange.core import handlers
+from exchange.core.db import behind_head, make_engine, make_sessionmaker
+from exchange.core.errors import BadRequest, Forbidden, NotFound
+from exchange.core.middleware import BodyBudget, BodyLimit, Metrics, SecurityHeaders
+from exchange.core.ratelimit import RateLimit
+from exchange.core.settings import Settings
 from exchange.orgs import api as orgs_api
-from exchange.ratelimit import RateLimit
-from exchange.settings import Settings
-from exchange.stix import api as stix_api
-from exchange.stix.queue import Ingester
+from exchange.sharing import api as stix_api
 from exchange.taxii import api as taxii_api
+from exchange.taxii.queue import Ingester
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """Every table of the hub, imported in one place so Alembic and tests see the whole schema."""
 
-from exchange.db import Base
+from exchange.core.db import Base
 from exchange.jobs.lease import JobLease
 from exchange.orgs.models import ApiKey, AuditEntry, Org
-from exchange.stix.models import (
+from exchange.store.models import (
     ApiRoot,
     Collection,
     CollectionGrant,

@@ -1,8 +1,8 @@
-"""Alembic environment: the URL comes from the caller (``exchange.db.alembic_config``)."""
+"""Alembic environment: the URL comes from the caller (``exchange.core.db.alembic_config``)."""
 
 from alembic import context
 
-from exchange.db import make_engine
+from exchange.core.db import make_engine
 from exchange.models import Base
 
 config = context.config

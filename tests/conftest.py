@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
 from exchange.app import create_app
+from exchange.core import db
+from exchange.core.settings import Settings
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.settings import Settings
-from exchange.stix.service import DEFAULT_COLLECTION_ID
+from exchange.store.service import DEFAULT_COLLECTION_ID
 from tests.taxii.live import Hub, Server, start_server
 
 PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
@@ -37,7 +37,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         db.drop_schema(PG_URL, schema)
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'exchange.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'exchange.core.db'}"
         db.upgrade(url)
         yield url
 

@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from exchange.app import create_app
+from exchange.core.settings import Settings
 from exchange.orgs.models import Role
-from exchange.settings import Settings
-from exchange.stix.service import DEFAULT_COLLECTION_ID
+from exchange.store.service import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
 from tests.conftest import auth
 from tests.factories import bundle, indicator

@@ -8,11 +8,11 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from exchange import db
 from exchange.cli import app
+from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.stix import collections
+from exchange.sharing import collections
 from tests.factories import bundle, indicator
 
 runner = CliRunner()

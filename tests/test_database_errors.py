@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from exchange.app import create_app
-from exchange.settings import Settings
+from exchange.core.settings import Settings
 from tests.conftest import PG_URL
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
@@ -77,15 +77,15 @@ def test_missing_directory_is_one_line(tmp_path: Path) -> None:
 
 def test_read_only_command_from_another_folder_creates_no_database(tmp_path: Path) -> None:
     line = one_line(run("org", "list", url=None, cwd=tmp_path))
-    assert f"no database at {tmp_path / 'exchange.db'}" in line
-    assert not (tmp_path / "exchange.db").exists()
+    assert f"no database at {tmp_path / 'exchange.core.db'}" in line
+    assert not (tmp_path / "exchange.core.db").exists()
 
 
 def test_default_database_is_named_once(tmp_path: Path) -> None:
     assert run("db", "upgrade", url=None, cwd=tmp_path).returncode == 0
     listed = run("org", "list", url=None, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stderr.count(str(tmp_path / "exchange.db")) == 1
+    assert listed.stderr.count(str(tmp_path / "exchange.core.db")) == 1
 
 
 def test_unmigrated_database_is_one_line(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_serve_on_a_busy_port_fails_before_listening(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not PG_URL, reason="needs EXCHANGE_TEST_DATABASE_URL (PostgreSQL)")
 def test_serve_refuses_an_unmigrated_postgresql(tmp_path: Path) -> None:
-    from exchange import db
+    from exchange.core import db
 
     assert PG_URL is not None
     with db.scratch_database(PG_URL, "unmigrated") as url:

@@ -137,7 +137,7 @@ def test_database_url_uses_psycopg_and_matches_the_db_service() -> None:
 
 
 def test_every_exchange_variable_is_a_settings_field() -> None:
-    from exchange.settings import Settings
+    from exchange.core.settings import Settings
 
     prefix = Settings.model_config.get("env_prefix", "")
     assert prefix == "EXCHANGE_"
@@ -175,7 +175,7 @@ def test_console_script_target_exists() -> None:
 
 def test_health_paths_are_app_routes() -> None:
     from exchange.app import create_app
-    from exchange.settings import Settings
+    from exchange.core.settings import Settings
 
     app = create_app(Settings(database_url="sqlite://"))
     paths = {getattr(route, "path", None) for route in app.routes}

@@ -22,12 +22,12 @@ from limits.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
 
 from exchange.app import create_app
-from exchange.errors import BadRequest, PayloadTooLarge
+from exchange.core.errors import BadRequest, PayloadTooLarge
+from exchange.core.ratelimit import key_digest
+from exchange.core.settings import Settings
 from exchange.orgs.models import Role
-from exchange.ratelimit import key_digest
-from exchange.settings import Settings
 from exchange.stix import jsonlimits
-from exchange.stix.service import DEFAULT_COLLECTION_ID
+from exchange.store.service import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
 from tests.conftest import auth
 from tests.factories import bundle, indicator

@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from exchange import db
+from exchange.core import db
 from exchange.models import Base
-from exchange.stix.models import Collection
-from exchange.stix.service import DEFAULT_COLLECTION_ID
+from exchange.store.models import Collection
+from exchange.store.service import DEFAULT_COLLECTION_ID
 from tests.conftest import PG_URL
 
 

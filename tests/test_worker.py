@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.db import transaction
+from exchange.core.db import transaction
 from exchange.jobs import lease
 from exchange.jobs.lease import JobLease
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import text
 
-from exchange import db
 from exchange.bench.data import indicators
+from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.stix.bulk import batched, ingest_stream
+from exchange.store.bulk import batched, ingest_stream
 
 
 @dataclass(frozen=True, slots=True)

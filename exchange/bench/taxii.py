@@ -26,7 +26,7 @@ import httpx
 import orjson
 
 from exchange.bench.taxii_report import Ingest, Latency, Listing, TaxiiReport, peak_rss_mb
-from exchange.stix.bulk import batched
+from exchange.store.bulk import batched
 
 TAXII_JSON = "application/taxii+json;version=2.1"
 MIN_SAMPLES = 3  # even on a server that takes minutes per request, enough for a median

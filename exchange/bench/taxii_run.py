@@ -22,14 +22,14 @@ from pathlib import Path
 
 import orjson
 
-from exchange import db
 from exchange.bench.data import indicators
 from exchange.bench.taxii import Budget, Phases, Target, basic_auth, measure, no_progress
 from exchange.bench.taxii_report import TaxiiReport
+from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.stix.bulk import batched, ingest_stream
-from exchange.stix.service import DEFAULT_COLLECTION_ID
+from exchange.store.bulk import batched, ingest_stream
+from exchange.store.service import DEFAULT_COLLECTION_ID
 
 LOAD_BATCH = 5000
 POST_SEED_OFFSET = 1_000_003  # POSTed objects come from another seed: new ids, never duplicates

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from exchange.cli import audit, bench, collections, orgs, people, serve, transfer
 from exchange.cli.common import console, database_failure
-from exchange.settings import Settings
+from exchange.core.settings import Settings
 
 app = typer.Typer(
     name="exchange",

@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 
 from exchange.cli.common import console, unit_of_work
+from exchange.core.settings import Settings
+from exchange.core.timestamps import to_micros
 from exchange.orgs import audit
 from exchange.orgs.schemas import audit_out
-from exchange.settings import Settings
-from exchange.stix.timestamps import to_micros
 
 app = typer.Typer(help="The audit log: who did what, when, from where.", no_args_is_help=True)
 

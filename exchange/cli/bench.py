@@ -18,12 +18,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from exchange import db
 from exchange.bench import ingest as ingest_bench
 from exchange.bench import taxii_run
 from exchange.bench.taxii import Budget, Phases
 from exchange.bench.taxii_report import FIGURES, Figure, TaxiiReport
 from exchange.cli.common import console
+from exchange.core import db
 
 app = typer.Typer(help="Benchmarks (numbers for issue notes and capacity planning).", no_args_is_help=True)
 

@@ -10,10 +10,11 @@ import typer
 from rich.table import Table
 
 from exchange.cli.common import console, unit_of_work
-from exchange.orgs import audit, groups
+from exchange.core.settings import Settings
+from exchange.orgs import audit
 from exchange.orgs import service as orgs
-from exchange.settings import Settings
-from exchange.stix import collections, tlp
+from exchange.sharing import collections, groups
+from exchange.stix import tlp
 
 app = typer.Typer(help="TAXII collections: create them and grant organisations read or write.", no_args_is_help=True)
 roots_app = typer.Typer(help="TAXII API roots: /taxii2/{name}/, each with its own collections (e.g. one per "

@@ -12,9 +12,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.db import behind_head, make_engine, make_sessionmaker, transaction
-from exchange.errors import ExchangeError
-from exchange.settings import Settings
+from exchange.core.db import behind_head, make_engine, make_sessionmaker, transaction
+from exchange.core.errors import ExchangeError
+from exchange.core.settings import Settings
 
 console = Console(stderr=True)
 

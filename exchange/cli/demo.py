@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from exchange.cli.common import console, session_factory
-from exchange.db import transaction
+from exchange.core.db import transaction
+from exchange.core.errors import NotFound
+from exchange.core.settings import Settings
 from exchange.demo import DEMO_ORGS, DEMO_SMES, demo_bundle
-from exchange.errors import NotFound
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.settings import Settings
-from exchange.stix.bulk import ingest_stream
+from exchange.store.bulk import ingest_stream
 
 DEMO_KEY_NAME = "serve --demo"  # the demo's own keys: the only ones a second run replaces
 

@@ -9,11 +9,11 @@ from rich.measure import Measurement
 from rich.table import Column, Table
 
 from exchange.cli.common import console, unit_of_work
+from exchange.core.settings import Settings
+from exchange.core.timestamps import from_micros
 from exchange.orgs import audit, service, users
 from exchange.orgs.models import Role
 from exchange.orgs.schemas import issued_out, key_out
-from exchange.settings import Settings
-from exchange.stix.timestamps import from_micros
 
 org_app = typer.Typer(help="Organisations: CSIRTs, ISACs, SMEs and admins.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys (shown once, stored only as a hash).", no_args_is_help=True)

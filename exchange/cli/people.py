@@ -9,10 +9,11 @@ import typer
 from rich.table import Table
 
 from exchange.cli.common import console, unit_of_work
-from exchange.orgs import audit, groups, service, users
+from exchange.core.settings import Settings
+from exchange.orgs import audit, service, users
 from exchange.orgs.models import UserRole
 from exchange.orgs.schemas import user_out
-from exchange.settings import Settings
+from exchange.sharing import groups
 
 user_app = typer.Typer(help="People inside organisations; their role caps what their keys may do.",
                        no_args_is_help=True)

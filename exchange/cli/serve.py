@@ -9,10 +9,10 @@ import socket
 import typer
 import uvicorn
 
-from exchange import db
 from exchange.cli.common import console
-from exchange.db import make_engine
-from exchange.settings import Settings
+from exchange.core import db
+from exchange.core.db import make_engine
+from exchange.core.settings import Settings
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 

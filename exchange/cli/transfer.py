@@ -17,15 +17,16 @@ from rich.table import Table
 from sqlalchemy import select
 
 from exchange.cli.common import console, session_factory, unit_of_work
-from exchange.db import transaction
-from exchange.errors import ExchangeError
+from exchange.core.db import transaction
+from exchange.core.errors import ExchangeError
+from exchange.core.settings import Settings
+from exchange.core.timestamps import to_micros
 from exchange.orgs import service as orgs
-from exchange.settings import Settings
-from exchange.stix import observables, service
-from exchange.stix.bulk import batched, ingest_stream
-from exchange.stix.models import StixObject
+from exchange.stix import observables
 from exchange.stix.prepare import objects_of
-from exchange.stix.timestamps import to_micros
+from exchange.store import service
+from exchange.store.bulk import batched, ingest_stream
+from exchange.store.models import StixObject
 
 _SUFFIXES = (".json", ".jsonl", ".ndjson")
 # what observables.extract produces: one blocklist holds one of them

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from exchange.db import Base, rowcount
-from exchange.stix.timestamps import now_micros
+from exchange.core.db import Base, rowcount
+from exchange.core.timestamps import now_micros
 
 SECOND = 1_000_000
 

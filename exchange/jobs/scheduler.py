@@ -20,11 +20,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.db import make_engine, make_sessionmaker, transaction
+from exchange.core.db import make_engine, make_sessionmaker, transaction
+from exchange.core.settings import Settings
+from exchange.core.timestamps import from_micros
 from exchange.jobs import lease
-from exchange.settings import Settings
-from exchange.stix import maintenance, status
-from exchange.stix.timestamps import from_micros
+from exchange.store import maintenance
+from exchange.taxii import status
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest, Forbidden, NotFound
-from exchange.orgs import audit, groups, service, users
+from exchange.core.errors import BadRequest, Forbidden, NotFound
+from exchange.core.queryparams import INT_MAX, known_only
+from exchange.core.timestamps import to_micros
+from exchange.orgs import audit, service, users
 from exchange.orgs.auth import CurrentPrincipal, HubAdmin, OrgAdmin, SessionDep
 from exchange.orgs.models import Org, Role, Scope, SharingGroup, User
 from exchange.orgs.schemas import (
@@ -36,9 +38,8 @@ from exchange.orgs.schemas import (
     user_out,
 )
 from exchange.orgs.service import Principal
-from exchange.queryparams import INT_MAX, known_only
-from exchange.stix.api import ERRORS, page_limit, text_path, text_query
-from exchange.stix.timestamps import to_micros
+from exchange.sharing import groups
+from exchange.sharing.api import ERRORS, page_limit, text_path, text_query
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"], responses=ERRORS, dependencies=[Depends(known_only)])
 Slug = Annotated[str, text_path(max_length=64)]

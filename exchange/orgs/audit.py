@@ -9,9 +9,9 @@ from fastapi import Request
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import AuditEntry, Org
 from exchange.orgs.service import Principal
-from exchange.stix.timestamps import now_micros
 
 CLI = "cli"  # the actor and origin of what the hub's own command line does
 

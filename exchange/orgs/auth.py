@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from exchange.errors import Forbidden, Unauthenticated
+from exchange.core.errors import Forbidden, Unauthenticated
 from exchange.orgs import service
 from exchange.orgs.models import Org, Role, Scope
 from exchange.orgs.service import Principal

@@ -7,8 +7,8 @@ import enum
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from exchange.db import Base
-from exchange.types import BigIntPK
+from exchange.core.db import Base
+from exchange.core.types import BigIntPK
 
 
 class Role(enum.StrEnum):

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from exchange.core.timestamps import from_micros
 from exchange.orgs.models import ApiKey, AuditEntry, Org, Role, Scope, User, UserRole
 from exchange.orgs.service import IssuedKey, parse_scopes
-from exchange.stix.timestamps import from_micros
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 

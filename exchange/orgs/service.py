@@ -15,9 +15,9 @@ from anyascii import anyascii
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest, Conflict, Forbidden, NotFound
+from exchange.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import ALL_SCOPES, ApiKey, Org, Role, Scope, User
-from exchange.stix.timestamps import now_micros
 
 KEY_SCHEME = "exk"
 _IDENTITY_NAMESPACE = uuid.UUID("5baa856b-fee6-42ce-83e3-4037cc299826")

@@ -8,9 +8,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest, Conflict, NotFound
+from exchange.core.errors import BadRequest, Conflict, NotFound
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Org, User, UserRole
-from exchange.stix.timestamps import now_micros
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from exchange.stix.timestamps import to_micros
+from exchange.core.timestamps import to_micros
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 _INDICATOR_ID = re.compile(rf"indicator--{_UUID}\Z")

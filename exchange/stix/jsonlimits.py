@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from exchange.errors import BadRequest, PayloadTooLarge
+from exchange.core.errors import BadRequest, PayloadTooLarge
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000

@@ -16,7 +16,8 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from exchange.errors import BadRequest, UnprocessableEntity
+from exchange.core.errors import BadRequest, UnprocessableEntity
+from exchange.core.timestamps import to_micros
 from exchange.stix import fastpath, jsonlimits, observables, tlp, validate
 from exchange.stix.hub_rules import (
     RECIPIENTS_PROPERTY,
@@ -26,7 +27,6 @@ from exchange.stix.hub_rules import (
     recipients_form,
     tlp_definition_problem,
 )
-from exchange.stix.timestamps import to_micros
 
 Status = Literal["added", "duplicate", "rejected"]
 Payload = bytes | str | dict[str, Any] | list[Any]  # a bundle or envelope, as JSON text or parsed

@@ -13,15 +13,16 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from exchange.errors import NotFound
+from exchange.core.errors import NotFound
+from exchange.core.timestamps import from_micros, now_micros
 from exchange.orgs import audit
 from exchange.orgs.auth import MaybeOrg, MaybePrincipal, SessionDep, Writer, optional_principal
-from exchange.stix import collections, query, queue, status
-from exchange.stix.ingest import ingest
-from exchange.stix.models import ApiRoot, Collection
+from exchange.sharing import collections
 from exchange.stix.prepare import envelope_objects
-from exchange.stix.timestamps import from_micros, now_micros
-from exchange.taxii import params
+from exchange.store import query
+from exchange.store.ingest import ingest
+from exchange.store.models import ApiRoot, Collection
+from exchange.taxii import params, queue, status
 from exchange.taxii.media import STIX, TAXII, TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
 
 # Every endpoint resolves the caller: anonymous clients are welcome where a collection is public,
@@ -175,7 +176,7 @@ async def _envelope_body(request: Request) -> bytes:
 def add_objects(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                 body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
     """Small envelopes are stored before the answer ("complete"); large ones are queued and answered
-    "pending" (see ``exchange.stix.queue``). Malformed ones get their 4xx either way."""
+    "pending" (see ``exchange.taxii.queue``). Malformed ones get their 4xx either way."""
     org = caller.org
     root, collection, rights = _collection(session, org, api_root, collection_id)
     collections.require_write(rights, org)

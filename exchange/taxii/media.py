@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from exchange.errors import NotAcceptable, UnsupportedMediaType
+from exchange.core.errors import NotAcceptable, UnsupportedMediaType
 
 TAXII = "application/taxii+json;version=2.1"
 STIX = "application/stix+json;version=2.1"

@@ -11,7 +11,7 @@ Create Date: 2026-11-23 17:36:52.126088
 import sqlalchemy as sa
 from alembic import op
 
-from exchange.db import sqlite_sequence_kept
+from exchange.core.db import sqlite_sequence_kept
 
 
 revision = '0004'

@@ -12,7 +12,7 @@ Create Date: 2026-11-23 21:30:00.000000
 """
 from alembic import op
 
-from exchange.db import sqlite_sequence_kept
+from exchange.core.db import sqlite_sequence_kept
 
 
 revision = '0008'

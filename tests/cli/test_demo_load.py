@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from exchange.cli import app
 from exchange.cli.demo import load_demo
+from exchange.core.settings import Settings
 from exchange.demo import DEMO_SME_DOMAINS
 from exchange.orgs import service as orgs
-from exchange.settings import Settings
 from tests.conftest import auth
 
 ROOT = Path(__file__).parents[2]

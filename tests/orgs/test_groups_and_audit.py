@@ -12,10 +12,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from exchange import db
 from exchange.cli import app as cli
-from exchange.orgs import groups, service
+from exchange.core import db
+from exchange.orgs import service
 from exchange.orgs.models import Role
+from exchange.sharing import groups
 from tests.conftest import auth
 from tests.factories import TLP2, bundle, indicator
 

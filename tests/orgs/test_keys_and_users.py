@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
+from exchange.core import db
 from exchange.orgs import users
 from exchange.orgs.models import ApiKey, Role, UserRole
 from tests.conftest import auth

@@ -5,7 +5,7 @@ no more, no less. Versions are also sent to other collections than the object's 
 be refused there (an object lives in one collection).
 
 The rules are written out again below, in plain Python over the generated world, independently of
-the SQL in ``exchange.stix.access``; the test compares the two.
+the SQL in ``exchange.sharing.access``; the test compares the two.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
-from exchange.errors import NotFound
-from exchange.orgs import groups
+from exchange.core import db
+from exchange.core.errors import NotFound
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org, Role
-from exchange.stix import collections, query, service
-from exchange.stix.ingest import ingest
-from exchange.stix.models import Collection
+from exchange.sharing import collections, groups
 from exchange.stix.tlp import Tlp
+from exchange.store import query, service
+from exchange.store.ingest import ingest
+from exchange.store.models import Collection
 from tests.factories import TLP2, indicator
 
 LEVELS = [None, *TLP2]  # None: unmarked, takes the collection default (green)

@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from exchange.cli import app as cli
+from exchange.core.settings import Settings
 from exchange.orgs.models import Role
-from exchange.settings import Settings
 from exchange.stix import tlp
 from tests.conftest import auth
 from tests.factories import TLP1, TLP2, bundle, indicator

@@ -10,13 +10,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
+from exchange.core import db
 from exchange.orgs.service import local_operator
-from exchange.stix.ingest import IngestResult, ingest
-from exchange.stix.models import Observable, StixObject
 from exchange.stix.prepare import prepare, prepare_packed, unpack
-from exchange.stix.query import Filters, delete_object
-from exchange.stix.service import get_collection
+from exchange.store.ingest import IngestResult, ingest
+from exchange.store.models import Observable, StixObject
+from exchange.store.query import Filters, delete_object
+from exchange.store.service import get_collection
 from tests.factories import TLP1, TLP2, bundle, indicator
 
 
@@ -218,7 +218,7 @@ def test_a_database_error_leaves_nothing_of_the_batch(sessions: sessionmaker[Ses
 
 
 def test_malformed_json_is_a_bad_request(session: Session) -> None:
-    from exchange.errors import BadRequest
+    from exchange.core.errors import BadRequest
 
     with pytest.raises(BadRequest):
         _ingest(session, b'{"type": "bundle", "objects": [')

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from exchange.errors import BadRequest
+from exchange.core.errors import BadRequest
 from exchange.stix import jsonlimits
 
 

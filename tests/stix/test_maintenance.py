@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
-from exchange.stix import maintenance
-from exchange.stix.bulk import ingest_stream
+from exchange.core import db
+from exchange.store import maintenance
+from exchange.store.bulk import ingest_stream
 from tests.factories import indicator
 
 

@@ -14,15 +14,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
 from exchange.app import create_app
-from exchange.errors import NotFound, Unauthenticated
+from exchange.core import db
+from exchange.core.errors import NotFound, Unauthenticated
+from exchange.core.settings import Settings
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import AuditEntry, Org, Role
-from exchange.settings import Settings
-from exchange.stix import collections, queue, status
-from exchange.stix.models import Collection, IngestJob, StixObject, TaxiiStatus
-from exchange.stix.service import DEFAULT_COLLECTION_ID, get_collection
-from exchange.stix.timestamps import now_micros
+from exchange.sharing import collections
+from exchange.store.models import Collection, IngestJob, StixObject, TaxiiStatus
+from exchange.store.service import DEFAULT_COLLECTION_ID, get_collection
+from exchange.taxii import queue, status
 from tests.conftest import auth
 from tests.factories import indicator
 

@@ -16,11 +16,12 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange import db
+from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.stix import collections, query, service
-from exchange.stix.ingest import ingest
+from exchange.sharing import collections
+from exchange.store import query, service
+from exchange.store.ingest import ingest
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
     Hub,

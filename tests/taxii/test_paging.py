@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from exchange.stix.models import StixObject
+from exchange.store.models import StixObject
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
     DEFAULT_PAGE_SIZE,

@@ -14,12 +14,12 @@ import orjson
 import pytest
 from sqlalchemy import update
 
-from exchange import db
+from exchange.core import db
+from exchange.core.timestamps import now_micros
 from exchange.jobs import scheduler
 from exchange.orgs.models import Role
-from exchange.stix.models import TaxiiStatus
-from exchange.stix.status import RETENTION_US
-from exchange.stix.timestamps import now_micros
+from exchange.store.models import TaxiiStatus
+from exchange.taxii.status import RETENTION_US
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
     DEFAULT,

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EXCHANGE_", env_file=".env", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///./exchange.db",
+        default="sqlite:///./exchange.core.db",
         description="SQLAlchemy URL. SQLite (embedded default) or postgresql+psycopg://user@host/db.",
     )
     host: str = Field(default="127.0.0.1", description="Address `exchange serve` binds to.")

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from exchange.errors import BadRequest
+from exchange.core.errors import BadRequest
 
 INT_MAX = 2**63 - 1  # the largest value a BIGINT (and SQLite's INTEGER) holds: every integer parameter stops here
 

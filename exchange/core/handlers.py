@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from exchange.errors import ExchangeError
+from exchange.core.errors import ExchangeError
 from exchange.taxii.media import TAXII
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.db import transaction
+from exchange.core.db import transaction
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
-from exchange.stix import maintenance, service
-from exchange.stix.ingest import IngestResult, store
 from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
+from exchange.store import maintenance, service
+from exchange.store.ingest import IngestResult, store
 
 PREPARE_WORKERS = 2  # helper processes; with the writer, enough to keep two cores busy (measured)
 MAX_LISTED_REJECTIONS = 1000  # a feed of a million bad objects must not keep a million verdicts

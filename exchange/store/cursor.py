@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest
-from exchange.stix.models import HubSecret
+from exchange.core.errors import BadRequest
+from exchange.store.models import HubSecret
 
 _NONCE_BYTES = 12  # the GCM standard size; random per token (2**-32 collision bound is far beyond any listing)
 _PK = struct.Struct(">q")  # fixed width, so the token's length never depends on the key's magnitude

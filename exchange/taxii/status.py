@@ -17,13 +17,13 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from exchange.db import rowcount
-from exchange.errors import NotFound, Unauthenticated
+from exchange.core.db import rowcount
+from exchange.core.errors import NotFound, Unauthenticated
+from exchange.core.timestamps import from_micros, now_micros
 from exchange.orgs.models import Org, Role
-from exchange.stix.ingest import IngestResult
-from exchange.stix.models import ApiRoot, IngestJob, TaxiiStatus
 from exchange.stix.prepare import reported_text
-from exchange.stix.timestamps import from_micros, now_micros
+from exchange.store.ingest import IngestResult
+from exchange.store.models import ApiRoot, IngestJob, TaxiiStatus
 
 RETENTION_US = 7 * 24 * 3600 * 1_000_000  # TAXII clients may poll for at least 24 hours; we keep a week
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from exchange.db import Base
+from exchange.core.db import Base
+from exchange.core.types import BigIntPK, BigIntRef, key_string
 from exchange.stix.tlp import Tlp
-from exchange.types import BigIntPK, BigIntRef, key_string
 
 TlpColumn = String(16)
 

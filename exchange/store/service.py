@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import NotFound
+from exchange.core.errors import NotFound
 from exchange.orgs.models import Org
-from exchange.stix import access, collections, observables
-from exchange.stix.cursor import decode, encode, fingerprint, signing_key
-from exchange.stix.models import Collection, Observable, StixObject
+from exchange.sharing import access, collections
+from exchange.stix import observables
+from exchange.store.cursor import decode, encode, fingerprint, signing_key
+from exchange.store.models import Collection, Observable, StixObject
 
 DEFAULT_COLLECTION_ID = "9a3c2f4e-6b1d-4c8e-a5f7-2d0b8e61c4a9"  # created by migration 0001
 

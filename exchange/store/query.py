@@ -15,10 +15,11 @@ from typing import Literal
 from sqlalchemy import ColumnElement, Row, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from exchange.errors import Forbidden, NotFound
+from exchange.core.errors import Forbidden, NotFound
 from exchange.orgs.models import Org, Role
-from exchange.stix import access, cursor
-from exchange.stix.models import Collection, Observable, StixObject
+from exchange.sharing import access
+from exchange.store import cursor
+from exchange.store.models import Collection, Observable, StixObject
 
 Version = Literal["last", "first", "all"] | int
 

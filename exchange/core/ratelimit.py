@@ -34,8 +34,8 @@ from limits.storage import storage_from_string
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from exchange.errors import TooManyRequests
-from exchange.handlers import exchange_error_response
+from exchange.core.errors import TooManyRequests
+from exchange.core.handlers import exchange_error_response
 from exchange.orgs.service import KEY_SCHEME
 
 log = logging.getLogger(__name__)

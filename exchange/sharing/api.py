@@ -9,16 +9,15 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from exchange.errors import BadRequest, Forbidden, UnsupportedMediaType
-from exchange.orgs import audit, groups
+from exchange.core.errors import BadRequest, Forbidden, UnsupportedMediaType
+from exchange.core.queryparams import INT_MAX, known_only
+from exchange.core.timestamps import from_micros, to_micros
+from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.orgs.auth import CurrentOrg, HubAdmin, OrgAdmin, SessionDep, Writer
 from exchange.orgs.models import Org, Role, SharingGroup
-from exchange.queryparams import INT_MAX, known_only
-from exchange.stix import collections, service, tlp
-from exchange.stix import ingest as ingest_service
-from exchange.stix.models import ApiRoot, Collection
-from exchange.stix.schemas import (
+from exchange.sharing import collections, groups
+from exchange.sharing.schemas import (
     ApiRootIn,
     ApiRootOut,
     BundleIn,
@@ -33,7 +32,10 @@ from exchange.stix.schemas import (
     ObservableLookupOut,
     ObservableMatchOut,
 )
-from exchange.stix.timestamps import from_micros, to_micros
+from exchange.stix import tlp
+from exchange.store import ingest as ingest_service
+from exchange.store import service
+from exchange.store.models import ApiRoot, Collection
 from exchange.taxii.media import STIX, content_type
 
 NO_NUL = r"^[^\x00]*$"  # NUL is refused in URLs (see app.reject_nul); saying so keeps the schema honest

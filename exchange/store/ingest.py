@@ -23,8 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Org, Role
-from exchange.stix.models import Collection, ObjectRecipient, Observable, StixObject
 from exchange.stix.prepare import (
     OBJECT_COLUMNS,
     OBSERVABLE_COLUMNS,
@@ -36,7 +36,7 @@ from exchange.stix.prepare import (
     no_gc,
     prepare,
 )
-from exchange.stix.timestamps import now_micros
+from exchange.store.models import Collection, ObjectRecipient, Observable, StixObject
 
 __all__ = ["IngestResult", "ObjectResult", "ingest", "store", "store_parts"]
 

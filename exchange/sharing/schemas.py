@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from exchange.stix.collections import API_ROOT_NAME
+from exchange.sharing.collections import API_ROOT_NAME
 
 
 class ObjectResultOut(BaseModel):

@@ -22,11 +22,11 @@ import functools
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
-from exchange.orgs.groups import member_group_pks
 from exchange.orgs.models import Org, Role
-from exchange.stix.collections import member_readable_pks
-from exchange.stix.models import Collection, ObjectRecipient, StixObject
+from exchange.sharing.collections import member_readable_pks
+from exchange.sharing.groups import member_group_pks
 from exchange.stix.tlp import Tlp
+from exchange.store.models import Collection, ObjectRecipient, StixObject
 
 COMMUNITY_LEVELS = (Tlp.clear.value, Tlp.green.value)
 ObjectTable = type[StixObject]

@@ -14,9 +14,9 @@ import uuid
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest, Forbidden, NotFound
+from exchange.core.errors import BadRequest, Forbidden, NotFound
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
-from exchange.stix.timestamps import now_micros
 
 COORDINATORS = frozenset({Role.csirt, Role.isac, Role.admin})
 

@@ -34,14 +34,15 @@ from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.db import rowcount, transaction
+from exchange.core.db import rowcount, transaction
+from exchange.core.timestamps import now_micros
 from exchange.orgs import audit
 from exchange.orgs.models import Org, Role
-from exchange.stix import collections, status
-from exchange.stix.ingest import store_parts
-from exchange.stix.models import Collection, IngestJob
+from exchange.sharing import collections
 from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
-from exchange.stix.timestamps import now_micros
+from exchange.store.ingest import store_parts
+from exchange.store.models import Collection, IngestJob
+from exchange.taxii import status
 
 __all__ = ["Ingester", "enqueue"]
 

@@ -13,12 +13,12 @@ from typing import NamedTuple
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from exchange.errors import BadRequest, Conflict, ExchangeError, Forbidden, NotFound, Unauthenticated
-from exchange.orgs.groups import member_group_pks
+from exchange.core.errors import BadRequest, Conflict, ExchangeError, Forbidden, NotFound, Unauthenticated
+from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
-from exchange.stix.models import ApiRoot, Collection, CollectionGrant
-from exchange.stix.timestamps import now_micros
+from exchange.sharing.groups import member_group_pks
 from exchange.stix.tlp import Tlp
+from exchange.store.models import ApiRoot, Collection, CollectionGrant
 
 DEFAULT_API_ROOT = "default"
 # An API root's name is a path segment of its URL (/taxii2/{name}/), which clients copy by hand into

@@ -1,0 +1,1 @@
+"""core layer: see docs/decisions/0008-layout.md."""

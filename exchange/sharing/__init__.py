@@ -1,0 +1,1 @@
+"""sharing layer: see docs/decisions/0008-layout.md."""

@@ -1,0 +1,1 @@
+"""store layer: see docs/decisions/0008-layout.md."""
