@@ -104,8 +104,9 @@ def sqlite_sequence_kept(bind: Any, table: str) -> Iterator[None]:
 
 def migrations_dir() -> Path:
     """Migrations ship inside the wheel as ``exchange/_migrations``; a source checkout has them at the root."""
-    packaged = Path(__file__).with_name("_migrations")
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "migrations"
+    package = Path(__file__).resolve().parent.parent  # exchange/, this module being exchange/core/db.py
+    packaged = package / "_migrations"
+    return packaged if packaged.is_dir() else package.parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
