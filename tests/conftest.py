@@ -106,9 +106,11 @@ def auth(key: str) -> dict[str, str]:
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real ``exchange serve`` process per test worker, for the tests that speak HTTP to it."""
+    """A real ``exchange serve`` process for a module's tests that speak HTTP to it. Per module, not per
+    run: its ingester polls the shared test database, and would claim the envelopes that the in-process
+    ingester tests (tests/stix/test_queue.py) queue for themselves."""
     yield from start_server(database_url, tmp_path_factory.mktemp("live"))
 
 
