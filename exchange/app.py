@@ -22,8 +22,11 @@ from exchange.core.errors import BadRequest, Forbidden, NotFound
 from exchange.core.middleware import BodyBudget, BodyLimit, Metrics, SecurityHeaders
 from exchange.core.ratelimit import RateLimit
 from exchange.core.settings import Settings
+from exchange.core.text import NUL
 from exchange.orgs import api as orgs_api
-from exchange.sharing import api as stix_api
+from exchange.orgs.service import KEY_SCHEME
+from exchange.sharing import api as sharing_api
+from exchange.store import api as stix_api
 from exchange.taxii import api as taxii_api
 from exchange.taxii.queue import Ingester
 
@@ -32,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def reject_nul(request: Request) -> None:
     """NUL is never meaningful in a path or query, and PostgreSQL text cannot hold it: refuse it up front."""
-    if "\x00" in request.url.path or "%00" in request.url.query.lower() or "\x00" in request.url.query:
+    if NUL in request.url.path or "%00" in request.url.query.lower() or NUL in request.url.query:
         raise BadRequest("NUL characters are not allowed in the URL")
 
 
@@ -106,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     docs.install(app)
     app.include_router(stix_api.router)
     app.include_router(orgs_api.router)
+    app.include_router(sharing_api.router)
     app.include_router(taxii_api.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -140,7 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
     # inside metrics and security headers so that 429s are counted and carry the headers too.
     if settings.rate_limit_per_ip or settings.rate_limit_per_key:
         app.add_middleware(RateLimit, per_ip=settings.rate_limit_per_ip, per_key=settings.rate_limit_per_key,
-                           storage=settings.rate_limit_storage)
+                           storage=settings.rate_limit_storage, key_scheme=KEY_SCHEME)
     if settings.cors_origins:
         # Keys travel in the Authorization header set by the calling script, so no credentials mode
         # (cookies, the browser's own HTTP auth) is needed or allowed.

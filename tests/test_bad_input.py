@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from exchange.app import create_app
+from exchange.core.media import TAXII
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
 from exchange.store.service import DEFAULT_COLLECTION_ID
-from exchange.taxii.media import TAXII
 from tests.conftest import auth
 from tests.factories import bundle, indicator
 

@@ -12,7 +12,7 @@ from exchange.cli import app
 from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.sharing import collections
+from exchange.sharing import catalog
 from tests.factories import bundle, indicator
 
 runner = CliRunner()
@@ -163,10 +163,10 @@ def test_keys_users_groups_and_group_collections_from_the_cli(settings, sessions
     coll = json.loads(run("collection", "create", "--title", "ISAC feed", "--owner", "isac", "--group",
                           group["id"], "--json").stdout)
     with sessions() as s:
-        target = collections.by_id(s, coll["id"])
+        target = catalog.by_id(s, coll["id"])
         sme, outsider = orgs.get_by_slug(s, "sme"), orgs.create(s, name="Other", role=Role.sme).org
-        assert collections.rights(s, sme, target).can_read
-        assert not collections.rights(s, outsider, target).can_read
+        assert catalog.rights(s, sme, target).can_read
+        assert not catalog.rights(s, outsider, target).can_read
     assert run("group", "remove", group["id"], "isac").exit_code == 1  # the owner stays
 
 

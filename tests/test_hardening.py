@@ -23,12 +23,13 @@ from pydantic import ValidationError
 
 from exchange.app import create_app
 from exchange.core.errors import BadRequest, PayloadTooLarge
+from exchange.core.media import TAXII
 from exchange.core.ratelimit import key_digest
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
+from exchange.orgs.service import KEY_SCHEME
 from exchange.stix import jsonlimits
 from exchange.store.service import DEFAULT_COLLECTION_ID
-from exchange.taxii.media import TAXII
 from tests.conftest import auth
 from tests.factories import bundle, indicator
 
@@ -140,14 +141,14 @@ def _digest(key: str) -> str:
     (b"Bearer exk_" + b"a" * 33 + b"_secret", None),  # longer than any prefix: not one of our keys
 ])
 def test_the_per_key_limit_counts_a_digest_of_the_whole_key(header: bytes, counted_as: str | None) -> None:
-    assert key_digest(header) == counted_as
+    assert key_digest(header, KEY_SCHEME) == counted_as
 
 
 def test_knowing_a_keys_prefix_does_not_spend_its_budget() -> None:
     real = b"Bearer exk_0a1b2c3d4e5f_the-real-secret"
     guessed = b"Bearer exk_0a1b2c3d4e5f_a-guessed-secret"
-    assert key_digest(real) != key_digest(guessed)
-    assert b"the-real-secret" not in (key_digest(real) or "").encode()
+    assert key_digest(real, KEY_SCHEME) != key_digest(guessed, KEY_SCHEME)
+    assert b"the-real-secret" not in (key_digest(real, KEY_SCHEME) or "").encode()
 
 
 def test_a_malformed_rate_limit_fails_at_start_up() -> None:

@@ -24,7 +24,7 @@ KNOWN_UPWARDS = {
     ("exchange.sharing.access", "orgs"),
     ("exchange.sharing.api", "orgs"),
     ("exchange.sharing.api", "taxii"),
-    ("exchange.sharing.collections", "orgs"),
+    ("exchange.sharing.catalog", "orgs"),
     ("exchange.sharing.groups", "orgs"),
     ("exchange.store.bulk", "orgs"),
     ("exchange.store.ingest", "orgs"),

@@ -13,7 +13,7 @@ from exchange.cli.common import console, unit_of_work
 from exchange.core.settings import Settings
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
-from exchange.sharing import collections, groups
+from exchange.sharing import catalog, groups
 from exchange.stix import tlp
 
 app = typer.Typer(help="TAXII collections: create them and grant organisations read or write.", no_args_is_help=True)
@@ -24,7 +24,7 @@ roots_app = typer.Typer(help="TAXII API roots: /taxii2/{name}/, each with its ow
 @app.command("create")
 def create(
     title: str = typer.Option(..., help="Shown to TAXII clients"),
-    api_root: str = typer.Option(collections.DEFAULT_API_ROOT, help="API root the collection belongs to"),
+    api_root: str = typer.Option(catalog.DEFAULT_API_ROOT, help="API root the collection belongs to"),
     description: str = typer.Option("", help="Shown to TAXII clients"),
     tlp_level: str = typer.Option("green", "--tlp", help="TLP of unmarked objects: clear, green, amber, "
                                   "amber+strict, red"),
@@ -44,7 +44,7 @@ def create(
         console.print(f"[red]error:[/red] unknown TLP level {tlp_level!r}")
         raise typer.Exit(2) from None
     with unit_of_work(Settings()) as session:
-        collection = collections.create(session, title=title, api_root=api_root, description=description,
+        collection = catalog.create(session, title=title, api_root=api_root, description=description,
                                         default_tlp=level, public=public, members_read=members_read,
                                         publishers_write=publishers_write,
                                         owner=orgs.get_by_slug(session, owner) if owner else None,
@@ -66,9 +66,9 @@ def grant(
 ) -> None:
     """Set an organisation's rights on a collection (no flag: take its grant away)."""
     with unit_of_work(Settings()) as session:
-        collection = collections.by_id(session, collection_id)
+        collection = catalog.by_id(session, collection_id)
         org = orgs.get_by_slug(session, org_slug)
-        collections.grant(session, collection=collection, org=org, read=read, write=write)
+        catalog.grant(session, collection=collection, org=org, read=read, write=write)
         audit.record_cli(session, "collection.grant", collection_id, f"{org_slug}: read={read}, write={write}")
     console.print(f"{org_slug} on {collection_id}: read={'yes' if read else 'no'}, write={'yes' if write else 'no'}")
 
@@ -80,8 +80,8 @@ def list_collections(as_json: bool = typer.Option(False, "--json", help="Print a
         operator = orgs.local_operator()
         rows = [{"id": c.id, "api_root": root.name, "title": c.title, "default_tlp": c.default_tlp,
                  "public": c.public, "members_read": c.members_read, "publishers_write": c.publishers_write}
-                for root in collections.api_roots(session)
-                for c, _ in collections.in_root(session, operator, root)]
+                for root in catalog.api_roots(session)
+                for c, _ in catalog.in_root(session, operator, root)]
     _print_rows(rows, as_json, "id", "api root", "title", "default TLP", "public", "members read", "publishers write")
 
 
@@ -94,7 +94,7 @@ def create_api_root(
 ) -> None:
     """Create an API root; discovery lists it at once. Add collections with `collection create --api-root NAME`."""
     with unit_of_work(Settings()) as session:
-        root = collections.create_api_root(session, name=name, title=title, description=description)
+        root = catalog.create_api_root(session, name=name, title=title, description=description)
         audit.record_cli(session, "api_root.create", root.name, title)
     if as_json:
         typer.echo(json.dumps({"name": name, "url_path": f"/taxii2/{name}/"}))
@@ -108,8 +108,8 @@ def list_api_roots(as_json: bool = typer.Option(False, "--json", help="Print a J
     with unit_of_work(Settings()) as session:
         operator = orgs.local_operator()
         rows = [{"name": root.name, "title": root.title, "description": root.description,
-                 "collections": len(collections.in_root(session, operator, root))}
-                for root in collections.api_roots(session)]
+                 "collections": len(catalog.in_root(session, operator, root))}
+                for root in catalog.api_roots(session)]
     _print_rows(rows, as_json, "name", "title", "description", "collections")
 
 

@@ -17,13 +17,14 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from exchange.core.errors import ExchangeError
-from exchange.taxii.media import TAXII
+from exchange.core.media import TAXII
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,25 @@ def _all_subclasses(cls: type[ExchangeError]) -> list[type[ExchangeError]]:
 
 # Errors raised by the framework (unknown route, body limit) get the same titles as ours.
 _TITLES = {cls.status: cls.title for cls in _all_subclasses(ExchangeError)}
+
+
+# The body of every error outside /taxii2/ (which adds TAXII's error_id and error_code), for the API documents.
+class ErrorOut(BaseModel):
+    title: str
+    description: str
+    http_status: str
+    details: dict[str, Any] | None = None
+
+
+# Documented on every REST router, so each operation lists the errors it can answer with.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in {
+        400: "Malformed input", 401: "No or wrong credentials", 403: "Not allowed for this organisation or key",
+        404: "Not found or not readable", 409: "Conflicts with an existing resource", 413: "Body too large",
+        422: "Invalid parameters", 429: "Too many requests: wait for Retry-After seconds",
+    }.items()
+}
 
 
 def error_response(request: Request, status: int, description: str, *, title: str | None = None,

@@ -11,11 +11,14 @@ us before the handler runs, with the same 422 as any other invalid parameter.
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Any
+
+from fastapi import Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from exchange.core.errors import BadRequest
+from exchange.core.text import NO_NUL
 
 INT_MAX = 2**63 - 1  # the largest value a BIGINT (and SQLite's INTEGER) holds: every integer parameter stops here
 
@@ -36,3 +39,18 @@ def known_only(request: Request) -> None:
     if unknown:
         takes = ", ".join(sorted(declared)) if declared else "no query parameters"
         raise BadRequest(f"unknown query parameter {unknown[0][:64]!r}; this endpoint takes {takes}")
+
+
+def text_query(**kwargs: Any) -> Any:
+    """A string query parameter; NUL never passes (``app.reject_nul``), and the schema says so."""
+    return Query(pattern=NO_NUL, **kwargs)
+
+
+def text_path(**kwargs: Any) -> Any:
+    """A string path parameter; NUL never passes (``app.reject_nul``), and the schema says so."""
+    return Path(pattern=NO_NUL, **kwargs)
+
+
+def page_limit() -> Any:
+    """``limit`` of every REST listing: positive, in the database's range, capped by the server."""
+    return Query(ge=1, le=INT_MAX, description="Page size (capped by the server)")

@@ -36,17 +36,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exchange.core.errors import TooManyRequests
 from exchange.core.handlers import exchange_error_response
-from exchange.orgs.service import KEY_SCHEME
 
 log = logging.getLogger(__name__)
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers must never be turned away
-_KEY = re.compile(rf"{KEY_SCHEME}_[A-Za-z0-9]{{1,32}}_")
 
 
-def key_digest(authorization: bytes) -> str | None:
+def key_digest(authorization: bytes, key_scheme: str) -> str | None:
     """Who the per-key limit counts: a digest of the API key in an ``Authorization`` header (Bearer,
-    or Basic's password); None when the header carries no key of ours."""
+    or Basic's password); None when the header carries no key of ours (``<key_scheme>_<prefix>_<secret>``:
+    the scheme is the organisations' to say, so the app passes it in)."""
     scheme, _, credentials = authorization.decode("latin-1").strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "basic":
@@ -56,7 +55,7 @@ def key_digest(authorization: bytes) -> str | None:
             return None
     elif scheme.lower() != "bearer":
         return None
-    if _KEY.match(credentials) is None:
+    if re.match(rf"{re.escape(key_scheme)}_[A-Za-z0-9]{{1,32}}_", credentials) is None:
         return None
     return hashlib.sha256(credentials.encode()).hexdigest()[:32]
 
@@ -93,8 +92,9 @@ def limiter(storage: str) -> Limiter:
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, *, per_ip: str, per_key: str, storage: str) -> None:
+    def __init__(self, app: ASGIApp, *, per_ip: str, per_key: str, storage: str, key_scheme: str) -> None:
         self.app = app
+        self.key_scheme = key_scheme
         self.per_ip = parse(per_ip) if per_ip else None
         self.per_key = parse(per_key) if per_key else None
         self.limiter = limiter(storage)
@@ -121,7 +121,7 @@ class RateLimit:
                 return await self._too_many(self.per_ip, ("ip", address), "from this address")
         if self.per_key is not None:
             header = next((value for name, value in scope["headers"] if name == b"authorization"), None)
-            digest = key_digest(header) if header else None
+            digest = key_digest(header, self.key_scheme) if header else None
             if digest is not None and not await self.limiter.hit(self.per_key, "key", digest):
                 return await self._too_many(self.per_key, ("key", digest), "with this API key")
         return None

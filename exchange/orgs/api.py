@@ -1,4 +1,4 @@
-"""REST routes for organisations, users, API keys, sharing groups and the audit log (``/api/v1``).
+"""REST routes for organisations, users, API keys and the audit log (``/api/v1``).
 
 An organisation manages itself with a key holding the ``admin`` scope; hub admins manage everyone.
 Every change is written to the audit log in the same transaction as the change.
@@ -11,17 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from exchange.core.deps import SessionDep
 from exchange.core.errors import BadRequest, Forbidden, NotFound
-from exchange.core.queryparams import INT_MAX, known_only
+from exchange.core.handlers import ERRORS
+from exchange.core.queryparams import INT_MAX, known_only, page_limit, text_path, text_query
 from exchange.core.timestamps import to_micros
 from exchange.orgs import audit, service, users
-from exchange.orgs.auth import CurrentPrincipal, HubAdmin, OrgAdmin, SessionDep
-from exchange.orgs.models import Org, Role, Scope, SharingGroup, User
+from exchange.orgs.auth import CurrentPrincipal, HubAdmin, OrgAdmin
+from exchange.orgs.models import Org, Scope, User
 from exchange.orgs.schemas import (
     AuditPageOut,
     CreatedOrgOut,
-    GroupIn,
-    GroupOut,
     IssuedKeyOut,
     KeyIn,
     KeyOut,
@@ -38,18 +38,15 @@ from exchange.orgs.schemas import (
     user_out,
 )
 from exchange.orgs.service import Principal
-from exchange.sharing import groups
-from exchange.sharing.api import ERRORS, page_limit, text_path, text_query
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"], responses=ERRORS, dependencies=[Depends(known_only)])
 Slug = Annotated[str, text_path(max_length=64)]
-GroupId = Annotated[str, text_path(max_length=64)]
 
 
 def _managed(session: Session, caller: Principal, slug: str) -> Org:
     """The organisation ``slug``, if the caller may manage it: itself, or any for hub admins.
     Another organisation's slug is a 404 for non-admins, so slugs cannot be probed."""
-    if caller.org.role != Role.admin and caller.org.slug != slug:
+    if not caller.org.is_hub_admin and caller.org.slug != slug:
         raise NotFound(f"no organisation with slug {slug!r}")
     return service.get_by_slug(session, slug)
 
@@ -127,7 +124,7 @@ def _may_hand_out(caller: Principal, scopes: frozenset[Scope], holder: User | No
     issues or rotates keys that person holds (an organisation key would outlive their demotion)."""
     if not scopes <= caller.scopes:
         raise Forbidden("a key cannot be issued with more scopes than the key issuing it")
-    if caller.user is not None and caller.org.role != Role.admin and (holder is None or holder.pk != caller.user.pk):
+    if caller.user is not None and not caller.org.is_hub_admin and (holder is None or holder.pk != caller.user.pk):
         raise Forbidden("a person's key only manages that person's own keys")
 
 
@@ -148,56 +145,6 @@ def revoke_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Sl
     service.revoke_key(session, service.key_by_prefix(session, _managed(session, caller, slug), prefix))
     audit.record_request(session, request, caller, "key.revoke", f"{slug}/{prefix}")
     return Response(status_code=204)
-
-
-def _group_out(session: Session, group: SharingGroup) -> GroupOut:
-    owner = session.get(Org, group.owner_org_pk)
-    return GroupOut(id=group.id, name=group.name, description=group.description, owner=owner.slug if owner else "",
-                    members=[m.slug for m in groups.members(session, group)])
-
-
-@router.get("/groups", summary="Sharing groups this organisation belongs to", response_model=list[GroupOut])
-def list_groups(session: SessionDep, caller: CurrentPrincipal) -> list[GroupOut]:
-    caller.require(Scope.read)
-    return [_group_out(session, g) for g in groups.visible_to(session, caller.org)]
-
-
-@router.post("/groups", summary="Create a sharing group owned by this organisation (csirt, isac, admin)",
-             response_model=GroupOut, status_code=201)
-def create_group(request: Request, session: SessionDep, caller: OrgAdmin, body: GroupIn) -> GroupOut:
-    groups.require_coordinator(caller.org)
-    group = groups.create(session, caller.org, name=body.name, description=body.description)
-    audit.record_request(session, request, caller, "group.create", group.id, body.name)
-    return _group_out(session, group)
-
-
-@router.get("/groups/{group_id}", summary="A sharing group and its members", response_model=GroupOut)
-def get_group(session: SessionDep, caller: CurrentPrincipal,
-              group_id: GroupId) -> GroupOut:
-    caller.require(Scope.read)
-    return _group_out(session, groups.get_visible(session, caller.org, group_id))
-
-
-@router.put("/groups/{group_id}/members/{slug}", summary="Add a member (the group's owner: csirt, isac, admin)",
-            response_model=GroupOut)
-def add_member(request: Request, session: SessionDep, caller: OrgAdmin,
-               group_id: GroupId, slug: Slug) -> GroupOut:
-    group = groups.get_visible(session, caller.org, group_id)
-    groups.require_enroller(group, caller.org)
-    groups.add_member(session, group, service.get_by_slug(session, slug))
-    audit.record_request(session, request, caller, "group.add_member", group.id, slug)
-    return _group_out(session, group)
-
-
-@router.delete("/groups/{group_id}/members/{slug}", summary="Remove a member (the group's owner)",
-               response_model=GroupOut)
-def remove_member(request: Request, session: SessionDep, caller: OrgAdmin,
-                  group_id: GroupId, slug: Slug) -> GroupOut:
-    group = groups.get_visible(session, caller.org, group_id)
-    groups.require_manager(group, caller.org)
-    groups.remove_member(session, group, service.get_by_slug(session, slug))
-    audit.record_request(session, request, caller, "group.remove_member", group.id, slug)
-    return _group_out(session, group)
 
 
 @router.get("/audit", summary="The audit log (hub admins)", response_model=AuditPageOut)

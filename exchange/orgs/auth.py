@@ -9,34 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
+from exchange.core.deps import SessionDep
 from exchange.core.errors import Forbidden, Unauthenticated
 from exchange.orgs import service
-from exchange.orgs.models import Org, Role, Scope
+from exchange.orgs.models import Org, Scope
 from exchange.orgs.service import Principal
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: committed when the endpoint returns, rolled back on error.
-
-    A session takes a pooled connection only at its first query, and authentication commits (so
-    gives the connection back) before a body is read: a client that sends its body slowly holds
-    no database connection while it does (slow writers once emptied the pool for everyone).
-    """
-    with request.app.state.sessions() as session:
-        yield session
-        session.commit()
-
-
-# scope="function": commit before the response is sent. With the default ("request") FastAPI ends
-# the dependency after sending, so a client could read before the commit, and a failed commit
-# would still have been answered with success (seen: a TAXII POST's status 404 right after a 202).
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _credentials(header: str) -> tuple[str | None, str] | None:
@@ -110,7 +91,7 @@ def org_admin(principal: MaybePrincipal) -> Principal:
 
 def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
     """Manages the hub: organisations, the audit log."""
-    if caller.org.role != Role.admin:
+    if not caller.org.is_hub_admin:
         raise Forbidden("only an admin organisation may do this")
     return caller
 

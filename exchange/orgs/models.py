@@ -7,8 +7,8 @@ import enum
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from exchange.core.columns import BigIntPK
 from exchange.core.db import Base
-from exchange.core.types import BigIntPK
 
 
 class Role(enum.StrEnum):
@@ -33,6 +33,11 @@ class Org(Base):
     # STIX identity the org publishes as (created_by_ref); deterministic from the org id.
     identity_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)  # µs since the epoch, UTC
+
+    @property
+    def is_hub_admin(self) -> bool:
+        """A hub administrator: reads everything, manages every organisation, publishes as anyone."""
+        return self.role == Role.admin
 
 
 class Scope(enum.StrEnum):

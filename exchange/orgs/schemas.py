@@ -1,4 +1,4 @@
-"""Pydantic models of the organisation, user, key, sharing-group and audit API."""
+"""Pydantic models of the organisation, user, key and audit API."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from exchange.core.text import NUL_ESCAPE, NoNul
 from exchange.core.timestamps import from_micros
 from exchange.orgs.models import ApiKey, AuditEntry, Org, Role, Scope, User, UserRole
 from exchange.orgs.service import IssuedKey, parse_scopes
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Name = Annotated[NoNul, StringConstraints(min_length=1, max_length=200)]
+_EMAIL = rf"^[^{NUL_ESCAPE}@\s]+@[^{NUL_ESCAPE}@\s]+$"  # one @, no spaces, no NUL
 
 
 class OrgOut(BaseModel):
@@ -49,7 +51,7 @@ class KeyIn(BaseModel):
     scopes: list[Scope] = Field(default=[Scope.read], min_length=1, description="What the key may do")
     expires_in_days: int | None = Field(default=90, ge=1, le=3650, description="null: never expires")
     user: str | None = Field(default=None, max_length=320, description="E-mail of the user who will hold it")
-    name: Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")] = ""
+    name: Annotated[NoNul, StringConstraints(max_length=100)] = ""
 
 
 class KeyOut(BaseModel):
@@ -64,9 +66,9 @@ class KeyOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^\x00@\s]+@[^\x00@\s]+$")]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=_EMAIL)]
     role: UserRole = UserRole.member
-    name: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")] = ""
+    name: Annotated[NoNul, StringConstraints(max_length=200)] = ""
     password: Annotated[str, StringConstraints(min_length=12, max_length=1000)] | None = None
 
 
@@ -81,19 +83,6 @@ class UserOut(BaseModel):
     role: UserRole
     created: str
     disabled: str | None
-
-
-class GroupIn(BaseModel):
-    name: Name
-    description: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")] = ""
-
-
-class GroupOut(BaseModel):
-    id: str
-    name: str
-    description: str
-    owner: str = Field(description="Slug of the owner organisation, which manages the membership")
-    members: list[str] = Field(description="Slugs of the member organisations (the owner included)")
 
 
 class AuditOut(BaseModel):

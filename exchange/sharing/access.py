@@ -22,8 +22,8 @@ import functools
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
-from exchange.orgs.models import Org, Role
-from exchange.sharing.collections import member_readable_pks
+from exchange.orgs.models import Org
+from exchange.sharing.catalog import member_readable_pks
 from exchange.sharing.groups import member_group_pks
 from exchange.stix.tlp import Tlp
 from exchange.store.models import Collection, ObjectRecipient, StixObject
@@ -39,7 +39,7 @@ def readable(reader: Org | None) -> Select[StixObject]:
 
 def visible(reader: Org | None) -> ColumnElement[bool]:
     """The whole read rule for a query over ``stix_object``: collection, TLP, and current version."""
-    if reader is not None and reader.role == Role.admin:
+    if reader is not None and reader.is_hub_admin:
         return true()
     return _rule(reader.pk if reader is not None else None)
 
@@ -49,7 +49,7 @@ def level_visible(reader: Org | None, obj: ObjectTable) -> ColumnElement[bool]:
     collection as a row that passes ``visible``, a row that passes this one is visible too (the
     collection and the current version are the same). ``match[version]=first`` needs it: the first
     version a reader gets is the first one it may see, else an empty answer would reveal the object."""
-    if reader is not None and reader.role == Role.admin:
+    if reader is not None and reader.is_hub_admin:
         return true()
     return _tlp_visible(reader.pk if reader is not None else None, obj)
 

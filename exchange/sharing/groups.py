@@ -53,7 +53,7 @@ def get(session: Session, group_id: str) -> SharingGroup:
 def visible_to(session: Session, org: Org) -> list[SharingGroup]:
     """The groups an organisation belongs to (admins: all); others' groups stay unlisted."""
     query = select(SharingGroup).order_by(SharingGroup.name)
-    if org.role != Role.admin:
+    if not org.is_hub_admin:
         query = query.where(SharingGroup.pk.in_(member_group_pks(org.pk)))
     return list(session.scalars(query))
 
@@ -61,7 +61,7 @@ def visible_to(session: Session, org: Org) -> list[SharingGroup]:
 def get_visible(session: Session, org: Org, group_id: str) -> SharingGroup:
     """A group its members (and hub admins) may see; to anyone else it does not exist (404)."""
     group = get(session, group_id)
-    if org.role != Role.admin and session.get(SharingGroupMember, (group.pk, org.pk)) is None:
+    if not org.is_hub_admin and session.get(SharingGroupMember, (group.pk, org.pk)) is None:
         raise NotFound(f"no sharing group {group_id!r}")
     return group
 
@@ -69,7 +69,7 @@ def get_visible(session: Session, org: Org, group_id: str) -> SharingGroup:
 def require_manager(group: SharingGroup, org: Org) -> None:
     """Removing members: the owner (whatever its role, so an SME that made a group before the
     coordinator rule can still shrink it) or a hub admin."""
-    if org.role != Role.admin and group.owner_org_pk != org.pk:
+    if not org.is_hub_admin and group.owner_org_pk != org.pk:
         raise Forbidden("only the group's owner organisation (or a hub admin) manages its members")
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from stix2patterns.pattern import Pattern
 
+from exchange.core.text import NUL
 from exchange.stix.fastpath import SIMPLE_PATTERN
 
 MAX_VALUE_LENGTH = 1024  # longer values are not indexed (B-tree entries have a size limit)
@@ -36,7 +37,7 @@ class Extracted(NamedTuple):
 def extract(obj: dict[str, Any]) -> list[Extracted]:
     """Every observable of a valid STIX object, without duplicates, in a stable order."""
     # NUL cannot be stored in a PostgreSQL text column, and is never part of a real indicator value.
-    found = dict.fromkeys(e for e in _extract(obj) if 0 < len(e.value) <= MAX_VALUE_LENGTH and "\x00" not in e.value)
+    found = dict.fromkeys(e for e in _extract(obj) if 0 < len(e.value) <= MAX_VALUE_LENGTH and NUL not in e.value)
     return list(found)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from exchange.core.timestamps import now_micros
-from exchange.orgs.models import Org, Role
+from exchange.orgs.models import Org
 from exchange.stix.prepare import (
     OBJECT_COLUMNS,
     OBSERVABLE_COLUMNS,
@@ -77,6 +77,12 @@ class IngestResult:
         return f"{self.added} added, {self.duplicates} duplicates, {self.rejected} rejected"
 
 
+def author_of(org: Org | None) -> str | None:
+    """The identity ``org``'s objects must name as their author; None (anyone) for hub admins and the
+    CLI operator (``org`` None), who load objects authored by others, such as feeds."""
+    return org.identity_id if org is not None and not org.is_hub_admin else None
+
+
 def ingest(
     session: Session,
     payload: Payload,
@@ -86,7 +92,7 @@ def ingest(
 ) -> IngestResult:
     """Publish as ``org``: a member organisation publishes only as itself (``prepare``'s author
     rule); admins (and the CLI operator) may load objects authored by anyone, such as feeds."""
-    author = org.identity_id if org is not None and org.role != Role.admin else None
+    author = author_of(org)
     return store(session, prepare(payload, author), collection=collection, org=org)
 
 
@@ -222,7 +228,7 @@ def _store(
     stored = _existing(session, ids)
     existing, current = stored.versions, stored.current
     publisher = org.pk if org is not None and org.pk else None
-    producer_only = org is not None and org.role != Role.admin
+    producer_only = org is not None and not org.is_hub_admin
     recipients = _recipient_orgs(session, candidates)
     others_identities = _others_identities(session, candidates, publisher) if producer_only else set()
     accepted: list[tuple[int, Candidate]] = []  # with their candidate index

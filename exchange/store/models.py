@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from exchange.core.columns import BigIntPK, BigIntRef, key_string
 from exchange.core.db import Base
-from exchange.core.types import BigIntPK, BigIntRef, key_string
 from exchange.stix.tlp import Tlp
 
 TlpColumn = String(16)

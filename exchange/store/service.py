@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from exchange.core.errors import NotFound
 from exchange.orgs.models import Org
-from exchange.sharing import access, collections
+from exchange.sharing import access, catalog
 from exchange.stix import observables
 from exchange.store.cursor import decode, encode, fingerprint, signing_key
 from exchange.store.models import Collection, Observable, StixObject
@@ -22,7 +22,7 @@ DEFAULT_COLLECTION_ID = "9a3c2f4e-6b1d-4c8e-a5f7-2d0b8e61c4a9"  # created by mig
 
 
 def get_collection(session: Session, collection_id: str | None = None) -> Collection:
-    return collections.by_id(session, collection_id or DEFAULT_COLLECTION_ID)
+    return catalog.by_id(session, collection_id or DEFAULT_COLLECTION_ID)
 
 
 @dataclass(frozen=True, slots=True)

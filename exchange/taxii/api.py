@@ -13,17 +13,19 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from exchange.core.deps import SessionDep
 from exchange.core.errors import NotFound
+from exchange.core.media import STIX, TAXII
 from exchange.core.timestamps import from_micros, now_micros
 from exchange.orgs import audit
-from exchange.orgs.auth import MaybeOrg, MaybePrincipal, SessionDep, Writer, optional_principal
-from exchange.sharing import collections
+from exchange.orgs.auth import MaybeOrg, MaybePrincipal, Writer, optional_principal
+from exchange.sharing import catalog
 from exchange.stix.prepare import envelope_objects
 from exchange.store import query
 from exchange.store.ingest import ingest
 from exchange.store.models import ApiRoot, Collection
 from exchange.taxii import params, queue, status
-from exchange.taxii.media import STIX, TAXII, TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
+from exchange.taxii.media import TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
 
 # Every endpoint resolves the caller: anonymous clients are welcome where a collection is public,
 # but wrong credentials are a 401 everywhere, never a silent downgrade to anonymous.
@@ -81,13 +83,13 @@ def _page_size(request: Request) -> int:
 
 
 def _collection(session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
-                ) -> tuple[ApiRoot, Collection, collections.Rights]:
-    root = collections.get_api_root(session, api_root)
-    collection, rights = collections.get(session, org, root, collection_id)
+                ) -> tuple[ApiRoot, Collection, catalog.Rights]:
+    root = catalog.get_api_root(session, api_root)
+    collection, rights = catalog.get(session, org, root, collection_id)
     return root, collection, rights
 
 
-def _collection_json(collection: Collection, rights: collections.Rights) -> dict[str, Any]:
+def _collection_json(collection: Collection, rights: catalog.Rights) -> dict[str, Any]:
     return {"id": collection.id, "title": collection.title, "description": collection.description,
             "can_read": rights.can_read, "can_write": rights.can_write, "media_types": [STIX]}
 
@@ -95,7 +97,7 @@ def _collection_json(collection: Collection, rights: collections.Rights) -> dict
 @route("GET", "/", summary="Discovery (TAXII 2.1, 4.1)")
 def discovery(request: Request, session: SessionDep) -> Response:
     base = request.app.state.settings.base_url  # never the Host header: a client must not choose our URLs
-    roots = [collections.api_root_url(base, root) for root in collections.api_roots(session)]
+    roots = [catalog.api_root_url(base, root) for root in catalog.api_roots(session)]
     body: dict[str, Any] = {"title": "Exchange", "description": "Threat-information exchange (TAXII 2.1)",
                             "api_roots": roots}
     if roots:
@@ -105,7 +107,7 @@ def discovery(request: Request, session: SessionDep) -> Response:
 
 @route("GET", "/{api_root}/", summary="API root information (4.2)")
 def api_root_information(request: Request, session: SessionDep, api_root: str) -> Response:
-    root = collections.get_api_root(session, api_root)
+    root = catalog.get_api_root(session, api_root)
     return _json({"title": root.title, "description": root.description, "versions": [
         "application/taxii+json;version=2.1"], "max_content_length": request.app.state.settings.max_body_bytes})
 
@@ -113,14 +115,14 @@ def api_root_information(request: Request, session: SessionDep, api_root: str) -
 @route("GET", "/{api_root}/status/{status_id}/", summary="Status of a POST (4.3)")
 def get_status(session: SessionDep, caller: MaybePrincipal, api_root: str, status_id: str) -> Response:
     """Any scope may poll: a write-only key must be able to see how its POST went."""
-    root = collections.get_api_root(session, api_root)
+    root = catalog.get_api_root(session, api_root)
     return TaxiiResponse(status.get(session, caller.org if caller else None, root, status_id))
 
 
 @route("GET", "/{api_root}/collections/", summary="Collections (5.1)")
 def list_collections(session: SessionDep, org: MaybeOrg, api_root: str) -> Response:
-    root = collections.get_api_root(session, api_root)
-    found = [_collection_json(c, r) for c, r in collections.in_root(session, org, root)]
+    root = catalog.get_api_root(session, api_root)
+    found = [_collection_json(c, r) for c, r in catalog.in_root(session, org, root)]
     return _json({"collections": found} if found else {})
 
 
@@ -133,7 +135,7 @@ def get_collection(session: SessionDep, org: MaybeOrg, api_root: str, collection
 @route("GET", "/{api_root}/collections/{collection_id}/manifest/", summary="Manifest (5.3)", query=params.LISTING)
 def get_manifest(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights, org)
+    catalog.require_read(rights, org)
     page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
                       next_token=params.next_token(request), scope="manifest")
     entries = [{"id": r.stix_id, "date_added": from_micros(r.date_added), "version": _version(r), "media_type": STIX}
@@ -160,7 +162,7 @@ def _objects_response(page: query.Page) -> Response:
 @route("GET", "/{api_root}/collections/{collection_id}/objects/", summary="Objects (5.4)", query=params.LISTING)
 def get_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights, org)
+    catalog.require_read(rights, org)
     page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
                       next_token=params.next_token(request))
     return _objects_response(page)
@@ -179,7 +181,7 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
     "pending" (see ``exchange.taxii.queue``). Malformed ones get their 4xx either way."""
     org = caller.org
     root, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_write(rights, org)
+    catalog.require_write(rights, org)
     requested_at = now_micros()
     objects = envelope_objects(body)
     queue_from = request.app.state.settings.ingest_queue_from
@@ -199,7 +201,7 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
 def get_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                object_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights, org)
+    catalog.require_read(rights, org)
     f = params.filters(request, allow=frozenset({"version", "spec_version"}))
     f = query.Filters(ids=(object_id,), versions=f.versions, spec_versions=f.spec_versions, added_after=f.added_after)
     page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request))
@@ -221,7 +223,7 @@ def delete_object(request: Request, session: SessionDep, caller: Writer, api_roo
                   object_id: str) -> Response:
     org = caller.org
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_write(rights, org)  # deleting is writing: a producer whose write grant went loses it
+    catalog.require_write(rights, org)  # deleting is writing: a producer whose write grant went loses it
     f = params.filters(request, default_version="all", allow=frozenset({"version", "spec_version"}))
     deleted = query.delete_object(session, org, collection, object_id, f)
     audit.record_request(session, request, caller, "taxii.delete_object", object_id,
@@ -234,7 +236,7 @@ def delete_object(request: Request, session: SessionDep, caller: Writer, api_roo
 def get_versions(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str,
                  object_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
-    collections.require_read(rights, org)
+    catalog.require_read(rights, org)
     f = params.filters(request, default_version="all", allow=frozenset({"spec_version"}))
     f = query.Filters(ids=(object_id,), versions=("all",), spec_versions=f.spec_versions, added_after=f.added_after)
     page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request),

@@ -8,9 +8,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from exchange.core.errors import NotAcceptable, UnsupportedMediaType
-
-TAXII = "application/taxii+json;version=2.1"
-STIX = "application/stix+json;version=2.1"
+from exchange.core.media import TAXII, content_type, media_ranges
 
 _ERROR_SCHEMA = {"type": "object", "required": ["title", "http_status"], "properties": {
     "title": {"type": "string"}, "description": {"type": "string"}, "error_id": {"type": "string"},
@@ -27,25 +25,6 @@ TAXII_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _media_ranges(header: str) -> list[tuple[str, str | None, float]]:
-    ranges = []
-    for part in header.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        version, quality = None, 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            name, value = name.strip().lower(), value.strip().strip('"')
-            if name == "version":
-                version = value
-            elif name == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranges.append((media.lower(), version, quality))
-    return ranges
-
-
 _SPECIFICITY = {"*/*": 0, "application/*": 1}
 
 
@@ -60,7 +39,7 @@ def negotiate(request: Request) -> None:
         return
     # RFC 9110, 12.5.1: the most specific range that matches decides, so "taxii;q=0, */*" refuses.
     best: tuple[int, float] = (-1, 0.0)
-    for media, version, quality in _media_ranges(header):
+    for media, version, quality in media_ranges(header):
         specificity = _SPECIFICITY.get(media, -1) if media != "application/taxii+json" else (
             3 if version == "2.1" else 2 if version is None else -1)
         if specificity > best[0]:
@@ -68,12 +47,6 @@ def negotiate(request: Request) -> None:
     if best[1] > 0:
         return
     raise NotAcceptable(f"this server only answers with {TAXII}; the Accept header allows none of it")
-
-
-def content_type(request: Request) -> tuple[str, str | None]:
-    """The body's media type (lower case) and its ``version`` parameter; ``("", None)`` when absent."""
-    media, version, _ = _media_ranges(request.headers.get("content-type", ""))[0]
-    return media, version
 
 
 def require_taxii_body(request: Request) -> None:

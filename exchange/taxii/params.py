@@ -9,6 +9,7 @@ from fastapi import Request
 
 from exchange.core.errors import BadRequest
 from exchange.core.queryparams import INT_MAX
+from exchange.core.text import NUL_ESCAPE
 from exchange.core.timestamps import to_micros
 from exchange.store.query import Filters, Version
 
@@ -84,7 +85,7 @@ def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-_CSV = {"type": "string", "pattern": r"^[^,\x00]+(,[^,\x00]+)*$"}
+_CSV = {"type": "string", "pattern": rf"^[^,{NUL_ESCAPE}]+(,[^,{NUL_ESCAPE}]+)*$"}
 _DOCS = {
     "match[id]": _param("match[id]", "Only these object ids (comma-separated)", _CSV),
     "match[type]": _param("match[type]", "Only these STIX types (comma-separated)", _CSV),

@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.core.db import rowcount, transaction
 from exchange.core.timestamps import now_micros
 from exchange.orgs import audit
-from exchange.orgs.models import Org, Role
-from exchange.sharing import collections
+from exchange.orgs.models import Org
+from exchange.sharing import catalog
 from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
-from exchange.store.ingest import store_parts
+from exchange.store.ingest import author_of, store_parts
 from exchange.store.models import Collection, IngestJob
 from exchange.taxii import status
 
@@ -262,7 +262,7 @@ class Ingester:
                 handed.update(session.execute(select(IngestJob.pk, IngestJob.payload)
                                               .where(IngestJob.pk.in_(missing))).all())
             org = session.get(Org, org_pk)
-            author = org.identity_id if org is not None and org.role != Role.admin else None
+            author = author_of(org)
         payloads = [handed[job.pk] for job in jobs]
         parts = [self._submit(payload, author) for payload in payloads]
         return _Group(collection_pk, org_pk, jobs, parts, payloads, author)
@@ -335,7 +335,7 @@ class Ingester:
             org = session.get(Org, group.org_pk)
             if collection is None or org is None:  # deleted since: its queued jobs went with it (cascade)
                 return 0
-            if not collections.rights(session, org, collection).can_write:  # withdrawn since the POST
+            if not catalog.rights(session, org, collection).can_write:  # withdrawn since the POST
                 pairs = [(job, _failed(job, "the organisation may no longer add objects to this collection"))
                          for job, _ in pairs]
             results = store_parts(session, [p for _, p in pairs], collection=collection, org=org)

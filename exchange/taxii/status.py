@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from exchange.core.db import rowcount
 from exchange.core.errors import NotFound, Unauthenticated
 from exchange.core.timestamps import from_micros, now_micros
-from exchange.orgs.models import Org, Role
+from exchange.orgs.models import Org
 from exchange.stix.prepare import reported_text
 from exchange.store.ingest import IngestResult
 from exchange.store.models import ApiRoot, IngestJob, TaxiiStatus
@@ -95,7 +95,7 @@ def get(session: Session, reader: Org | None, root: ApiRoot, status_id: str) -> 
 
 
 def _may_read(reader: Org, poster_pk: int | None) -> bool:
-    return reader.role == Role.admin or poster_pk == reader.pk
+    return reader.is_hub_admin or poster_pk == reader.pk
 
 
 def purge(session: Session) -> int:

@@ -22,7 +22,7 @@ from exchange.core import db
 from exchange.core.errors import NotFound
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org, Role
-from exchange.sharing import collections, groups
+from exchange.sharing import catalog, groups
 from exchange.stix.tlp import Tlp
 from exchange.store import query, service
 from exchange.store.ingest import ingest
@@ -125,10 +125,10 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
     for owner, group, public, granted in coll_spec:
         g = group % len(group_rows) if group is not None and group_rows else None
         o = owner % n if owner is not None else None
-        row = collections.create(s, title=f"c{len(colls)}", public=public, owner=members[o] if o is not None else None,
+        row = catalog.create(s, title=f"c{len(colls)}", public=public, owner=members[o] if o is not None else None,
                                  sharing_group=group_rows[g] if g is not None else None)
         for m in granted:
-            collections.grant(s, collection=row, org=members[m % n], read=True, write=False)
+            catalog.grant(s, collection=row, org=members[m % n], read=True, write=False)
         colls.append(Coll(row, o, g, public, frozenset(m % n for m in granted)))
     objects = []
     for k, (who, where, versions) in enumerate(object_spec):
@@ -200,5 +200,5 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
                     if (v := world.first(reader, o)) is not None}
             # the collection rule, as the TAXII collections endpoint reports it
             for c in world.colls:
-                rights = collections.rights(s, org, c.row)
+                rights = catalog.rights(s, org, c.row)
                 assert rights.can_read == world.reads_collection(reader, c)

@@ -20,7 +20,7 @@ from exchange.core.errors import NotFound, Unauthenticated
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
 from exchange.orgs.models import AuditEntry, Org, Role
-from exchange.sharing import collections
+from exchange.sharing import catalog
 from exchange.store.models import Collection, IngestJob, StixObject, TaxiiStatus
 from exchange.store.service import DEFAULT_COLLECTION_ID, get_collection
 from exchange.taxii import queue, status
@@ -32,7 +32,7 @@ def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | byt
              address: str | None = "192.0.2.7", ingester: queue.Ingester | None = None) -> str:
     payload = objects if isinstance(objects, bytes) else orjson.dumps({"objects": objects})
     with db.transaction(sessions) as s:
-        root = collections.get_api_root(s, "default")
+        root = catalog.get_api_root(s, "default")
         body = queue.enqueue(s, root_pk=root.pk, collection=get_collection(s, None), org=org, actor=org.slug,
                              remote_addr=address, payload=payload,
                              objects=[] if isinstance(objects, bytes) else objects, requested_at=now_micros(),
@@ -42,7 +42,7 @@ def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | byt
 
 def _status(sessions: sessionmaker[Session], reader: Org, status_id: str) -> dict[str, Any]:
     with db.transaction(sessions) as s:
-        root = collections.get_api_root(s, "default")
+        root = catalog.get_api_root(s, "default")
         return orjson.loads(status.get(s, reader, root, status_id))  # type: ignore[no-any-return]
 
 

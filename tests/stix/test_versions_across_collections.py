@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.sharing import collections
+from exchange.sharing import catalog
 from exchange.store import query, service
 from exchange.store.ingest import ingest
 from tests.factories import TLP2, indicator
@@ -175,7 +175,7 @@ def test_a_database_holding_one_id_in_two_collections_converges(sessions: sessio
     with db.transaction(sessions) as s:
         producer = orgs.create(s, name=f"p{uuid.uuid4().hex[:6]}", role=Role.csirt).org
         reader = orgs.create(s, name=f"r{uuid.uuid4().hex[:6]}", role=Role.sme).org
-        a, b = (collections.create(s, title=f"c{uuid.uuid4().hex[:6]}") for _ in range(2))
+        a, b = (catalog.create(s, title=f"c{uuid.uuid4().hex[:6]}") for _ in range(2))
         v1 = indicator(created_by_ref=producer.identity_id)
         twin = dict(v1, id=f"indicator--{uuid.uuid4()}", modified=V2)
         assert ingest(s, [v1], collection=a, org=producer).added == 1

@@ -14,8 +14,9 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.core.errors import BadRequest, Conflict, ExchangeError, Forbidden, NotFound, Unauthenticated
+from exchange.core.text import NUL
 from exchange.core.timestamps import now_micros
-from exchange.orgs.models import Org, Role, SharingGroup, SharingGroupMember
+from exchange.orgs.models import Org, SharingGroup, SharingGroupMember
 from exchange.sharing.groups import member_group_pks
 from exchange.stix.tlp import Tlp
 from exchange.store.models import ApiRoot, Collection, CollectionGrant
@@ -52,7 +53,7 @@ def create_api_root(session: Session, *, name: str, title: str, description: str
     if not API_ROOT_NAME.fullmatch(name):
         raise BadRequest(f"API root names are 1-64 lower-case letters, digits, '-' and '_', starting and ending "
                          f"with a letter or digit; not {name[:80]!r}")
-    if not 0 < len(title) <= 200 or "\x00" in title + description:
+    if not 0 < len(title) <= 200 or NUL in title + description:
         raise BadRequest("an API root needs a title of 1-200 characters (and no NUL characters)")
     if session.scalar(select(ApiRoot.pk).where(ApiRoot.name == name)) is not None:
         raise Conflict(f"an API root named {name!r} already exists")
@@ -106,7 +107,7 @@ def rights(session: Session, reader: Org | None, collection: Collection) -> Righ
     """The collection-level rule (see ``Collection``); ``member_readable_pks`` is the same rule in SQL."""
     if reader is None:
         return Rights(collection.public, False)
-    if reader.role == Role.admin or collection.owner_org_pk == reader.pk:
+    if reader.is_hub_admin or collection.owner_org_pk == reader.pk:
         return Rights(True, True)
     granted = session.get(CollectionGrant, (collection.pk, reader.pk))
     in_audience = collection.sharing_group_pk is None or session.get(
