@@ -28,7 +28,7 @@ from exchange.orgs.service import KEY_SCHEME
 from exchange.sharing import api as sharing_api
 from exchange.store import api as stix_api
 from exchange.taxii import api as taxii_api
-from exchange.taxii.queue import Ingester
+from exchange.taxii.ingest_queue import Ingester
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange.cli import audit, bench, collections, orgs, people, serve, transfer
+from exchange.cli import audit, bench, catalog, orgs, people, serve, transfer
 from exchange.cli.common import console, database_failure
 from exchange.core.settings import Settings
 
@@ -22,8 +22,8 @@ serve.register(app)
 orgs.register(app)
 people.register(app)
 transfer.register(app)
-app.add_typer(collections.app, name="collection")
-app.add_typer(collections.roots_app, name="api-root")
+app.add_typer(catalog.app, name="collection")
+app.add_typer(catalog.roots_app, name="api-root")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bench.app, name="bench")
 

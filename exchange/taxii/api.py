@@ -24,7 +24,7 @@ from exchange.stix.prepare import envelope_objects
 from exchange.store import query
 from exchange.store.ingest import ingest
 from exchange.store.models import ApiRoot, Collection
-from exchange.taxii import params, queue, status
+from exchange.taxii import ingest_queue, params, status
 from exchange.taxii.media import TAXII_ERRORS, TaxiiResponse, negotiate, require_taxii_body
 
 # Every endpoint resolves the caller: anonymous clients are welcome where a collection is public,
@@ -178,7 +178,7 @@ async def _envelope_body(request: Request) -> bytes:
 def add_objects(request: Request, session: SessionDep, caller: Writer, api_root: str, collection_id: str,
                 body: Annotated[bytes, Depends(_envelope_body)]) -> Response:
     """Small envelopes are stored before the answer ("complete"); large ones are queued and answered
-    "pending" (see ``exchange.taxii.queue``). Malformed ones get their 4xx either way."""
+    "pending" (see ``exchange.taxii.ingest_queue``). Malformed ones get their 4xx either way."""
     org = caller.org
     root, collection, rights = _collection(session, org, api_root, collection_id)
     catalog.require_write(rights, org)
@@ -186,7 +186,7 @@ def add_objects(request: Request, session: SessionDep, caller: Writer, api_root:
     objects = envelope_objects(body)
     queue_from = request.app.state.settings.ingest_queue_from
     if queue_from and len(objects) >= queue_from:
-        pending = queue.enqueue(session, root_pk=root.pk, collection=collection, org=org, actor=caller.actor,
+        pending = ingest_queue.enqueue(session, root_pk=root.pk, collection=collection, org=org, actor=caller.actor,
                                 remote_addr=audit.client_address(request), payload=body,
                                 objects=objects, requested_at=requested_at, ingester=request.app.state.ingester)
         return TaxiiResponse(pending, status_code=202)

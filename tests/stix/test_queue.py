@@ -23,17 +23,17 @@ from exchange.orgs.models import AuditEntry, Org, Role
 from exchange.sharing import catalog
 from exchange.store.models import Collection, IngestJob, StixObject, TaxiiStatus
 from exchange.store.service import DEFAULT_COLLECTION_ID, get_collection
-from exchange.taxii import queue, status
+from exchange.taxii import ingest_queue, status
 from tests.conftest import auth
 from tests.factories import indicator
 
 
 def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | bytes,
-             address: str | None = "192.0.2.7", ingester: queue.Ingester | None = None) -> str:
+             address: str | None = "192.0.2.7", ingester: ingest_queue.Ingester | None = None) -> str:
     payload = objects if isinstance(objects, bytes) else orjson.dumps({"objects": objects})
     with db.transaction(sessions) as s:
         root = catalog.get_api_root(s, "default")
-        body = queue.enqueue(s, root_pk=root.pk, collection=get_collection(s, None), org=org, actor=org.slug,
+        body = ingest_queue.enqueue(s, root_pk=root.pk, collection=get_collection(s, None), org=org, actor=org.slug,
                              remote_addr=address, payload=payload,
                              objects=[] if isinstance(objects, bytes) else objects, requested_at=now_micros(),
                              ingester=ingester)
@@ -51,8 +51,8 @@ def _count(sessions: sessionmaker[Session], model: type[Any], *where: Any) -> in
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-def _ingester(sessions: sessionmaker[Session], **kwargs: Any) -> queue.Ingester:
-    return queue.Ingester(sessions, prepare_processes=0, **kwargs)
+def _ingester(sessions: sessionmaker[Session], **kwargs: Any) -> ingest_queue.Ingester:
+    return ingest_queue.Ingester(sessions, prepare_processes=0, **kwargs)
 
 
 def test_a_queued_envelope_is_pending_then_stored_once_with_its_status_and_audit(sessions, make_org) -> None:
@@ -131,7 +131,8 @@ def test_a_dead_ingesters_jobs_are_taken_up_when_its_lease_runs_out(sessions, ma
     org, _ = make_org(Role.csirt)
     sid = _enqueue(sessions, org, [indicator()])
     with db.transaction(sessions) as s:
-        s.execute(update(IngestJob).values(leased_by="a-dead-ingester", leased_until=now_micros() + queue.LEASE_US))
+        s.execute(update(IngestJob).values(leased_by="a-dead-ingester",
+                                           leased_until=now_micros() + ingest_queue.LEASE_US))
     ingester = _ingester(sessions)
     assert ingester.run_once() == 0  # leased: not ours to take yet
     assert _status(sessions, org, sid)["status"] == "pending"
@@ -149,7 +150,7 @@ def test_an_ingester_that_lost_its_lease_stores_nothing(sessions, make_org) -> N
     assert group is not None
     with db.transaction(sessions) as s:  # its lease ran out and another ingester took the job
         s.execute(update(IngestJob).values(leased_by="another-ingester"))
-    with pytest.raises(queue._LostLease):
+    with pytest.raises(ingest_queue._LostLease):
         slow._finish(group)
     assert _count(sessions, StixObject) == 0
     assert _count(sessions, TaxiiStatus) == 0
@@ -207,7 +208,7 @@ def test_envelopes_beyond_the_memory_bound_are_read_back(sessions, make_org, mon
     org, _ = make_org(Role.csirt)
     ingester = _ingester(sessions)
     kept = _enqueue(sessions, org, [indicator()], ingester=ingester)
-    monkeypatch.setattr(queue, "_HANDED_BYTES", 1)  # already over: the next one is not kept
+    monkeypatch.setattr(ingest_queue, "_HANDED_BYTES", 1)  # already over: the next one is not kept
     read_back = _enqueue(sessions, org, [indicator()], ingester=ingester)
     _damage(sessions, kept)
     _damage(sessions, read_back)
@@ -270,16 +271,16 @@ def test_a_large_post_is_answered_pending_and_completes(settings: Settings, make
 def test_a_group_is_cut_after_its_prepared_envelopes() -> None:
     """The store takes the envelopes prepared so far; the others stay claimed, in order, as the next group."""
     def job(pk: int) -> Any:
-        return queue._Job(pk, f"s{pk}", 1, 0, 1, "a", None)
+        return ingest_queue._Job(pk, f"s{pk}", 1, 0, 1, "a", None)
 
     done: list[Future[Any]] = [Future(), Future(), Future(), Future()]
     for future in done[:2] + done[3:]:
         future.set_result(b"")
-    first = queue._Group(1, 1, [job(pk) for pk in range(4)], done, [b""] * 4, None)
-    later = queue._Group(1, 1, [job(9)], [done[0]], [b""], None)
+    first = ingest_queue._Group(1, 1, [job(pk) for pk in range(4)], done, [b""] * 4, None)
+    later = ingest_queue._Group(1, 1, [job(9)], [done[0]], [b""], None)
     in_flight = deque([first, later])
-    queue._store_what_is_ready(in_flight)
+    ingest_queue._store_what_is_ready(in_flight)
     assert [[j.pk for j in g.jobs] for g in in_flight] == [[0, 1], [2, 3], [9]]
     assert in_flight[1].parts == done[2:]
-    queue._store_what_is_ready(in_flight)  # nothing to cut: a whole group ready is stored whole
+    ingest_queue._store_what_is_ready(in_flight)  # nothing to cut: a whole group ready is stored whole
     assert [[j.pk for j in g.jobs] for g in in_flight] == [[0, 1], [2, 3], [9]]
