@@ -10,19 +10,27 @@ from functools import lru_cache
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
 
-# RFC 3339 as STIX 2.1 (section 3.2) allows it: UTC "Z", optional fraction. stix2 accepts at
-# most six fractional digits (strptime's %f), so microseconds represent every accepted value.
-TIMESTAMP_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z\Z")
+# STIX 2.1, 2.16: YYYY-MM-DDTHH:mm:ss[.s+]Z with two-digit fields in range, as in the OASIS JSON
+# schema (a leap second's :60 included). The one copy of the rule; the strict validation reports
+# against it, and the store takes the subset it can keep (``to_micros``).
+TIMESTAMP_RE = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.([0-9]+))?Z"
+)
+# "YYYY-MM-DDTHH:mm:ss.sssZ": created and modified carry at least milliseconds (STIX 2.1, 3.2).
+MILLISECONDS_LENGTH = 24
 
 
 @lru_cache(maxsize=8192)
 def to_micros(value: str) -> int | None:
-    """Microseconds for a well-formed STIX timestamp, None when it is not one.
+    """Microseconds for a well-formed STIX timestamp, None when it is not one, or not a real date, or
+    finer than microseconds (stix2 accepts at most six fractional digits: strptime's %f).
 
     Cached: an object's created, modified and valid_from are usually the same string, and a feed's
     objects share timestamps, so most calls are dictionary hits (a measured hot path of ingest).
     """
-    if TIMESTAMP_RE.match(value) is None:
+    match = TIMESTAMP_RE.fullmatch(value)
+    if match is None or len(match.group(1) or "") > 6:
         return None
     try:
         return (dt.datetime.fromisoformat(value) - EPOCH) // _US

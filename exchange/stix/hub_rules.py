@@ -14,12 +14,13 @@ import re
 from typing import Any, Final
 
 from exchange.stix import tlp
+from exchange.stix.strict_props import UUID
 from exchange.stix.validate import Rejection
 
 RECIPIENTS_PROPERTY: Final = "x_exchange_recipients"
-_IDENTITY_ID: Final = re.compile(r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_IDENTITY_ID: Final = re.compile(rf"identity--{UUID}")
 # Anything shaped like a STIX identifier in either case: what the case rule looks at.
-_ID_LIKE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*--[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+_ID_LIKE: Final = re.compile(rf"[a-z][a-z0-9-]*--{UUID}", re.IGNORECASE)
 
 
 def container_problem(obj: Any) -> Rejection | None:

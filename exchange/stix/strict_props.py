@@ -24,22 +24,22 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from exchange.core.timestamps import MILLISECONDS_LENGTH, TIMESTAMP_RE
+
 Problem = tuple[str, str]  # (rule code, message)
 Check = Callable[[str, Any], Problem | None]  # (property name, value) -> problem
 
 # --- value syntax -------------------------------------------------------------------------------
 
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
-# 2.9: RFC 4122 UUIDs in their 8-4-4-4-12 string form, versions 1-5, the RFC 4122 variant.
-UUID_RE: Final = re.compile(_UUID)
+# 2.9: RFC 4122 UUIDs in their 8-4-4-4-12 string form, versions 1-5, the RFC 4122 variant; the one
+# copy of the rule. Canonical (lower-case) here; RFC 4122 lets a reader take either case, so the
+# validation does (``UUID_RE``), and the hub's case rule refuses upper case on its own (``hub_rules``).
+UUID: Final = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_ANY_CASE_UUID: Final = rf"(?i:{UUID})"
+UUID_RE: Final = re.compile(_ANY_CASE_UUID)
 # 3.1, 11.2.1: lower-case letters, digits and single hyphens between words, starting with a letter.
 TYPE_NAME_RE: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-IDENTIFIER_RE: Final = re.compile(rf"([a-z][a-z0-9]*(?:-[a-z0-9]+)*)--{_UUID}")
-# 2.16: YYYY-MM-DDTHH:mm:ss[.s+]Z with two-digit fields, as in the OASIS JSON schema.
-TIMESTAMP_RE: Final = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z"
-)
+IDENTIFIER_RE: Final = re.compile(rf"([a-z][a-z0-9]*(?:-[a-z0-9]+)*)--{_ANY_CASE_UUID}")
 # 3.1, 7.3.2, 11.1.1, 11.2.1: names of properties the specification does not define.
 PROPERTY_NAME_RE: Final = re.compile(r"[a-z][a-z0-9_]{2,249}")
 _HASH_KEY_RE: Final = re.compile(r"[a-zA-Z0-9_-]{3,250}")  # 2.7
@@ -121,7 +121,7 @@ def _timestamp(name: str, value: Any) -> Problem | None:
 
 def _versioning_timestamp(name: str, value: Any) -> Problem | None:
     problem = _timestamp(name, value)
-    if problem is None and len(value) < 24:  # "YYYY-MM-DDTHH:mm:ss.sssZ" is 24 characters
+    if problem is None and len(value) < MILLISECONDS_LENGTH:
         return "timestamp-precision", f"{name} {value} is less precise than milliseconds"
     return problem
 
