@@ -116,7 +116,3 @@ class Settings(BaseSettings):
         if value:
             parse(value)
         return value
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -36,10 +36,6 @@ def _hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def set_password(user: User, password: str) -> None:
-    user.password_hash = _hash_password(password)
-
-
 def verify_password(user: User, password: str) -> bool:
     """Constant-time by argon2's construction; a disabled user or one without a password never passes."""
     if user.password_hash is None or user.disabled_at is not None:

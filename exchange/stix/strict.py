@@ -79,7 +79,6 @@ _MAC_RE: Final = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")  # 6.10: colon-de
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _IPV4_CIDR_RE: Final = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?[0-9]))?")  # 6.8
 _EMAIL_RE: Final = re.compile(r'(?:[^\s<>@"]+|"[^"]*")@[^\s<>@]+')  # 6.5: addr-spec, no display name
-# 7.2.1: the only TLP marking definitions there may be.
 
 
 def violation(obj: dict[str, Any]) -> Rejection | None:
