@@ -79,8 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
         """The ingester runs while the server does; it starts with whatever a previous run left queued."""
         ingester.start()
         # Everything loaded so far (modules, the app, SQLAlchemy's caches) lives as long as the server:
-        # out of the collector's sight, a full collection no longer walks it (measured: 110-160 ms
-        # each, several a minute under a POST load, against a few ms after the freeze).
+        # out of the collector's sight, a full collection no longer walks it (decision 0005, "Later
+        # measurements").
         gc.freeze()
         try:
             yield

@@ -15,6 +15,6 @@ def key_string(length: int) -> TypeEngine[str]:
     """A string that is only ever compared for equality or as ASCII (ids, types, indicator values,
     fixed-width hex): PostgreSQL compares it byte by byte (collation "C") instead of by the
     database's locale, which made every index look-up and insert on it about twice as slow
-    (measured: 10k id look-ups at 1M objects, 121 ms against 72 ms). SQLite compares bytes anyway.
+    (decision 0006). SQLite compares bytes anyway.
     """
     return String(length).with_variant(String(length, collation="C"), "postgresql")

@@ -37,8 +37,8 @@ class Base(DeclarativeBase):
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # Measured on ingest: 16 KiB pages and a 64 MiB checkpoint threshold double insert throughput
-    # over the defaults (fewer, larger page writes; checkpoints less often). page_size only takes
+    # 16 KiB pages and a 64 MiB checkpoint threshold: fewer, larger page writes and fewer checkpoints
+    # on ingest (decision 0001, "SQLite tuning"). page_size only takes
     # effect when the file is created, so it must precede the switch to WAL.
     cur.execute("PRAGMA page_size=16384")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -53,8 +53,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # LIFO: the most recently used connection is taken again, so one or two page caches stay
-        # warm instead of each pooled connection filling its own 64 MiB (FIFO took the server to
-        # 417 MB after a full listing of a million objects; measured).
+        # warm instead of each pooled connection filling its own 64 MiB (decision 0001, "SQLite tuning").
         in_memory = make_url(url).database in (None, "", ":memory:")  # one shared connection, no pool order
         engine = create_engine(url, connect_args={"check_same_thread": False},
                                **({} if in_memory else {"pool_use_lifo": True}))
@@ -62,7 +61,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL
     # may then switch to a generic plan; for `stix_id IN (<500 ids>)` that plan was a sequential
-    # scan (measured: ingest fell from thousands to hundreds of objects a second). Custom plans cost
+    # scan (decision 0001, "PostgreSQL"). Custom plans cost
     # a little planning per query, and keep the hub usable behind PgBouncer's transaction pooling.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args={"prepare_threshold": None})

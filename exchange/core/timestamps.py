@@ -27,7 +27,7 @@ def to_micros(value: str) -> int | None:
     finer than microseconds (stix2 accepts at most six fractional digits: strptime's %f).
 
     Cached: an object's created, modified and valid_from are usually the same string, and a feed's
-    objects share timestamps, so most calls are dictionary hits (a measured hot path of ingest).
+    objects share timestamps, so most calls on the ingest path are dictionary hits.
     """
     match = TIMESTAMP_RE.fullmatch(value)
     if match is None or len(match.group(1) or "") > 6:

@@ -135,7 +135,7 @@ def _lock(session: Session, collection: Collection) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
         # Ingest only looks rows up by key. Without fresh statistics (a table growing faster than
         # autovacuum analyses it, or autovacuum off) PostgreSQL planned those look-ups as sequential
-        # scans of the whole table (measured: 170 ms per 500 ids at 300k rows); never here.
+        # scans of the whole table (decision 0001, "PostgreSQL"); never here.
         session.execute(text("SET LOCAL enable_seqscan = off"))
     session.execute(update(Collection).where(Collection.pk == collection.pk).values(updated_at=now_micros()))
 
@@ -146,7 +146,7 @@ def _allocate_pks(session: Session, n: int) -> list[int]:
 
     On PostgreSQL the sequence is moved past all ``n`` at once, which is safe because every insert
     into ``stix_object`` comes through here, under the ingest lock (``_lock``); ``nextval`` once per
-    row cost 8 ms per 10,000 rows (measured).
+    row was one of the per-object costs of decision 0006.
     """
     if session.get_bind().dialect.name == "postgresql":
         last = session.scalar(text("SELECT setval(s::regclass, nextval(s::regclass) + :n - 1) "
@@ -188,8 +188,8 @@ def _existing(session: Session, ids: list[str]) -> _Stored:
 
     Filters on ``stix_id`` only, which leaves the planner a single index to use (see also ``_lock``):
     one index probe per id, a join rather than ``IN``. PostgreSQL rechecks each row a hash index
-    returns against the condition, and against a 10,000-id ``IN`` list that took 1.2 s where the
-    join takes 0.1 s (measured, 10,000 stored ids at 1M objects).
+    returns against the condition, which against a 10,000-id ``IN`` list was far slower than the
+    join (decision 0007).
     """
     stored = _Stored()
     columns = (StixObject.stix_id, StixObject.collection_pk, StixObject.modified, StixObject.revoked,
@@ -209,9 +209,8 @@ def _existing(session: Session, ids: list[str]) -> _Stored:
 
 def _values(session: Session, values: list[str] | list[int]) -> TableValuedAlias:
     """``values`` as a one-column table (``.c.value``) sent as one JSON parameter, however many there
-    are. 10,000 ids as 20 ``IN`` lists of 500 parameters cost twice as much (measured at 1M objects:
-    149 against 63 ms on PostgreSQL, 61 against 25 ms on SQLite), and as a PostgreSQL array 57 ms
-    against 23 ms as JSON, most of it the driver converting the array element by element."""
+    are. 20 ``IN`` lists of 500 parameters cost several times as much (decision 0006), and so did a
+    PostgreSQL array, most of it the driver converting the array element by element (decision 0007)."""
     array = orjson.dumps(values).decode()
     if session.get_bind().dialect.name == "postgresql":
         return func.json_array_elements_text(cast(bindparam("values", array, String), JSON)).table_valued(
@@ -363,10 +362,10 @@ def _clear_latest(session: Session, pks: list[int]) -> None:
 
 def _insert(session: Session, model: type[StixObject | Observable | ObjectRecipient], columns: tuple[str, ...],
             rows: list[tuple[Any, ...]]) -> None:
-    """Bulk insert, the measured hot path of ingest, in each database's fastest way: binary COPY on
-    PostgreSQL, the driver's executemany on SQLite. SQLAlchemy's per-row parameter handling cost as
-    much as the database's own work on both (measured); binary COPY takes a third of text COPY's time
-    (measured: 30 against 90 ms for 10,000 objects and their observables; no escaping, no hex).
+    """Bulk insert, the hot path of ingest, in each database's fastest way: binary COPY on PostgreSQL,
+    the driver's executemany on SQLite. SQLAlchemy's per-row parameter handling cost as much as the
+    database's own work on both (decision 0001, "Ingest"); binary COPY takes a third of text COPY's
+    time, with no escaping and no hex (decision 0006).
     Table and column names come from our own models, never from input.
     """
     conn = session.connection()
@@ -378,7 +377,7 @@ def _insert(session: Session, model: type[StixObject | Observable | ObjectRecipi
         try:
             with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
                 # By type oid psycopg picks the DB-API ``Binary`` wrapper's dumper for bytea, a Python
-                # method per value; the plain one is compiled (measured: 2.4 against 1.4 µs a row).
+                # method per value; the plain one is compiled (decision 0006).
                 cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
                 # Binary COPY needs each column's exact type: the table's own, as the database reports it.
                 cursor.execute(f"SELECT {names} FROM {model.__tablename__} LIMIT 0")  # noqa: S608

@@ -2,8 +2,8 @@
 
 Paging (`collection_pk = ? AND pk > ?`) and id look-ups are only fast when the planner knows the
 tables' sizes. After a large import, until autovacuum analyses them (or never, where autovacuum is
-off), it planned a page in the middle of a million objects as a bitmap scan plus sort: 0.5 s
-instead of 10 ms (measured). Bulk loads therefore finish with ``ANALYZE``, and the worker re-analyses
+off), it planned a page in the middle of a million objects as a bitmap scan plus sort, far slower
+(decision 0001, "PostgreSQL"). Bulk loads therefore finish with ``ANALYZE``, and the worker re-analyses
 tables whose statistics went stale.
 """
 

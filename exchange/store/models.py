@@ -105,7 +105,7 @@ class IngestJob(Base):
     leased_until: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # the envelope as posted
     # The pending status as the POST answered it: clients poll it, and re-reading the envelope on
-    # every poll cost more than the envelope's whole storing (measured).
+    # every poll was a large share of the server's time (decision 0005, "Guarantees").
     pending_status: Mapped[bytes] = mapped_column(LargeBinary)
 
 

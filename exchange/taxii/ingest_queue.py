@@ -3,7 +3,7 @@
 Why: at a million stored objects, a transaction's cost is mostly its commit, and the commit's cost
 follows the index pages it dirties, which for random STIX ids are nearly one page per object. A
 1,000-object envelope stored on its own therefore pays about as much as ten merged into one
-transaction would (measured: ~5,000 objects/s stored one envelope per transaction). So the POST
+transaction would (decision 0005). So the POST
 checks the envelope (JSON limits, 4xx at once), keeps it as an ``IngestJob`` row and answers 202
 with every object pending, as TAXII 2.1 (section 4.3) allows; the ingester then stores queued
 envelopes of one publisher and collection together, up to ``merge_objects`` per transaction.
@@ -151,7 +151,7 @@ class Ingester:
 
     def hand_over(self, job_pk: int, payload: bytes) -> None:
         """A job this process just committed, with its envelope: claimed here, it need not be read back
-        from the database (measured: reading the envelopes was a sixth of the ingester's time). Only a
+        from the database (decision 0005, "Later measurements"). Only a
         shortcut: the job row stays the truth, and any ingester, here or on a replica, can claim it."""
         with self._state:
             if self._handed_bytes + len(payload) <= _HANDED_BYTES:
@@ -368,8 +368,8 @@ class Ingester:
 def _store_what_is_ready(in_flight: deque[_Group]) -> None:
     """Cut the first group after its envelopes prepared so far (at least one, waited for): the rest
     stay claimed, as the next group, and are prepared while these are stored. Waiting for the whole
-    group left the store idle while the helper worked through it (measured: 0.25–0.4 s per group
-    of ten envelopes), then the helper idle while the store worked."""
+    group left the store idle while the helper worked through it, then the helper idle while the
+    store worked (decision 0007, "Also in this round")."""
     group = in_flight[0]
     futures.wait(group.parts[:1])
     ready = 1
