@@ -26,7 +26,7 @@ from exchange.core.text import NUL
 from exchange.orgs import api as orgs_api
 from exchange.orgs.service import KEY_SCHEME
 from exchange.sharing import api as sharing_api
-from exchange.store import api as stix_api
+from exchange.store import api as store_api
 from exchange.taxii import api as taxii_api
 from exchange.taxii.ingest_queue import Ingester
 
@@ -107,7 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     handlers.install(app)
     docs.install(app)
-    app.include_router(stix_api.router)
+    app.include_router(store_api.router)
     app.include_router(orgs_api.router)
     app.include_router(sharing_api.router)
     app.include_router(taxii_api.router)

@@ -1,4 +1,4 @@
-"""TAXII media types and content negotiation (TAXII 2.1, sections 1.6.8 and 3.3)."""
+"""TAXII content negotiation and error documents (TAXII 2.1, sections 1.6.8, 3.3, 3.6); types in core.media."""
 
 from __future__ import annotations
 
