@@ -15,6 +15,6 @@ from exchange.store.models import (
 )
 
 __all__ = [
-    "ApiKey", "ApiRoot", "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "JobLease", "Observable",
-    "Org", "OrgProfile", "StixObject", "TaxiiStatus",
+    "ApiKey", "ApiRoot", "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "JobLease",
+    "Observable", "Org", "OrgProfile", "StixObject", "TaxiiStatus",
 ]
