@@ -41,6 +41,7 @@ class VerificationMethod(enum.StrEnum):
     email = "email"  # confirmation link mailed to security@ / postmaster@ the domain
     rdap = "rdap"  # confirmation link mailed to the abuse contact RDAP names for a range or AS
     approval = "approval"  # a CSIRT or admin organisation vouched for it (audited)
+    declared = "declared"  # software: nothing to prove (see exchange.assets.service.SELF_EVIDENT)
 
 
 class Asset(Base):
