@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from exchange.sharing.api import ERRORS, page_limit, text_path, text_query
 router = APIRouter(prefix="/api/v1", tags=["assets"], responses=ERRORS, dependencies=[Depends(known_only)])
 OrgSlug = Annotated[str | None, text_query(description="Another organisation's slug (csirt and admin only)",
                                            max_length=64)]
-AssetId = Annotated[int, text_path(ge=1, le=INT_MAX)]
+AssetId = Annotated[int, Path(ge=1, le=INT_MAX)]
 Token = Annotated[str, text_path(max_length=100)]
 
 
