@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "exchange"
 
 # Lowest first: each package may import those before it (and itself).
-LAYERS = ["core", "stix", "store", "sharing", "orgs", "taxii"]
+LAYERS = ["core", "stix", "store", "sharing", "orgs", "taxii", "notify", "assets"]
 
 # (importing module, imported package) pairs against the arrows, left by the file moves of issue 15;
 # later items of the issue remove them.

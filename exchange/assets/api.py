@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,7 @@ def _out(session: Session, asset: Asset) -> AssetOut:
 
 @router.get("/assets", summary="List an organisation's assets", response_model=AssetPageOut)
 def list_assets(request: Request, session: SessionDep, caller: CurrentOrg, org: OrgSlug = None,
-                kind: Annotated[AssetKind | None, text_query(description="Only assets of this kind")] = None,
+                kind: Annotated[AssetKind | None, Query(description="Only assets of this kind")] = None,
                 limit: Annotated[int | None, page_limit()] = None,
                 next_page: Annotated[str | None, text_query(alias="next", description="`next` of the previous page",
                                                             max_length=32)] = None) -> AssetPageOut:
