@@ -22,15 +22,19 @@ def test_add_normalises_and_lists_in_pages(client, make_org) -> None:  # type: i
     assert [r.status_code for r in added] == [201] * 5
     assert [r.json()["value"] for r in added] == ["xn--bcher-kva.test", "203.0.113.0/24", "64501",
                                                   "pkg:pypi/django@4.2.1", "https://shop.test/Login"]
-    assert added[0].json()["org"] == org.slug and added[0].json()["verified"] is False
+    assert added[0].json()["org"] == org.slug
+    assert added[0].json()["verified"] is False
     assert added[0].json()["challenge"]["dns_txt"].startswith("exchange-verification=")
     software = added[3].json()
-    assert software["verified"] is True and software["challenge"] is None  # nothing to prove for software
+    assert software["verified"] is True
+    assert software["challenge"] is None
     assert software["software"] == {"vendor": None, "product": "django", "version": "4.2.1", "purl_type": "pypi"}
     first = client.get("/api/v1/assets?limit=2", headers=auth(key)).json()
-    assert first["more"] is True and len(first["assets"]) == 2
+    assert first["more"] is True
+    assert len(first["assets"]) == 2
     rest = client.get(f"/api/v1/assets?limit=10&next={first['next']}", headers=auth(key)).json()
-    assert rest["more"] is False and rest["next"] is None
+    assert rest["more"] is False
+    assert rest["next"] is None
     assert [a["id"] for a in first["assets"] + rest["assets"]] == [r.json()["id"] for r in added]
     only = client.get("/api/v1/assets?kind=cidr", headers=auth(key)).json()["assets"]
     assert [a["value"] for a in only] == ["203.0.113.0/24"]
@@ -41,7 +45,8 @@ def test_the_same_asset_twice_is_a_conflict_but_another_org_may_claim_it(client,
     _, other = make_org(Role.sme)
     assert _add(client, key, "domain", "shop.test").status_code == 201
     again = _add(client, key, "domain", "SHOP.test.")
-    assert again.status_code == 409 and "already has" in again.json()["description"]
+    assert again.status_code == 409
+    assert "already has" in again.json()["description"]
     assert _add(client, other, "domain", "shop.test").status_code == 201  # claims are proved, not first-come
 
 
@@ -62,7 +67,8 @@ def test_a_csirt_acts_for_its_constituents(client, make_org, sessions) -> None: 
     sme, sme_key = make_org(Role.sme)
     csirt, csirt_key = make_org(Role.csirt)
     made = _add(client, csirt_key, "cidr", "198.51.100.0/24", org=sme.slug)
-    assert made.status_code == 201 and made.json()["org"] == sme.slug
+    assert made.status_code == 201
+    assert made.json()["org"] == sme.slug
     listed = client.get(f"/api/v1/assets?org={sme.slug}", headers=auth(csirt_key)).json()["assets"]
     assert [a["value"] for a in listed] == ["198.51.100.0/24"]
     assert client.get("/api/v1/assets", headers=auth(sme_key)).json()["assets"][0]["id"] == made.json()["id"]
@@ -111,5 +117,6 @@ def test_profile_sector_and_country(client, make_org) -> None:  # type: ignore[n
     assert r.json() == {"org": org.slug, "sector": "C", "sector_name": "Manufacturing", "country": "FR"}
     assert client.put("/api/v1/profile", json={"country": "DE"}, headers=auth(key)).json()["sector"] == "C"
     bad = client.put("/api/v1/profile", json={"country": "XX"}, headers=auth(key))
-    assert bad.status_code == 400 and "ISO 3166-1" in bad.json()["description"]
+    assert bad.status_code == 400
+    assert "ISO 3166-1" in bad.json()["description"]
     assert client.put("/api/v1/profile", json={"sector": "Z"}, headers=auth(key)).status_code == 422

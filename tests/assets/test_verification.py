@@ -59,7 +59,8 @@ def test_dns_txt_record_verifies_and_a_wrong_one_does_not(client, make_org, dns_
     asset = _add(client, key, "domain", "Shop.TEST")
     dns_zone.txt["shop.test"] = ["v=spf1 -all", "exchange-verification=someone-elses-token"]
     first = _verify(client, key, asset["id"], method="dns")
-    assert first["verified"] is False and "no TXT record" in first["detail"]
+    assert first["verified"] is False
+    assert "no TXT record" in first["detail"]
     dns_zone.txt["shop.test"].append(asset["challenge"]["dns_txt"])
     second = _verify(client, key, asset["id"], method="dns")
     assert second["verified"] is True
@@ -96,13 +97,15 @@ def test_a_page_without_the_token_or_a_redirect_does_not_verify(client, make_org
     assert _verify(client, key, asset["id"], method="http")["verified"] is False
     site.put("shop.test", checks.WELL_KNOWN, b"http://elsewhere.test/token", status=302)
     outcome = _verify(client, key, asset["id"], method="http")
-    assert outcome["verified"] is False and "302" in outcome["detail"]
+    assert outcome["verified"] is False
+    assert "302" in outcome["detail"]
 
 
 def test_production_fetch_refuses_loopback_and_private_addresses(settings, site) -> None:  # type: ignore[no-untyped-def]
     strict = settings.model_copy(update={"assets_http_insecure": False})
     found = checks.web_file("shop.test", "token", strict)  # resolves (by the map) to 127.0.0.1
-    assert found.ok is False and "no public address" in found.detail
+    assert found.ok is False
+    assert "no public address" in found.detail
     assert site.hits == []  # nothing was fetched
     private = strict.model_copy(update={"assets_http_resolve": {"shop.test": "10.0.0.8:443"}})
     assert "no public address" in checks.web_file("shop.test", "token", private).detail
@@ -112,18 +115,21 @@ def test_mailed_link_confirms_once_and_only_through_the_button(client, make_org,
     _, key = make_org(Role.sme)
     asset = _add(client, key, "domain", "shop.test")
     sent = _verify(client, key, asset["id"], method="email", mailbox="postmaster")
-    assert sent["verified"] is False and sent["sent_to"] == "postmaster@shop.test"
+    assert sent["verified"] is False
+    assert sent["sent_to"] == "postmaster@shop.test"
     [message] = mailbox.messages
     assert message["To"] == "postmaster@shop.test"
     link = re.search(r"https://hub\.test(/api/v1/assets/confirm/\S+)", mailbox.text())
     assert link is not None
     path = link.group(1)
     page = client.get(path)  # what a mail scanner following the link does: nothing changes
-    assert page.status_code == 200 and "<form method=post>" in page.text
+    assert page.status_code == 200
+    assert "<form method=post>" in page.text
     assert client.get(f"/api/v1/assets/{asset['id']}", headers=auth(key)).json()["verified"] is False
     assert client.post(path).status_code == 200
     after = client.get(f"/api/v1/assets/{asset['id']}", headers=auth(key)).json()
-    assert after["verified"] is True and after["verification_method"] == "email"
+    assert after["verified"] is True
+    assert after["verification_method"] == "email"
     assert client.post(path).status_code == 404  # single use
     with sessions() as s:
         assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "asset.confirm")) == \
@@ -151,7 +157,8 @@ def test_mail_only_to_role_addresses(client, make_org) -> None:  # type: ignore[
 
 RDAP = {"objectClassName": "ip network", "handle": "NET-198-51-100-0",
         "entities": [{"objectClassName": "entity", "roles": ["registrant"],
-                      "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["email", {}, "text", "noc@owner.test"]]],
+                      "vcardArray": ["vcard", [["version", {}, "text", "4.0"],
+                                               ["email", {}, "text", "noc@owner.test"]]],
                       "entities": [{"objectClassName": "entity", "roles": ["abuse"],
                                     "vcardArray": ["vcard", [["version", {}, "text", "4.0"],
                                                              ["fn", {}, "text", "Abuse desk"],
@@ -167,7 +174,8 @@ def test_a_range_is_confirmed_by_its_rdap_abuse_contact(client, make_org, site, 
     path = re.search(r"https://hub\.test(\S+)", mailbox.text()).group(1)  # type: ignore[union-attr]
     assert client.post(path).status_code == 200
     after = client.get(f"/api/v1/assets/{asset['id']}", headers=auth(key)).json()
-    assert after["verified"] is True and after["verification_method"] == "rdap"
+    assert after["verified"] is True
+    assert after["verification_method"] == "rdap"
 
 
 def test_an_as_without_an_abuse_contact_is_not_mailed(client, make_org, site, mailbox) -> None:  # type: ignore[no-untyped-def]
@@ -175,10 +183,12 @@ def test_an_as_without_an_abuse_contact_is_not_mailed(client, make_org, site, ma
     asset = _add(client, key, "asn", "AS64500")
     site.put("127.0.0.1", "/rdap/autnum/64500", {"objectClassName": "autnum", "entities": []})
     outcome = _verify(client, key, asset["id"], method="rdap")
-    assert outcome["verified"] is False and "no abuse" in outcome["detail"]
+    assert outcome["verified"] is False
+    assert "no abuse" in outcome["detail"]
     assert mailbox.messages == []
     wrong = client.post(f"/api/v1/assets/{asset['id']}/verify", json={"method": "dns"}, headers=auth(key))
-    assert wrong.status_code == 400 and "rdap" in wrong.json()["description"]
+    assert wrong.status_code == 400
+    assert "rdap" in wrong.json()["description"]
 
 
 def test_only_a_csirt_or_admin_approves(client, make_org, sessions) -> None:  # type: ignore[no-untyped-def]
@@ -188,11 +198,14 @@ def test_only_a_csirt_or_admin_approves(client, make_org, sessions) -> None:  # 
     refused = client.post(f"/api/v1/assets/{asset['id']}/verify", json={"method": "approval"}, headers=auth(sme_key))
     assert refused.status_code == 403
     approved = _verify(client, csirt_key, asset["id"], method="approval")
-    assert approved["verified"] is True and approved["asset"]["verified_by"] == csirt.slug
+    assert approved["verified"] is True
+    assert approved["asset"]["verified_by"] == csirt.slug
     with sessions() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "asset.verify")
                           .order_by(AuditEntry.pk.desc())).first()
-        assert entry is not None and entry.actor == csirt.slug and "approval" in entry.detail
+        assert entry is not None
+        assert entry.actor == csirt.slug
+        assert "approval" in entry.detail
 
 
 def test_verification_expires_and_the_job_renews_what_it_can(settings, client, make_org, dns_zone, sessions) -> None:  # type: ignore[no-untyped-def]
