@@ -151,7 +151,12 @@ def asn(raw: str, limits: Limits) -> int:
 
 
 def url(raw: str, limits: Limits) -> str:
-    """An http(s) URL with a lower-case scheme and host (IDNA), as the observable table writes URLs."""
+    """An http(s) URL with a lower-case scheme and host (IDNA), as the observable table writes URLs.
+
+    Backslashes, blanks and credentials are refused: browsers and ``urlsplit`` disagree on where the host
+    of ``https://shop.example\\@evil.example/`` is, and an asset must mean one host."""
+    if any(c in raw for c in "\\ \t\r\n"):
+        raise BadRequest(f"{raw[:100]!r} is not a valid URL: no backslashes or blanks")
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -159,6 +164,8 @@ def url(raw: str, limits: Limits) -> str:
         raise BadRequest(f"{raw[:100]!r} is not a valid URL: {exc}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise BadRequest(f"{raw[:100]!r} is not an http or https URL with a host")
+    if "@" in parts.netloc:
+        raise BadRequest(f"{raw[:100]!r} carries a user name or password; register the URL without them")
     host = parts.hostname
     if ":" in host or host[-1].isdigit():
         address = _network(AssetKind.cidr, host, limits).value
@@ -182,7 +189,8 @@ def software(raw: str) -> Normalised:
 def _cpe(raw: str) -> Normalised:
     fields = _CPE_SPLIT.split(raw.lower())
     if len(fields) < 5 or len(fields) > 13:
-        raise BadRequest(f"{raw[:100]!r} is not a CPE 2.3 formatted string: it needs part, vendor and product")
+        raise BadRequest(f"{raw[:100]!r} is not a CPE 2.3 formatted string: cpe:2.3:part:vendor:product"
+                         "[:version…], 13 fields at most")
     fields += ["*"] * (13 - len(fields))  # trailing "any" fields may be left out
     part, vendor, product, version = fields[2:6]
     if part not in _CPE_PARTS:

@@ -59,7 +59,10 @@ def test_normalised_values(kind, raw, value) -> None:  # type: ignore[no-untyped
     (K.software, "apache", "neither a CPE 2.3 name"),
     (K.software, "cpe:2.3:x:apache:http_server", "CPE part 'x' is not"),
     (K.software, "cpe:2.3:a:*:http_server", "must name its vendor and product"),
-    (K.software, "cpe:2.3:a", "needs part, vendor and product"),
+    (K.software, "cpe:2.3:a", "not a CPE 2.3 formatted string"),
+    (K.software, "cpe:2.3:a:b:c:d:e:f:g:h:i:j:k:l:m", "13 fields at most"),
+    (K.url, "https://shop.bücher.de\\@evil.de/", "no backslashes"),
+    (K.url, "https://user:pw@shop.bücher.de/", "user name or password"),
     (K.software, "pkg:pypi", "not a valid package URL"),
     (K.domain, "", "1 to 1024 characters"),
 ])
