@@ -74,8 +74,8 @@ def list_assets(
     with unit_of_work(Settings()) as session:
         owner = orgs.get_by_slug(session, org)
         assets = service.page(session, owner, limit=service.count(session, owner) or 1).assets
-        approver_pks = {a.verified_by for a in assets}
-        approvers = dict(session.execute(select(Org.pk, Org.slug).where(Org.pk.in_(approver_pks))))
+        approver_pks = {a.verified_by for a in assets if a.verified_by is not None}
+        approvers = dict(session.execute(select(Org.pk, Org.slug).where(Org.pk.in_(approver_pks))).all())
         inventory = Inventory(org=owner.slug, profile=profile_out(owner.slug, service.profile(session, owner)),
                               assets=[asset_out(a, owner.slug, approvers.get(a.verified_by or 0)) for a in assets])
     if as_json:
