@@ -55,7 +55,8 @@ class AssetOut(BaseModel):
     verification_expires: str | None
     verified_by: str | None = Field(description="Slug of the approving organisation, for an approval")
     methods: list[VerificationMethod] = Field(description="Methods that can verify this asset")
-    challenge: ChallengeOut | None = Field(description="null for assets that need no proof")
+    challenge: ChallengeOut | None = Field(description="For names (domain, mail domain, URL): what to publish "
+                                          "for the dns and http methods; null for other kinds")
 
 
 class AssetPageOut(BaseModel):
@@ -105,8 +106,7 @@ def asset_out(asset: Asset, org_slug: str, verified_by: str | None) -> AssetOut:
     kind = AssetKind(asset.kind)
     software = None if asset.sw_product is None else SoftwareOut(
         vendor=asset.sw_vendor, product=asset.sw_product, version=asset.sw_version, purl_type=asset.sw_purl_type)
-    allowed = service.methods(kind)
-    challenge = None if allowed == {VerificationMethod.declared} else ChallengeOut(
+    challenge = None if kind not in service.NAMED else ChallengeOut(
         token=asset.challenge, dns_txt=f"{checks.PREFIX}{asset.challenge}", well_known_path=checks.WELL_KNOWN,
         meta_tag=f'<meta name="{checks.META_NAME}" content="{asset.challenge}">')
     return AssetOut(
@@ -116,7 +116,7 @@ def asset_out(asset: Asset, org_slug: str, verified_by: str | None) -> AssetOut:
         verification_method=VerificationMethod(asset.verification_method) if asset.verification_method else None,
         verification_expires=(from_micros(asset.verification_expires_at)
                               if asset.verification_expires_at is not None else None),
-        verified_by=verified_by, methods=sorted(allowed), challenge=challenge)
+        verified_by=verified_by, methods=sorted(service.methods(kind)), challenge=challenge)
 
 
 def profile_out(org_slug: str, profile: OrgProfile | None) -> ProfileOut:

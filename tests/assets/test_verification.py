@@ -17,6 +17,7 @@ from exchange.assets.jobs import recheck_assets
 from exchange.assets.models import Asset
 from exchange.core import db
 from exchange.core.settings import Settings
+from exchange.jobs.scheduler import periodic_jobs
 from exchange.orgs.models import AuditEntry, Role
 from tests.assets.conftest import Mailbox, Site, Zone
 from tests.conftest import auth
@@ -228,3 +229,8 @@ def test_verification_expires_and_the_job_renews_what_it_can(settings, client, m
     assert listed == {by_dns["id"]: True, by_approval["id"]: False}  # an approval lapses until re-approved
     with db.transaction(sessions) as s:
         assert verification.due(s) == []  # the lapsed approval was tried today; the DNS one is renewed
+
+
+def test_the_worker_schedules_the_recheck(settings) -> None:  # type: ignore[no-untyped-def]
+    jobs = {p.name: p.seconds for p in periodic_jobs(settings)}
+    assert jobs["recheck_asset_verifications"] == settings.assets_recheck_seconds
