@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from exchange.assets import checks, service
 from exchange.assets.models import Asset, AssetKind, VerificationMethod
-from exchange.core.errors import BadRequest, NotFound
+from exchange.core.errors import BadRequest, NotFound, TooManyRequests
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
 from exchange.notify import smtp
@@ -31,6 +31,7 @@ HOUR = 3_600 * 1_000_000  # µs
 MAILBOXES = ("security", "postmaster")  # RFC 2142 role addresses only: any other mailbox proves nothing
 CONFIRM_PATH = "/api/v1/assets/confirm/"
 RECHECK_WINDOW = 30 * service.DAY  # re-check verifications that expire within this
+RESEND_AFTER = 10 * 60 * 1_000_000  # one mailed link per asset per 10 minutes: the hub is no mail cannon
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +85,15 @@ def verify(session: Session, asset: Asset, method: VerificationMethod, *, settin
 def send_link(asset: Asset, address: str, *, settings: Settings) -> None:
     if "@" not in address or any(c in address for c in "\r\n<>,; "):
         raise BadRequest(f"{address[:100]!r} is not a usable e-mail address")
+    now = now_micros()
+    sent_at = (asset.link_expires_at or 0) - settings.assets_link_hours * HOUR
+    if asset.link_hash is not None and now - sent_at < RESEND_AFTER:
+        wait = (sent_at + RESEND_AFTER - now) // 1_000_000 + 1
+        raise TooManyRequests(f"a link went to {asset.link_sent_to} moments ago; ask again in {wait} s",
+                              retry_after=wait)
     token = secrets.token_urlsafe(32)
     asset.link_hash = _hash(token)
-    asset.link_expires_at = now_micros() + settings.assets_link_hours * HOUR
+    asset.link_expires_at = now + settings.assets_link_hours * HOUR
     asset.link_sent_to = address
     link = f"{settings.base_url.rstrip('/')}{CONFIRM_PATH}{token}"
     smtp.send(settings.smtp_url, sender=settings.smtp_from, to=address,

@@ -137,6 +137,16 @@ def test_mailed_link_confirms_once_and_only_through_the_button(client, make_org,
             "link:postmaster@shop.test"
 
 
+def test_one_link_per_asset_per_ten_minutes(client, make_org, mailbox) -> None:  # type: ignore[no-untyped-def]
+    _, key = make_org(Role.sme)
+    asset = _add(client, key, "domain", "shop.test")
+    _verify(client, key, asset["id"], method="email")
+    again = client.post(f"/api/v1/assets/{asset['id']}/verify", json={"method": "email"}, headers=auth(key))
+    assert again.status_code == 429
+    assert int(again.headers["Retry-After"]) <= 600
+    assert len(mailbox.messages) == 1
+
+
 def test_an_expired_link_is_refused(client, make_org, mailbox, sessions) -> None:  # type: ignore[no-untyped-def]
     _, key = make_org(Role.sme)
     asset = _add(client, key, "domain", "shop.test")
