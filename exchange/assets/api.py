@@ -79,8 +79,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
                         f"<body><h1>{escape(title)}</h1>{body}</body></html>", status_code=status)
 
 
-@router.get("/assets/confirm/{token}", summary="The mailed confirmation link: a page with a confirm button",
-            response_class=HTMLResponse, include_in_schema=True)
+# The two pages of the mailed link are for people, not API clients: outside the OpenAPI document.
+@router.get("/assets/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
 def confirm_page(session: SessionDep, token: Token) -> HTMLResponse:
     asset = verification.pending(session, token)
     owner = session.get(Org, asset.org_pk)
@@ -90,7 +90,7 @@ def confirm_page(session: SessionDep, token: Token) -> HTMLResponse:
                  '<form method=post><button type=submit>Confirm</button></form>')
 
 
-@router.post("/assets/confirm/{token}", summary="Confirm ownership (spends the link)", response_class=HTMLResponse)
+@router.post("/assets/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
 def confirm(request: Request, session: SessionDep, token: Token) -> HTMLResponse:
     asset = verification.confirm(session, token, settings=_settings(request))
     owner = session.get(Org, asset.org_pk)
