@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from exchange import __version__, docs
+from exchange.assets import api as assets_api
 from exchange.core import handlers
 from exchange.core.db import behind_head, make_engine, make_sessionmaker
 from exchange.core.errors import BadRequest, Forbidden, NotFound
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(orgs_api.router)
     app.include_router(sharing_api.router)
     app.include_router(taxii_api.router)
+    app.include_router(assets_api.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

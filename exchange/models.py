@@ -1,5 +1,6 @@
 """Every table of the hub, imported in one place so Alembic and tests see the whole schema."""
 
+from exchange.assets.models import Asset, OrgProfile
 from exchange.core.db import Base
 from exchange.jobs.lease import JobLease
 from exchange.orgs.models import ApiKey, AuditEntry, Org
@@ -14,6 +15,6 @@ from exchange.store.models import (
 )
 
 __all__ = [
-    "ApiKey", "ApiRoot", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "JobLease", "Observable",
-    "Org", "StixObject", "TaxiiStatus",
+    "ApiKey", "ApiRoot", "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "JobLease",
+    "Observable", "Org", "OrgProfile", "StixObject", "TaxiiStatus",
 ]

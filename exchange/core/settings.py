@@ -95,6 +95,39 @@ class Settings(BaseSettings):
         description="Where the rate-limit counters live: `memory://` (per process) or `redis://host:6379` "
         "(shared by replicas and workers; needs `pip install 'limits[async-redis]'`).",
     )
+    smtp_from: str = Field(default="exchange@localhost", description="Sender address of the mail the hub sends.")
+    assets_allow_reserved: bool = Field(
+        default=False,
+        description="Accept private, reserved and documentation addresses, ranges, AS numbers and names "
+        "(`.test`, `.example`, `example.com`, 192.0.2.0/24, 2001:db8::/32) as assets: tests and demos only.",
+    )
+    assets_max_prefix_v4: int = Field(
+        default=16, ge=0, le=32, description="Widest IPv4 range an asset may be: /16 means at most 65,536 addresses."
+    )
+    assets_max_prefix_v6: int = Field(default=32, ge=0, le=128, description="Widest IPv6 range an asset may be.")
+    assets_verification_days: int = Field(
+        default=365, ge=1, description="How long a verified asset stays verified before it must be checked again."
+    )
+    assets_link_hours: int = Field(default=72, ge=1, description="How long a mailed confirmation link is valid.")
+    assets_recheck_seconds: int = Field(
+        default=86400, ge=1, description="How often a worker re-checks verifications that expire within 30 days."
+    )
+    assets_dns_nameservers: list[str] = Field(
+        default=[], description='Resolvers asked for TXT records, as JSON: `["9.9.9.9"]`. Empty: the system\'s.'
+    )
+    assets_dns_port: int = Field(default=53, ge=1, le=65535, description="Port of `assets_dns_nameservers`.")
+    assets_http_insecure: bool = Field(
+        default=False,
+        description="Fetch `/.well-known/exchange-verification` over plain http and from loopback addresses "
+        "(tests only); production fetches https from public addresses only.",
+    )
+    assets_http_resolve: dict[str, str] = Field(
+        default={}, description='Fixed addresses for verification fetches, as JSON `{"shop.test": "127.0.0.1:8080"}` '
+        "(tests only; the address must still pass the public-address rule unless `assets_http_insecure`).",
+    )
+    assets_rdap_url: str = Field(
+        default="https://rdap.org", description="RDAP service asked for the abuse contact of an IP range or AS."
+    )
     cors_origins: list[str] = Field(
         default=[],
         description='Origins whose browser scripts may call the API, as JSON: `["https://portal.example"]`. '

@@ -2,7 +2,8 @@
 
 Jobs now: a heartbeat that proves the workers reach the database, the purge of expired TAXII status
 resources, and (PostgreSQL) re-analysing tables whose planner statistics went stale. Alert matching,
-deliveries and feed syncs register here as they arrive.
+deliveries and feed syncs register here as they arrive; each feature lists its own jobs in its
+``jobs.py`` (``exchange.assets.jobs``).
 
 Every worker schedules every job, and each run first claims the job's current window in
 ``job_lease`` (see ``exchange.jobs.lease``): however many workers run, each job fires once a period.
@@ -20,6 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from exchange.assets import jobs as asset_jobs
 from exchange.core.db import make_engine, make_sessionmaker, transaction
 from exchange.core.settings import Settings
 from exchange.core.timestamps import from_micros
@@ -60,7 +62,8 @@ def refresh_statistics(session: Session) -> None:
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:
     return [Periodic(heartbeat, settings.worker_tick_seconds), Periodic(purge_statuses, settings.worker_purge_seconds),
-            Periodic(refresh_statistics, 600)]
+            Periodic(refresh_statistics, 600),
+            *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings))]
 
 
 def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, lease_seconds: float) -> Callable[[], None]:

@@ -1,0 +1,1 @@
+"""Outgoing messages: mail now; alert deliveries (webhooks, digests) build on it."""
