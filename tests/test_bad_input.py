@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from exchange.app import create_app
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
 from tests.conftest import auth
 from tests.factories import bundle, indicator

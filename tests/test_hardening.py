@@ -27,7 +27,7 @@ from exchange.core.ratelimit import key_digest
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
 from exchange.stix import jsonlimits
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
 from tests.conftest import auth
 from tests.factories import bundle, indicator

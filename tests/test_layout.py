@@ -28,10 +28,8 @@ KNOWN_UPWARDS = {
     ("exchange.sharing.groups", "orgs"),
     ("exchange.store.bulk", "orgs"),
     ("exchange.store.ingest", "orgs"),
-    ("exchange.store.query", "orgs"),
-    ("exchange.store.query", "sharing"),
-    ("exchange.store.service", "orgs"),
-    ("exchange.store.service", "sharing"),
+    ("exchange.store.reads", "orgs"),
+    ("exchange.store.reads", "sharing"),
 }
 
 

@@ -24,7 +24,7 @@ from exchange.core.timestamps import to_micros
 from exchange.orgs import service as orgs
 from exchange.stix import observables
 from exchange.stix.prepare import objects_of
-from exchange.store import service
+from exchange.store import reads
 from exchange.store.bulk import batched, ingest_stream
 from exchange.store.models import StixObject
 
@@ -201,19 +201,19 @@ def _usage(message: str) -> NoReturn:
 def _pages(settings: Settings, reader: Any, types: list[str], added_since: int | None) -> Iterator[tuple[bytes, str]]:
     """(raw JSON, TLP level) of every current object the reader may see, a page per transaction."""
     sessions = session_factory(settings)
-    cursor = None
+    next_token = None
     while True:
         with transaction(sessions) as session:
-            page = service.list_objects(session, reader, limit=settings.max_page_size, cursor=cursor,
-                                        types=types, added_since=added_since)
+            page = reads.list_objects(session, reader, limit=settings.max_page_size, next_token=next_token,
+                                      types=types, added_since=added_since)
             # the page is already filtered by the access rules: this only looks up the level of each row
             found = session.execute(select(StixObject.pk, StixObject.tlp)
-                                    .where(StixObject.pk.in_([row.pk for row in page.objects])))
+                                    .where(StixObject.pk.in_([row.pk for row in page.rows])))
             levels = {pk: tlp for pk, tlp in found.all()}  # noqa: C416 - rows unpack, they are not pairs to dict()
-            yield from ((row.raw, levels[row.pk]) for row in page.objects)
+            yield from ((row.raw, levels[row.pk]) for row in page.rows)
         if page.next is None:
             return
-        cursor = page.next
+        next_token = page.next
 
 
 def _write(out: Any, fmt: str, kind: str | None, rows: Iterator[tuple[bytes, str]]) -> None:
