@@ -27,7 +27,7 @@ WHOLE = 16 * 1024 * 1024  # parsed objects take ~5x their JSON: ~100 MB at most 
 _CHUNK = 1024 * 1024
 
 
-class Missing(Exception):  # noqa: N818 - not an error of the input: the path names nothing
+class MissingSourceError(Exception):
     """The source is neither a file, a directory nor '-'."""
 
 
@@ -115,7 +115,7 @@ class Reader:
 
 def open_sources(source: str) -> tuple[Iterator[tuple[str, BinaryIO]], int | None]:
     """(name, binary stream) of each input, opened one at a time, and their size in bytes if it is
-    known before reading them (not for stdin); raises ``Missing`` at once."""
+    known before reading them (not for stdin); raises ``MissingSourceError`` at once."""
     if source == "-":
         return iter([("stdin", sys.stdin.buffer)]), None
     path = Path(source)
@@ -124,7 +124,7 @@ def open_sources(source: str) -> tuple[Iterator[tuple[str, BinaryIO]], int | Non
     elif path.is_file():
         files = [path]
     else:
-        raise Missing(source)
+        raise MissingSourceError(source)
     return _opened(files), sum(file.stat().st_size for file in files)
 
 

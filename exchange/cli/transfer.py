@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from exchange.cli.common import console, session_factory, unit_of_work
-from exchange.cli.sources import Missing, Reader, open_sources
+from exchange.cli.sources import MissingSourceError, Reader, open_sources
 from exchange.core.db import transaction
 from exchange.core.errors import ExchangeError
 from exchange.core.settings import Settings
@@ -55,7 +55,7 @@ def import_(
     settings = Settings()
     try:
         sources, size = open_sources(source)
-    except Missing:
+    except MissingSourceError:
         _usage(f"{source} is neither a file, a directory nor '-'")
     read = Reader()
     columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[objects]} objects"),
