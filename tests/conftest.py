@@ -20,7 +20,7 @@ from exchange.core import db
 from exchange.core.settings import Settings
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.taxii.live import Hub, Server, start_server
 
 PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL")

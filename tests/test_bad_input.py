@@ -24,7 +24,7 @@ from exchange.app import create_app
 from exchange.core.media import TAXII
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.conftest import auth
 from tests.factories import bundle, indicator
 

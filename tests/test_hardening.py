@@ -29,7 +29,7 @@ from exchange.core.settings import Settings
 from exchange.orgs.models import Role
 from exchange.orgs.service import KEY_SCHEME
 from exchange.stix import jsonlimits
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.conftest import auth
 from tests.factories import bundle, indicator
 

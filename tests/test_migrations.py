@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from exchange.core import db
 from exchange.models import Base
 from exchange.store.models import Collection
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.conftest import PG_URL
 
 

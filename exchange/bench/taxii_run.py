@@ -29,7 +29,7 @@ from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.store.bulk import batched, ingest_stream
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 
 LOAD_BATCH = 5000
 POST_SEED_OFFSET = 1_000_003  # POSTed objects come from another seed: new ids, never duplicates

@@ -8,103 +8,35 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import select
 
 from exchange.cli.common import console, session_factory, unit_of_work
+from exchange.cli.sources import MissingSourceError, Reader, open_sources
 from exchange.core.db import transaction
 from exchange.core.errors import ExchangeError
 from exchange.core.settings import Settings
 from exchange.core.timestamps import to_micros
 from exchange.orgs import service as orgs
 from exchange.stix import observables
-from exchange.stix.prepare import objects_of
-from exchange.store import service
+from exchange.store import reads
 from exchange.store.bulk import batched, ingest_stream
 from exchange.store.models import StixObject
 
-_SUFFIXES = (".json", ".jsonl", ".ndjson")
 # what observables.extract produces: one blocklist holds one of them
 KINDS = ("domain", "ipv4", "ipv6", "url", "email", "email-domain", "md5", "sha1", "sha256", "sha512", "cve", "cpe")
 _LISTED = 20  # rejected objects named one by one; beyond that, counts by reason
-
-
-class _Input(NamedTuple):
-    """Everything read from the sources: the objects in stream order, where each file's objects start
-    (to name a rejected object by file and position), and what could not even be parsed."""
-
-    objects: list[Any]
-    starts: list[tuple[int, str]]
-    errors: list[str]
-
-
-def _read(sources: Iterator[tuple[str, bytes]]) -> _Input:
-    read = _Input([], [], [])
-    for origin, data in sources:
-        read.starts.append((len(read.objects), origin))
-        objects, errors = _parse(data, origin)
-        read.objects.extend(objects)
-        read.errors.extend(errors)
-    return read
-
-
-def _parse(data: bytes, origin: str) -> tuple[list[Any], list[str]]:
-    """A JSON document (bundle, list, object) or JSON lines. A file that is not valid JSON is JSON
-    lines only if its first line is a JSON document of its own; otherwise (a truncated bundle, say)
-    the parser's own line and column are what the user needs to find the damage."""
-    try:
-        return objects_of(orjson.loads(data)), []
-    except orjson.JSONDecodeError as exc:
-        whole = exc
-    except ExchangeError as exc:
-        return [], [f"{origin}: {exc.description}"]
-    lines = [(number, line) for number, line in enumerate(data.splitlines(), 1) if line.strip()]
-    if len(lines) < 2 or not _is_json(lines[0][1]):
-        return [], [f"{origin}: invalid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}"]
-    objects: list[Any] = []
-    errors: list[str] = []
-    for number, line in lines:
-        try:
-            objects.extend(objects_of(orjson.loads(line)))
-        except orjson.JSONDecodeError as exc:
-            errors.append(f"{origin}: invalid JSON at line {number}, column {exc.colno}: {exc.msg}")
-        except ExchangeError as exc:
-            errors.append(f"{origin}: line {number}: {exc.description}")
-    return objects, errors
-
-
-def _is_json(line: bytes) -> bool:
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
 
 
 def _place(starts: list[tuple[int, str]], position: int) -> str:
     """'file, object N' (1-based within its file) for a position in the whole stream."""
     first, origin = starts[bisect_right(starts, position, key=lambda s: s[0]) - 1]
     return f"{origin}, object {position - first + 1}"
-
-
-def _sources(source: str) -> Iterator[tuple[str, bytes]]:
-    if source == "-":
-        yield "stdin", sys.stdin.buffer.read()
-        return
-    path = Path(source)
-    if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.suffix in _SUFFIXES and p.is_file()):
-            yield str(file), file.read_bytes()
-    elif path.is_file():
-        yield str(path), path.read_bytes()
-    else:
-        console.print(f"[red]error:[/red] {source} is neither a file, a directory nor '-'")
-        raise typer.Exit(2)
 
 
 def import_(
@@ -121,20 +53,29 @@ def import_(
     objects stored and some rejected.
     """
     settings = Settings()
-    read = _read(_sources(source))
-    for error in read.errors:
-        console.print(f"[red]rejected:[/red] {error}", highlight=False, soft_wrap=True)
-    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        sources, size = open_sources(source)
+    except MissingSourceError:
+        _usage(f"{source} is neither a file, a directory nor '-'")
+    read = Reader()
+    columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[objects]} objects"),
+               TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("import", total=len(read.objects))
+        task = bar.add_task("import", total=size, objects=0)
+
+        def advance(_: int) -> None:
+            bar.update(task, completed=read.bytes_read, objects=read.count)
+
         try:
             totals = ingest_stream(
-                session_factory(settings), batched(read.objects, batch_size or settings.ingest_batch_size),
-                collection_id=collection, org_slug=org, progress=lambda n: bar.advance(task, n),
+                session_factory(settings), batched(read.objects(sources), batch_size or settings.ingest_batch_size),
+                collection_id=collection, org_slug=org, progress=advance,
             )
         except ExchangeError as exc:
             console.print(f"[red]error:[/red] {exc.description}")
             raise typer.Exit(1) from None
+    for error in read.errors:
+        console.print(f"[red]rejected:[/red] {error}", highlight=False, soft_wrap=True)
     rejected = totals.rejected + len(read.errors)
     table = Table("added", "duplicates", "rejected", title=f"{totals.processed} objects from {source}")
     table.add_row(str(totals.added), str(totals.duplicates), str(rejected))
@@ -201,19 +142,19 @@ def _usage(message: str) -> NoReturn:
 def _pages(settings: Settings, reader: Any, types: list[str], added_since: int | None) -> Iterator[tuple[bytes, str]]:
     """(raw JSON, TLP level) of every current object the reader may see, a page per transaction."""
     sessions = session_factory(settings)
-    cursor = None
+    next_token = None
     while True:
         with transaction(sessions) as session:
-            page = service.list_objects(session, reader, limit=settings.max_page_size, cursor=cursor,
-                                        types=types, added_since=added_since)
+            page = reads.list_objects(session, reader, limit=settings.max_page_size, next_token=next_token,
+                                      types=types, added_since=added_since)
             # the page is already filtered by the access rules: this only looks up the level of each row
             found = session.execute(select(StixObject.pk, StixObject.tlp)
-                                    .where(StixObject.pk.in_([row.pk for row in page.objects])))
+                                    .where(StixObject.pk.in_([row.pk for row in page.rows])))
             levels = {pk: tlp for pk, tlp in found.all()}  # noqa: C416 - rows unpack, they are not pairs to dict()
-            yield from ((row.raw, levels[row.pk]) for row in page.objects)
+            yield from ((row.raw, levels[row.pk]) for row in page.rows)
         if page.next is None:
             return
-        cursor = page.next
+        next_token = page.next
 
 
 def _write(out: Any, fmt: str, kind: str | None, rows: Iterator[tuple[bytes, str]]) -> None:

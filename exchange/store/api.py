@@ -22,7 +22,7 @@ from exchange.orgs.models import Org, SharingGroup
 from exchange.sharing import catalog, groups
 from exchange.stix import tlp
 from exchange.store import ingest as ingest_service
-from exchange.store import service
+from exchange.store import reads
 from exchange.store.models import ApiRoot, Collection
 from exchange.store.schemas import (
     ApiRootIn,
@@ -90,7 +90,7 @@ def publish(
     collection: Annotated[str | None, text_query(description="Collection id; the default collection if absent")] = None,
 ) -> IngestOut:
     org = caller.org
-    target, rights = catalog.get(session, org, None, collection or service.DEFAULT_COLLECTION_ID)
+    target, rights = catalog.get(session, org, None, collection or reads.DEFAULT_COLLECTION_ID)
     catalog.require_write(rights, org)
     result = ingest_service.ingest(session, body, collection=target, org=org)
     audit.record_request(session, request, caller, "rest.publish", target.id,
@@ -122,17 +122,17 @@ def list_objects(
     collection: Annotated[str | None, text_query(description="Only this collection id", max_length=64)] = None,
 ) -> Response:
     settings = request.app.state.settings
-    page = service.list_objects(
+    page = reads.list_objects(
         session,
         org,
         limit=min(limit or settings.default_page_size, settings.max_page_size),
-        cursor=next_page,
+        next_token=next_page,
         types=type or (),
         value=value,
         added_since=_timestamp(since, "since"),
         collection=_readable_collection(session, org, collection) if collection else None,
     )
-    return _json(_objects_json((row.raw for row in page.objects), more=page.next is not None, next=page.next))
+    return _json(_objects_json((row.raw for row in page.rows), more=page.more, next=page.next))
 
 
 @router.get("/objects/{object_id}", summary="Get one object", response_model=ObjectVersionsOut)
@@ -142,7 +142,7 @@ def get_object(
     object_id: str,
     versions: Annotated[Literal["last", "all"], Query(description="`all` for every stored version")] = "last",
 ) -> Response:
-    rows = service.get_versions(session, org, object_id, all_versions=versions == "all")
+    rows = reads.get_versions(session, org, object_id, all_versions=versions == "all")
     return _json(_objects_json(row.raw for row in rows))
 
 
@@ -153,7 +153,7 @@ def lookup(
     org: CurrentOrg,
     value: Annotated[str, text_query(min_length=1, max_length=1024, description="Domain, IP, URL, e-mail, hash, CVE…")],
 ) -> ObservableLookupOut:
-    found = service.lookup(session, org, value, limit=request.app.state.settings.max_page_size)
+    found = reads.lookup(session, org, value, limit=request.app.state.settings.max_page_size)
     matches = []
     for hit in found:
         raw = orjson.loads(hit.object.raw)

@@ -19,7 +19,7 @@ from exchange.core.db import transaction
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
-from exchange.store import maintenance, service
+from exchange.store import maintenance, reads
 from exchange.store.ingest import IngestResult, store
 
 PREPARE_WORKERS = 2  # helper processes; with the writer, enough to keep two cores busy (decision 0001)
@@ -84,13 +84,13 @@ def ingest_stream(
     """
     totals = Totals()
     with transaction(sessions) as session:  # fail fast on a wrong collection or org, before any work
-        service.get_collection(session, collection_id)
+        reads.get_collection(session, collection_id)
         if org_slug is not None:
             orgs.get_by_slug(session, org_slug)
 
     def write(prepared: Prepared) -> None:
         with transaction(sessions) as session:
-            collection = service.get_collection(session, collection_id)
+            collection = reads.get_collection(session, collection_id)
             org = orgs.get_by_slug(session, org_slug) if org_slug is not None else None
             result = store(session, prepared, collection=collection, org=org)
             audit.record_cli(session, "cli.ingest", collection.id,

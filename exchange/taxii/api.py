@@ -21,7 +21,7 @@ from exchange.orgs import audit
 from exchange.orgs.auth import MaybeOrg, MaybePrincipal, Writer, optional_principal
 from exchange.sharing import catalog
 from exchange.stix.prepare import envelope_objects
-from exchange.store import query
+from exchange.store import reads
 from exchange.store.ingest import ingest
 from exchange.store.models import ApiRoot, Collection
 from exchange.taxii import ingest_queue, params, status
@@ -66,14 +66,14 @@ def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None =
     return TaxiiResponse(orjson.dumps(payload), status_code=status_code, headers=headers)
 
 
-def _date_headers(rows: Sequence[query.PageRow]) -> dict[str, str]:
+def _date_headers(rows: Sequence[reads.PageRow]) -> dict[str, str]:
     if not rows:
         return {}
     return {"X-TAXII-Date-Added-First": from_micros(rows[0].date_added),
             "X-TAXII-Date-Added-Last": from_micros(rows[-1].date_added)}
 
 
-def _version(row: query.PageRow) -> str:
+def _version(row: reads.PageRow) -> str:
     return from_micros(row.modified or row.date_added)
 
 
@@ -136,14 +136,14 @@ def get_collection(session: SessionDep, org: MaybeOrg, api_root: str, collection
 def get_manifest(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
     catalog.require_read(rights, org)
-    page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
+    page = reads.page(session, org, collection, params.filters(request), limit=_page_size(request),
                       next_token=params.next_token(request), scope="manifest")
     entries = [{"id": r.stix_id, "date_added": from_micros(r.date_added), "version": _version(r), "media_type": STIX}
                for r in page.rows]
     return _json(_envelope(page, "objects", entries), headers=_date_headers(page.rows))
 
 
-def _envelope(page: query.Page, key: str, items: list[Any]) -> dict[str, Any]:
+def _envelope(page: reads.Page, key: str, items: list[Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"more": page.more}
     if page.next:
         body["next"] = page.next
@@ -152,7 +152,7 @@ def _envelope(page: query.Page, key: str, items: list[Any]) -> dict[str, Any]:
     return body
 
 
-def _objects_response(page: query.Page) -> Response:
+def _objects_response(page: reads.Page) -> Response:
     """The envelope with the stored JSON spliced in, so objects are never parsed on the way out."""
     head = orjson.dumps({"more": page.more} | ({"next": page.next} if page.next else {}))
     body = head[:-1] + b',"objects":[' + b",".join(r.raw for r in page.rows) + b"]}" if page.rows else head
@@ -163,7 +163,7 @@ def _objects_response(page: query.Page) -> Response:
 def get_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: str, collection_id: str) -> Response:
     _, collection, rights = _collection(session, org, api_root, collection_id)
     catalog.require_read(rights, org)
-    page = query.page(session, org, collection, params.filters(request), limit=_page_size(request),
+    page = reads.page(session, org, collection, params.filters(request), limit=_page_size(request),
                       next_token=params.next_token(request))
     return _objects_response(page)
 
@@ -203,8 +203,8 @@ def get_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: s
     _, collection, rights = _collection(session, org, api_root, collection_id)
     catalog.require_read(rights, org)
     f = params.filters(request, allow=frozenset({"version", "spec_version"}))
-    f = query.Filters(ids=(object_id,), versions=f.versions, spec_versions=f.spec_versions, added_after=f.added_after)
-    page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request))
+    f = reads.Filters(ids=(object_id,), versions=f.versions, spec_versions=f.spec_versions, added_after=f.added_after)
+    page = reads.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request))
     if not page.rows:
         _require_object(session, org, collection, object_id)
     return _objects_response(page)
@@ -212,8 +212,8 @@ def get_object(request: Request, session: SessionDep, org: MaybeOrg, api_root: s
 
 def _require_object(session: SessionDep, org: MaybeOrg, collection: Collection, object_id: str) -> None:
     """404 when no readable version exists; a filter that selects none of the versions is an empty page."""
-    everything = query.Filters(ids=(object_id,), versions=("all",))
-    if not query.page(session, org, collection, everything, limit=1).rows:
+    everything = reads.Filters(ids=(object_id,), versions=("all",))
+    if not reads.page(session, org, collection, everything, limit=1).rows:
         raise NotFound(f"no object {object_id!r} in this collection")
 
 
@@ -225,7 +225,7 @@ def delete_object(request: Request, session: SessionDep, caller: Writer, api_roo
     _, collection, rights = _collection(session, org, api_root, collection_id)
     catalog.require_write(rights, org)  # deleting is writing: a producer whose write grant went loses it
     f = params.filters(request, default_version="all", allow=frozenset({"version", "spec_version"}))
-    deleted = query.delete_object(session, org, collection, object_id, f)
+    deleted = reads.delete_object(session, org, collection, object_id, f)
     audit.record_request(session, request, caller, "taxii.delete_object", object_id,
                          f"{deleted} version(s) from collection {collection.id}")
     return TaxiiResponse(b"", status_code=200)
@@ -238,8 +238,8 @@ def get_versions(request: Request, session: SessionDep, org: MaybeOrg, api_root:
     _, collection, rights = _collection(session, org, api_root, collection_id)
     catalog.require_read(rights, org)
     f = params.filters(request, default_version="all", allow=frozenset({"spec_version"}))
-    f = query.Filters(ids=(object_id,), versions=("all",), spec_versions=f.spec_versions, added_after=f.added_after)
-    page = query.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request),
+    f = reads.Filters(ids=(object_id,), versions=("all",), spec_versions=f.spec_versions, added_after=f.added_after)
+    page = reads.page(session, org, collection, f, limit=_page_size(request), next_token=params.next_token(request),
                       scope="versions")
     if not page.rows:
         _require_object(session, org, collection, object_id)

@@ -369,7 +369,7 @@ def _store_what_is_ready(in_flight: deque[_Group]) -> None:
     """Cut the first group after its envelopes prepared so far (at least one, waited for): the rest
     stay claimed, as the next group, and are prepared while these are stored. Waiting for the whole
     group left the store idle while the helper worked through it, then the helper idle while the
-    store worked (decision 0007, "Also in this round")."""
+    store worked (decisions 0005 and 0007)."""
     group = in_flight[0]
     futures.wait(group.parts[:1])
     ready = 1

@@ -11,7 +11,7 @@ from exchange.core.errors import BadRequest
 from exchange.core.queryparams import INT_MAX
 from exchange.core.text import NUL_ESCAPE
 from exchange.core.timestamps import to_micros
-from exchange.store.query import Filters, Version
+from exchange.store.reads import Filters, Version
 
 _KNOWN_MATCH = frozenset({"id", "type", "version", "spec_version"})
 _SPEC_VERSION = re.compile(r"\d+\.\d+\Z")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
+from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from exchange.cli import app
+from exchange.cli.sources import WHOLE, Reader
+from exchange.store.models import StixObject
 from tests.factories import bundle, indicator
 
 runner = CliRunner()
@@ -47,3 +53,71 @@ def test_rejections_name_file_position_and_id_and_exit_non_zero(settings, tmp_pa
     good_only.write_bytes(orjson.dumps(bundle(good, indicator())))
     assert run("import", str(good_only)).exit_code == 0
     assert "Exit status" in run("import", "--help").output
+
+
+# Streaming: an input larger than the reader's ``whole`` is parsed while it is read, never at once.
+
+def _read_all(data: bytes, whole: int = 4096) -> tuple[list[Any], list[str], list[int]]:
+    """The objects, errors, and the bytes read when each object came out."""
+    reader = Reader(whole=whole)
+    seen: list[int] = []
+    objects = []
+    for obj in reader.objects(iter([("in", io.BytesIO(data))])):
+        objects.append(obj)
+        seen.append(reader.bytes_read)
+    return objects, reader.errors, seen
+
+
+def test_a_large_bundle_or_list_is_read_as_its_objects_are_used() -> None:
+    objects = [indicator() for _ in range(2000)]
+    for data in (orjson.dumps(bundle(*objects)), orjson.dumps(objects, option=orjson.OPT_INDENT_2)):
+        assert len(data) > 8 * 65536  # ijson reads 64 KiB at a time
+        got, errors, seen = _read_all(data)
+        assert (got, errors) == (objects, [])
+        assert seen[0] < len(data) // 4  # the first object came out long before the end was read
+        assert seen[-1] == len(data)
+
+
+def test_large_json_lines_stream_and_name_the_broken_line() -> None:
+    objects = [indicator() for _ in range(300)]
+    lines = [orjson.dumps(o) for o in objects]
+    data = b"\n".join([*lines[:100], b"", b'{"broken', *lines[100:]]) + b"\n"
+    got, errors, seen = _read_all(data)
+    assert got == objects
+    assert errors == ["in: invalid JSON at line 102, column 9: unexpected end of data"]
+    assert seen[0] < len(data) // 4
+
+
+def test_a_damaged_large_document_names_the_last_object_read() -> None:
+    objects = [indicator() for _ in range(100)]
+    data = orjson.dumps(bundle(*objects))
+    got, errors, _ = _read_all(data[: len(data) // 2])
+    assert got == objects[: len(got)]
+    assert 0 < len(got) < 100
+    assert errors == [f"in: invalid JSON after object {len(got)}: parse error: premature EOF"]
+    lone = orjson.dumps(indicator(description="x" * 10_000))
+    assert _read_all(lone, whole=1024)[:2] == ([], ["in: a document this large must be a bundle: no 'objects' "
+                                                      "array found"])
+
+
+def test_import_stores_objects_before_it_has_read_its_input(settings, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The command itself streams: when stdin reaches its end, batches of it are already stored.
+    (Called directly: CliRunner would replace stdin with a copy of the input.)"""
+    objects = [indicator() for _ in range(200)]
+    data = orjson.dumps(bundle(*(objects * (WHOLE // len(orjson.dumps(objects)) + 2))))
+    engine = create_engine(settings.database_url)
+    stored_at_end: list[int] = []
+
+    class Stdin(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            chunk = super().read(size)
+            if not chunk and not stored_at_end:
+                with engine.connect() as connection:
+                    stored_at_end.append(connection.scalar(select(func.count()).select_from(StixObject)) or 0)
+            return chunk
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(Stdin(data)))
+    app(["import", "-", "--batch-size", "1000"], standalone_mode=False)  # raises on a non-zero exit status
+    engine.dispose()
+    assert stored_at_end == [len(objects)]
+    assert "│ 200   │ 54800      │ 0        │" in capsys.readouterr().err  # the console writes to stderr

@@ -24,7 +24,7 @@ from exchange.orgs import service as orgs
 from exchange.orgs.models import Org, Role
 from exchange.sharing import catalog, groups
 from exchange.stix.tlp import Tlp
-from exchange.store import query, service
+from exchange.store import reads
 from exchange.store.ingest import ingest
 from exchange.store.models import Collection
 from tests.factories import TLP2, indicator
@@ -104,7 +104,7 @@ object_specs = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2), version_
 def _reset(s: Session) -> None:
     for table in TABLES:
         s.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
-    s.execute(text("DELETE FROM collection WHERE id != :id"), {"id": service.DEFAULT_COLLECTION_ID})
+    s.execute(text("DELETE FROM collection WHERE id != :id"), {"id": reads.DEFAULT_COLLECTION_ID})
     s.execute(text("DELETE FROM sharing_group"))
     s.execute(text("DELETE FROM org"))
 
@@ -121,7 +121,7 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
             groups.add_member(s, group, members[m % n])
         group_rows.append(group)
         group_members.append(frozenset({owner % n, *(m % n for m in others)}))
-    colls = [Coll(service.get_collection(s), None, None, False, frozenset())]
+    colls = [Coll(reads.get_collection(s), None, None, False, frozenset())]
     for owner, group, public, granted in coll_spec:
         g = group % len(group_rows) if group is not None and group_rows else None
         o = owner % n if owner is not None else None
@@ -172,29 +172,29 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
             every = {(o.stix_id, i) for o in world.objects for i, v in enumerate(o.versions)
                      if world.visible(reader, o, v)}
 
-            # REST listing and CLI export (service.list_objects), current versions
+            # REST listing and CLI export (reads.list_objects), current versions
             if org is not None:
-                assert {r.stix_id for r in service.list_objects(s, org, limit=1000).objects} == current
+                assert {r.stix_id for r in reads.list_objects(s, org, limit=1000).rows} == current
             # REST single object, current and all versions
             for o in world.objects:
                 try:
-                    got = service.get_versions(s, org, o.stix_id, all_versions=True)
+                    got = reads.get_versions(s, org, o.stix_id, all_versions=True)
                 except NotFound:
                     got = []
                 assert len(got) == sum(1 for i in range(len(o.versions)) if (o.stix_id, i) in every)
             # observable look-up (REST /observables; what alert matching will join on)
             looked_up = {hit.object.stix_id for k in range(len(world.objects))
-                         for hit in service.lookup(s, org, f"n{k}.example", limit=100)}
+                         for hit in reads.lookup(s, org, f"n{k}.example", limit=100)}
             assert looked_up == current
-            # TAXII objects / manifest / object / versions: query.page per collection, last and all versions
+            # TAXII objects / manifest / object / versions: reads.page per collection, last and all versions
             for c in world.colls:
-                last = query.page(s, org, c.row, query.Filters(), limit=1000).rows
+                last = reads.page(s, org, c.row, reads.Filters(), limit=1000).rows
                 assert {r.stix_id for r in last} == {o.stix_id for o in world.objects
                                                      if o.stix_id in current and world.colls[o.coll] is c}
-                everything = query.page(s, org, c.row, query.Filters(versions=("all",)), limit=1000).rows
+                everything = reads.page(s, org, c.row, reads.Filters(versions=("all",)), limit=1000).rows
                 assert len(everything) == sum(1 for o in world.objects if world.colls[o.coll] is c
                                               for i in range(len(o.versions)) if (o.stix_id, i) in every)
-                first = query.page(s, org, c.row, query.Filters(versions=("first",)), limit=1000).rows
+                first = reads.page(s, org, c.row, reads.Filters(versions=("first",)), limit=1000).rows
                 assert {(r.stix_id, orjson.loads(r.raw)["modified"]) for r in first} == {
                     (o.stix_id, v.modified) for o in world.objects if world.colls[o.coll] is c
                     if (v := world.first(reader, o)) is not None}

@@ -15,8 +15,7 @@ from exchange.orgs.service import local_operator
 from exchange.stix.prepare import prepare, prepare_packed, unpack
 from exchange.store.ingest import IngestResult, ingest
 from exchange.store.models import Observable, StixObject
-from exchange.store.query import Filters, delete_object
-from exchange.store.service import get_collection
+from exchange.store.reads import Filters, delete_object, get_collection
 from tests.factories import TLP1, TLP2, bundle, indicator
 
 

@@ -22,7 +22,7 @@ from exchange.core.timestamps import now_micros
 from exchange.orgs.models import AuditEntry, Org, Role
 from exchange.sharing import catalog
 from exchange.store.models import Collection, IngestJob, StixObject, TaxiiStatus
-from exchange.store.service import DEFAULT_COLLECTION_ID, get_collection
+from exchange.store.reads import DEFAULT_COLLECTION_ID, get_collection
 from exchange.taxii import ingest_queue, status
 from tests.conftest import auth
 from tests.factories import indicator

@@ -20,7 +20,7 @@ from exchange.core import db
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.sharing import catalog
-from exchange.store import query, service
+from exchange.store import reads
 from exchange.store.ingest import ingest
 from tests.factories import TLP2, indicator
 from tests.taxii.live import (
@@ -184,10 +184,10 @@ def test_a_database_holding_one_id_in_two_collections_converges(sessions: sessio
         s.execute(text("UPDATE stix_object SET stix_id = :id WHERE stix_id = :twin"),
                   {"id": v1["id"], "twin": twin["id"]})
     with db.transaction(sessions) as s:
-        assert len(service.list_objects(s, reader, limit=10).objects) == 2
+        assert len(reads.list_objects(s, reader, limit=10).rows) == 2
         refused = ingest(s, [dict(v1, modified=V3)], collection=b, org=producer).results[0]
         assert refused.message == f"collection: this object lives in collection {a.id}; post its versions there"
         assert ingest(s, [dict(v1, modified=V3)], collection=a, org=producer).added == 1
     with db.transaction(sessions) as s:
-        assert [json.loads(r.raw)["modified"] for r in service.list_objects(s, reader, limit=10).objects] == [V3]
-        assert query.page(s, reader, b, query.Filters(versions=("all",)), limit=10).rows == []
+        assert [json.loads(r.raw)["modified"] for r in reads.list_objects(s, reader, limit=10).rows] == [V3]
+        assert reads.page(s, reader, b, reads.Filters(versions=("all",)), limit=10).rows == []

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 from exchange.cli import app as cli
 from exchange.orgs.models import Role
-from exchange.store.service import DEFAULT_COLLECTION_ID
+from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.factories import indicator
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
