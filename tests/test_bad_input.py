@@ -25,8 +25,8 @@ from exchange.core.settings import Settings
 from exchange.orgs.models import Role
 from exchange.store.service import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
-from tests.conftest import auth
 from tests.factories import bundle, indicator
+from tests.orgs_factory import MakeOrg, auth
 
 REST_PUBLISH = "/api/v1/objects"
 TAXII_OBJECTS = f"/taxii2/default/collections/{DEFAULT_COLLECTION_ID}/objects/"
@@ -57,7 +57,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def writer(make_org) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def writer(make_org: MakeOrg) -> dict[str, str]:
     _, key = make_org(Role.csirt)
     return auth(key)
 
@@ -230,7 +230,7 @@ def test_bad_objects_are_rejected_one_by_one_and_nothing_is_stored(
         assert (r.json()["success_count"], r.json()["failure_count"]) == (0, 1)
 
 
-def test_a_10_mb_id_is_rejected_as_one_bad_object(settings: Settings, make_org, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_10_mb_id_is_rejected_as_one_bad_object(settings: Settings, make_org: MakeOrg, engine: Engine) -> None:
     _, key = make_org(Role.csirt)
     app = create_app(Settings(**(settings.model_dump() | {"max_body_bytes": 16 * 1024 * 1024})))
     huge = indicator(stix_id="indicator--" + "a" * 10 * 1024 * 1024)

@@ -29,8 +29,8 @@ from exchange.orgs.models import Role
 from exchange.stix import jsonlimits
 from exchange.store.service import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
-from tests.conftest import auth
 from tests.factories import bundle, indicator
+from tests.orgs_factory import MakeOrg, auth
 
 NO_LIMITS = {"rate_limit_per_ip": "", "rate_limit_per_key": ""}
 
@@ -64,7 +64,7 @@ def test_the_fourth_request_from_an_address_gets_429_with_retry_after(settings: 
     assert "address" in body["description"]
 
 
-def test_a_key_over_its_limit_does_not_throttle_another_key(settings: Settings, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_over_its_limit_does_not_throttle_another_key(settings: Settings, make_org: MakeOrg) -> None:
     first, first_key = make_org(Role.csirt)
     _, second_key = make_org(Role.sme)
     with serving(settings, rate_limit_per_ip="", rate_limit_per_key="3/minute") as client:
@@ -218,7 +218,7 @@ def test_an_unexpected_error_is_a_generic_500(settings: Settings, caplog: pytest
 
 
 def test_a_failed_authentication_never_logs_the_presented_key(
-    settings: Settings, make_org, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    settings: Settings, make_org: MakeOrg, caplog: pytest.LogCaptureFixture
 ) -> None:
     org, key = make_org(Role.csirt)
     wrong = key[:-6] + "AAAAAA"
@@ -408,7 +408,7 @@ _BODY = orjson.dumps(bundle(indicator()))
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x", "application/stix+json;version=2.0"])
-def test_rest_publish_refuses_bodies_a_cross_site_form_could_send(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_rest_publish_refuses_bodies_a_cross_site_form_could_send(client: TestClient, make_org: MakeOrg,
                                                                   content_type: str | None) -> None:
     _, key = make_org(Role.csirt)
     headers = auth(key) | ({"Content-Type": content_type} if content_type else {})
@@ -420,7 +420,7 @@ def test_rest_publish_refuses_bodies_a_cross_site_form_could_send(client: TestCl
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
                                           "application/stix+json;version=2.1", "application/taxii+json"])
-def test_rest_publish_takes_json_and_the_stix_media_types(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_rest_publish_takes_json_and_the_stix_media_types(client: TestClient, make_org: MakeOrg,
                                                           content_type: str) -> None:
     _, key = make_org(Role.csirt)
     r = client.post("/api/v1/objects", content=orjson.dumps(bundle(indicator())),
@@ -431,7 +431,7 @@ def test_rest_publish_takes_json_and_the_stix_media_types(client: TestClient, ma
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/json", "application/x-www-form-urlencoded",
                                           "application/taxii+json;version=2.0"])
-def test_taxii_post_refuses_other_media_types(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_taxii_post_refuses_other_media_types(client: TestClient, make_org: MakeOrg,
                                               content_type: str | None) -> None:
     _, key = make_org(Role.csirt)
     headers = auth(key) | {"Accept": TAXII} | ({"Content-Type": content_type} if content_type else {})
@@ -472,7 +472,7 @@ def test_a_malformed_metrics_network_fails_at_start() -> None:
 
 # --- absolute URLs (issue 14, item 9) ----------------------------------------------------------------------
 
-def test_urls_come_from_the_base_url_never_the_host_header(settings: Settings, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_urls_come_from_the_base_url_never_the_host_header(settings: Settings, make_org: MakeOrg) -> None:
     _, key = make_org(Role.admin)
     with serving(settings, base_url="https://hub.example.org") as client:
         discovery = client.get("/taxii2/", headers=auth(key) | {"Accept": TAXII, "Host": "evil.example"})
