@@ -119,8 +119,11 @@ BODIES: list[Any] = [
     pytest.param(b"42", id="a number"),
     pytest.param(b'"objects"', id="a string"),
     pytest.param(b"null", id="null"),
+    pytest.param(b'{"objects": [', id="cut after the bracket"),
+    pytest.param(b'{"objects": 7}', id="objects a number"),
     pytest.param(b'{"objects": {"type": "indicator"}}', id="objects not a list"),
     pytest.param(b'{"objects": "' + b"x" * 1000 + b'"}', id="objects a string"),
+    pytest.param(b"\xff\xfe", id="not utf-8"),
     pytest.param(b'{"objects": [{"type": "indicator", "name": "\xff\xfe"}]}', id="invalid utf-8"),
     pytest.param(b'{"objects": [{"type": "indic\x00ator"}]}', id="raw NUL in a string"),
     pytest.param(b'{"objects": [{"type": "indicator"}]}\x00', id="NUL after the body"),
@@ -352,6 +355,20 @@ def test_path_traversal_in_ids_is_a_clear_4xx(client: TestClient, engine: Engine
     with unchanged(engine):
         r = client.get(url, headers=writer | {"Accept": TAXII} if "/taxii2" in url else writer)
     check_error(r, 400, 404)
+
+
+@pytest.mark.parametrize(("url", "status"), [
+    ("/api/v1/objects?limit=-1", 422),
+    ("/api/v1/objects?next=%25%25%25", 400),
+    ("/api/v1/objects?since=yesterday", 400),
+    ("/api/v1/objects?value=" + "x" * 5000, 422),
+    ("/api/v1/nothing-here", 404),
+])
+def test_a_bad_rest_query_is_a_clear_4xx(client: TestClient, engine: Engine, writer: dict[str, str], url: str,
+                                         status: int) -> None:
+    with unchanged(engine):
+        r = client.get(url, headers=writer)
+    check_error(r, status)
 
 
 @pytest.mark.parametrize("limit", ["²", "1²", "٣", "9" * 5000, "-1", "0x10", "1e3"])
