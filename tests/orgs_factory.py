@@ -6,6 +6,7 @@ can name the type too.
 
 from __future__ import annotations
 
+import base64
 from typing import NamedTuple, Protocol
 
 from exchange.orgs.models import Org, Role
@@ -14,6 +15,11 @@ from exchange.orgs.models import Org, Role
 def auth(key: str) -> dict[str, str]:
     """The bearer header for an API key."""
     return {"Authorization": f"Bearer {key}"}
+
+
+def basic(slug: str, key: str) -> dict[str, str]:
+    """The HTTP Basic header TAXII clients send: the organisation's slug and an API key."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{slug}:{key}".encode()).decode()}
 
 
 class OrgKey(NamedTuple):

@@ -20,13 +20,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from exchange.app import create_app
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
 from exchange.store.service import DEFAULT_COLLECTION_ID
 from exchange.taxii.media import TAXII
 from tests.factories import bundle, indicator
 from tests.orgs_factory import MakeOrg, auth
+from tests.serving import serving
 
 REST_PUBLISH = "/api/v1/objects"
 TAXII_OBJECTS = f"/taxii2/default/collections/{DEFAULT_COLLECTION_ID}/objects/"
@@ -50,10 +50,8 @@ def unchanged(engine: Engine, tables: tuple[str, ...] = TABLES) -> Iterator[None
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """conftest's client, except that a server error comes back as the 500 a real client would see."""
-    app = create_app(settings)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with serving(settings) as c:
         yield c
-    app.state.engine.dispose()
 
 
 @pytest.fixture
@@ -235,12 +233,10 @@ def test_bad_objects_are_rejected_one_by_one_and_nothing_is_stored(
 
 def test_a_10_mb_id_is_rejected_as_one_bad_object(settings: Settings, make_org: MakeOrg, engine: Engine) -> None:
     _, key = make_org(Role.csirt)
-    app = create_app(Settings(**(settings.model_dump() | {"max_body_bytes": 16 * 1024 * 1024})))
     huge = indicator(stix_id="indicator--" + "a" * 10 * 1024 * 1024)
-    with unchanged(engine, ("stix_object", "observable")), TestClient(app) as client:
+    with unchanged(engine, ("stix_object", "observable")), serving(settings, max_body_bytes=16 * 1024 * 1024) as client:
         r = client.post(TAXII_OBJECTS, content=orjson.dumps({"objects": [huge]}),
                         headers=auth(key) | {"Content-Type": TAXII, "Accept": TAXII})
-    app.state.engine.dispose()
     assert r.status_code == 202, r.text[:300]
     assert r.json()["failure_count"] == 1
 
