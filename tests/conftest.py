@@ -21,6 +21,7 @@ from exchange.core.settings import Settings
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.store.reads import DEFAULT_COLLECTION_ID
+from tests.orgs_factory import MakeOrg, OrgKey
 from tests.taxii.live import Hub, Server, start_server
 
 PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
@@ -87,19 +88,15 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def make_org(sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    """Create an org; returns (org, api_key). Committed, as the API sees only committed data."""
+def make_org(sessions: sessionmaker[Session]) -> MakeOrg:
+    """Create an org with its first key, committed, as the API sees only committed data."""
 
-    def make(role: Role = Role.csirt, name: str | None = None) -> tuple[orgs.Org, str]:
+    def make(role: Role = Role.csirt, name: str | None = None) -> OrgKey:
         with db.transaction(sessions) as s:
             issued = orgs.create(s, name=name or f"{role.value} {uuid.uuid4().hex[:6]}", role=role)
-        return issued.org, issued.api_key
+        return OrgKey(issued.org, issued.api_key)
 
     return make
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +108,6 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture
-def hub(live_server: Server, settings: Settings, make_org) -> Hub:  # type: ignore[no-untyped-def]
+def hub(live_server: Server, settings: Settings, make_org: MakeOrg) -> Hub:
     """``settings`` points the in-process CLI at the test database and empties the tables afterwards."""
     return Hub(live_server, make_org)

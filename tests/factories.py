@@ -46,5 +46,5 @@ def indicator(
     return obj
 
 
-def bundle(*objects: dict[str, Any]) -> dict[str, Any]:
+def bundle(*objects: object) -> dict[str, Any]:
     return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": list(objects)}

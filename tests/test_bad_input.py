@@ -20,13 +20,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from exchange.app import create_app
 from exchange.core.media import TAXII
 from exchange.core.settings import Settings
 from exchange.orgs.models import Role
 from exchange.store.reads import DEFAULT_COLLECTION_ID
-from tests.conftest import auth
 from tests.factories import bundle, indicator
+from tests.orgs_factory import MakeOrg, auth
+from tests.serving import serving
 
 REST_PUBLISH = "/api/v1/objects"
 TAXII_OBJECTS = f"/taxii2/default/collections/{DEFAULT_COLLECTION_ID}/objects/"
@@ -50,14 +50,12 @@ def unchanged(engine: Engine, tables: tuple[str, ...] = TABLES) -> Iterator[None
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """conftest's client, except that a server error comes back as the 500 a real client would see."""
-    app = create_app(settings)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with serving(settings) as c:
         yield c
-    app.state.engine.dispose()
 
 
 @pytest.fixture
-def writer(make_org) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def writer(make_org: MakeOrg) -> dict[str, str]:
     _, key = make_org(Role.csirt)
     return auth(key)
 
@@ -119,8 +117,11 @@ BODIES: list[Any] = [
     pytest.param(b"42", id="a number"),
     pytest.param(b'"objects"', id="a string"),
     pytest.param(b"null", id="null"),
+    pytest.param(b'{"objects": [', id="cut after the bracket"),
+    pytest.param(b'{"objects": 7}', id="objects a number"),
     pytest.param(b'{"objects": {"type": "indicator"}}', id="objects not a list"),
     pytest.param(b'{"objects": "' + b"x" * 1000 + b'"}', id="objects a string"),
+    pytest.param(b"\xff\xfe", id="not utf-8"),
     pytest.param(b'{"objects": [{"type": "indicator", "name": "\xff\xfe"}]}', id="invalid utf-8"),
     pytest.param(b'{"objects": [{"type": "indic\x00ator"}]}', id="raw NUL in a string"),
     pytest.param(b'{"objects": [{"type": "indicator"}]}\x00', id="NUL after the body"),
@@ -230,14 +231,12 @@ def test_bad_objects_are_rejected_one_by_one_and_nothing_is_stored(
         assert (r.json()["success_count"], r.json()["failure_count"]) == (0, 1)
 
 
-def test_a_10_mb_id_is_rejected_as_one_bad_object(settings: Settings, make_org, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_10_mb_id_is_rejected_as_one_bad_object(settings: Settings, make_org: MakeOrg, engine: Engine) -> None:
     _, key = make_org(Role.csirt)
-    app = create_app(Settings(**(settings.model_dump() | {"max_body_bytes": 16 * 1024 * 1024})))
     huge = indicator(stix_id="indicator--" + "a" * 10 * 1024 * 1024)
-    with unchanged(engine, ("stix_object", "observable")), TestClient(app) as client:
+    with unchanged(engine, ("stix_object", "observable")), serving(settings, max_body_bytes=16 * 1024 * 1024) as client:
         r = client.post(TAXII_OBJECTS, content=orjson.dumps({"objects": [huge]}),
                         headers=auth(key) | {"Content-Type": TAXII, "Accept": TAXII})
-    app.state.engine.dispose()
     assert r.status_code == 202, r.text[:300]
     assert r.json()["failure_count"] == 1
 
@@ -352,6 +351,20 @@ def test_path_traversal_in_ids_is_a_clear_4xx(client: TestClient, engine: Engine
     with unchanged(engine):
         r = client.get(url, headers=writer | {"Accept": TAXII} if "/taxii2" in url else writer)
     check_error(r, 400, 404)
+
+
+@pytest.mark.parametrize(("url", "status"), [
+    ("/api/v1/objects?limit=-1", 422),
+    ("/api/v1/objects?next=%25%25%25", 400),
+    ("/api/v1/objects?since=yesterday", 400),
+    ("/api/v1/objects?value=" + "x" * 5000, 422),
+    ("/api/v1/nothing-here", 404),
+])
+def test_a_bad_rest_query_is_a_clear_4xx(client: TestClient, engine: Engine, writer: dict[str, str], url: str,
+                                         status: int) -> None:
+    with unchanged(engine):
+        r = client.get(url, headers=writer)
+    check_error(r, status)
 
 
 @pytest.mark.parametrize("limit", ["²", "1²", "٣", "9" * 5000, "-1", "0x10", "1e3"])

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import orjson
-from typer.testing import CliRunner
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner, Result
 
 from exchange.cli import app
 from exchange.core import db
+from exchange.core.settings import Settings
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.sharing import catalog
@@ -18,12 +21,12 @@ from tests.factories import bundle, indicator
 runner = CliRunner()
 
 
-def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+def run(*args: str, input: str | None = None) -> Result:
     result = runner.invoke(app, list(args), input=input)
     return result
 
 
-def test_org_create_json_list_and_rotate(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_org_create_json_list_and_rotate(settings: Settings, sessions: sessionmaker[Session]) -> None:
     r = run("org", "create", "--name", "CERT Example", "--role", "csirt", "--json")
     assert r.exit_code == 0, r.output
     created = json.loads(r.stdout)
@@ -36,10 +39,12 @@ def test_org_create_json_list_and_rotate(settings, sessions) -> None:  # type: i
     rotated = json.loads(run("key", "rotate", "cert-example", "--json").stdout)
     with sessions() as s:
         assert orgs.authenticate(s, created["api_key"]) is None
-        assert orgs.authenticate(s, rotated["api_key"]).org.slug == "cert-example"
+        principal = orgs.authenticate(s, rotated["api_key"])
+        assert principal is not None
+        assert principal.org.slug == "cert-example"
 
 
-def test_org_create_refuses_duplicates_and_bad_roles(settings) -> None:  # type: ignore[no-untyped-def]
+def test_org_create_refuses_duplicates_and_bad_roles(settings: Settings) -> None:
     assert run("org", "create", "--name", "A", "--role", "sme").exit_code == 0
     dup = run("org", "create", "--name", "A", "--role", "sme")
     assert dup.exit_code == 1
@@ -47,7 +52,7 @@ def test_org_create_refuses_duplicates_and_bad_roles(settings) -> None:  # type:
     assert run("org", "create", "--name", "B", "--role", "wizard").exit_code == 2
 
 
-def test_import_bundle_jsonl_directory_and_stdin(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_bundle_jsonl_directory_and_stdin(settings: Settings, tmp_path: Path) -> None:
     a, b, c = indicator(), indicator(), indicator()
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "one.json").write_bytes(orjson.dumps(bundle(a)))
@@ -60,7 +65,7 @@ def test_import_bundle_jsonl_directory_and_stdin(settings, tmp_path: Path) -> No
     assert "confidence" in again.output
 
 
-def test_import_in_many_batches_gives_the_same_verdicts(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_in_many_batches_gives_the_same_verdicts(settings: Settings, tmp_path: Path) -> None:
     """Several batches go through the helper processes; verdicts and counts must not change."""
     objects = [indicator() for _ in range(9)] + [indicator(confidence=500), indicator(pattern="[nope")]
     f = tmp_path / "many.json"
@@ -73,14 +78,14 @@ def test_import_in_many_batches_gives_the_same_verdicts(settings, tmp_path: Path
     assert [o["id"] for o in exported["objects"]] == [o["id"] for o in objects[:9]]
 
 
-def test_import_refuses_unknown_collection_and_paths(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_refuses_unknown_collection_and_paths(settings: Settings, tmp_path: Path) -> None:
     f = tmp_path / "b.json"
     f.write_bytes(orjson.dumps(bundle(indicator())))
     assert run("import", str(f), "--collection", "nope").exit_code == 1
     assert run("import", str(tmp_path / "missing.json")).exit_code == 2
 
 
-def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_formats(settings: Settings, tmp_path: Path) -> None:
     dom = indicator("[domain-name:value = 'Evil.Example']")
     ip = indicator("[ipv4-addr:value = '192.0.2.1']")
     f = tmp_path / "in.json"
@@ -101,7 +106,7 @@ def test_export_formats(settings, tmp_path: Path) -> None:  # type: ignore[no-un
     assert run("export", "--since", "soon").exit_code == 2
 
 
-def test_db_upgrade_is_idempotent(settings) -> None:  # type: ignore[no-untyped-def]
+def test_db_upgrade_is_idempotent(settings: Settings) -> None:
     r = run("db", "upgrade")
     assert r.exit_code == 0
     assert "head" in r.output
@@ -126,7 +131,7 @@ def test_bench_ingest_reports_figures(tmp_path: Path) -> None:
     assert figures["db_size_mb"] > 0
 
 
-def test_export_as_an_organisation_gets_only_what_it_may_read(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_as_an_organisation_gets_only_what_it_may_read(settings: Settings, tmp_path: Path) -> None:
     producer = json.loads(run("org", "create", "--name", "CERT A", "--role", "csirt", "--json").stdout)
     json.loads(run("org", "create", "--name", "SME B", "--role", "sme", "--json").stdout)
     amber = indicator(markings=["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"])
@@ -141,7 +146,8 @@ def test_export_as_an_organisation_gets_only_what_it_may_read(settings, tmp_path
     assert seen_by == {"cert-a": [amber["id"], green["id"]], "sme-b": [green["id"]]}
 
 
-def test_keys_users_groups_and_group_collections_from_the_cli(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_keys_users_groups_and_group_collections_from_the_cli(settings: Settings,
+                                                              sessions: sessionmaker[Session]) -> None:
     run("org", "create", "--name", "ISAC", "--role", "isac", "--json")
     run("org", "create", "--name", "SME", "--role", "sme", "--json")
     assert run("user", "add", "--org", "sme", "--email", "it@sme.example", "--role", "read-only").exit_code == 0
@@ -170,7 +176,7 @@ def test_keys_users_groups_and_group_collections_from_the_cli(settings, sessions
     assert run("group", "remove", group["id"], "isac").exit_code == 1  # the owner stays
 
 
-def test_a_database_older_than_the_code_says_run_db_upgrade(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_older_than_the_code_says_run_db_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db.upgrade(url, "0002")
     monkeypatch.setenv("EXCHANGE_DATABASE_URL", url)

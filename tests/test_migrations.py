@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -10,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from exchange.core import db
 from exchange.models import Base
@@ -24,13 +26,13 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     assert diff == []
 
 
-def test_first_migration_creates_the_default_collection(session) -> None:  # type: ignore[no-untyped-def]
+def test_first_migration_creates_the_default_collection(session: Session) -> None:
     collection = session.scalar(select(Collection).where(Collection.id == DEFAULT_COLLECTION_ID))
     assert collection is not None
     assert collection.default_tlp == "green"
 
 
-def test_downgrade_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     db.upgrade(url)
     command.downgrade(db.alembic_config(url), "base")

@@ -18,6 +18,7 @@ import pytest
 
 from exchange.orgs.models import Role
 from tests.factories import bundle, indicator
+from tests.orgs_factory import MakeOrg
 from tests.taxii.live import Server, start_server
 
 BODY_TIMEOUT = 20  # long enough for the reader's requests on a busy machine, short for the test
@@ -58,7 +59,7 @@ def _read_head(sock: socket.socket) -> bytes:
     return data
 
 
-def test_fifty_slow_writers_do_not_stop_a_reader_and_get_408(server: Server, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_fifty_slow_writers_do_not_stop_a_reader_and_get_408(server: Server, make_org: MakeOrg) -> None:
     _, writer_key = make_org(Role.csirt)
     _, reader_key = make_org(Role.isac)
     slow = [_start_post(server, writer_key, 1000) for _ in range(50)]
@@ -80,7 +81,7 @@ def test_fifty_slow_writers_do_not_stop_a_reader_and_get_408(server: Server, mak
         assert b'"http_status":"408"' in data
 
 
-def test_bodies_over_the_bytes_in_flight_get_503_with_retry_after(server: Server, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_bodies_over_the_bytes_in_flight_get_503_with_retry_after(server: Server, make_org: MakeOrg) -> None:
     _, key = make_org(Role.csirt)
     big = orjson.dumps(bundle(indicator(description="x" * 110_000)))
     assert BUDGET // 2 < len(big) < BUDGET

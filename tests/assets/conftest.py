@@ -106,7 +106,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 OK"
 
     def text(self, index: int = 0) -> str:

@@ -3,15 +3,21 @@ organisations may act for others; bad input is a clear 4xx."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from exchange.orgs.models import AuditEntry, Role
-from tests.conftest import auth
+from tests.orgs_factory import auth
 
 
-def _add(client, key, kind, value, **extra):  # type: ignore[no-untyped-def]
-    return client.post("/api/v1/assets", json={"kind": kind, "value": value, **extra}, headers=auth(key))
+def _add(client: TestClient, key: str, kind: str, value: str, **extra: Any) -> httpx.Response:
+    response: httpx.Response = client.post("/api/v1/assets", json={"kind": kind, "value": value, **extra},
+                                           headers=auth(key))
+    return response
 
 
 def test_add_normalises_and_lists_in_pages(client, make_org) -> None:  # type: ignore[no-untyped-def]

@@ -83,9 +83,12 @@ def test_ranges_match_the_observable_tables_encoding() -> None:
     """An observable address lies inside an asset range exactly when its integers do: same encoding."""
     asset = n.normalise(K.cidr, "8.8.4.0/24", STRICT)
     inside, edge, outside = ip_observable("8.8.4.0"), ip_observable("8.8.4.255"), ip_observable("8.8.5.0")
+    assert inside is not None
+    assert edge is not None
+    assert outside is not None
     assert asset.ip_lo == inside.ip_lo
     assert asset.ip_hi == edge.ip_hi
-    assert not asset.ip_lo <= outside.ip_lo <= asset.ip_hi  # type: ignore[operator, union-attr]
+    assert not asset.ip_lo <= outside.ip_lo <= asset.ip_hi  # type: ignore[operator]
     v6 = n.normalise(K.cidr, "2a00:1450:4001::/48", STRICT)
     assert v6.ip_lo == ip_observable("2a00:1450:4001::/48").ip_lo  # type: ignore[union-attr]
     assert n.normalise(K.domain, "Bücher.de", STRICT).value == normalise_domain("Bücher.de")

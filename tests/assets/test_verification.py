@@ -20,7 +20,7 @@ from exchange.core.settings import Settings
 from exchange.jobs.scheduler import periodic_jobs
 from exchange.orgs.models import AuditEntry, Role
 from tests.assets.conftest import Mailbox, Site, Zone
-from tests.conftest import auth
+from tests.orgs_factory import auth
 
 DAY = 86_400 * 1_000_000
 

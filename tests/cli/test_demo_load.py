@@ -15,7 +15,7 @@ from exchange.cli.demo import load_demo
 from exchange.core.settings import Settings
 from exchange.demo import DEMO_SME_DOMAINS
 from exchange.orgs import service as orgs
-from tests.conftest import auth
+from tests.orgs_factory import auth
 
 ROOT = Path(__file__).parents[2]
 

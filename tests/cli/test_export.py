@@ -8,16 +8,17 @@ import json
 from pathlib import Path
 
 import orjson
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from exchange.cli import app
+from exchange.core.settings import Settings
 from tests.factories import bundle, indicator
 
 runner = CliRunner()
 AMBER = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"  # TLP 2.0 AMBER
 
 
-def run(*args: str):  # type: ignore[no-untyped-def]
+def run(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
@@ -39,7 +40,7 @@ def _world(tmp_path: Path) -> None:
     assert run("import", str(f), "--org", "cert-a").exit_code == 0
 
 
-def test_a_blocklist_holds_one_kind_and_only_what_every_member_may_read(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_blocklist_holds_one_kind_and_only_what_every_member_may_read(settings: Settings, tmp_path: Path) -> None:
     _world(tmp_path)
 
     def lines(*args: str) -> list[str]:
@@ -60,7 +61,7 @@ def test_a_blocklist_holds_one_kind_and_only_what_every_member_may_read(settings
     assert len(orjson.loads(run("export").stdout_bytes)["objects"]) == 4  # the AMBER finding stays out
 
 
-def test_csv_carries_the_tlp_of_each_row(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_carries_the_tlp_of_each_row(settings: Settings, tmp_path: Path) -> None:
     _world(tmp_path)
     rows = list(csv.DictReader(io.StringIO(run("export", "--format", "csv", "--all").stdout)))
     assert {(r["value"], r["tlp"]) for r in rows if r["kind"] == "domain"} == {

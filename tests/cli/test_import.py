@@ -9,21 +9,22 @@ from typing import Any
 
 import orjson
 from sqlalchemy import create_engine, func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from exchange.cli import app
 from exchange.cli.sources import WHOLE, Reader
+from exchange.core.settings import Settings
 from exchange.store.models import StixObject
 from tests.factories import bundle, indicator
 
 runner = CliRunner()
 
 
-def run(*args: str):  # type: ignore[no-untyped-def]
+def run(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
-def test_truncated_json_names_line_and_column_and_fails(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_json_names_line_and_column_and_fails(settings: Settings, tmp_path: Path) -> None:
     text = orjson.dumps(bundle(indicator(), indicator()), option=orjson.OPT_INDENT_2)
     f = tmp_path / "cut.json"
     f.write_bytes(text[: len(text) // 2])
@@ -35,7 +36,7 @@ def test_truncated_json_names_line_and_column_and_fails(settings, tmp_path: Path
     assert "│ 0     │ 0          │ 1        │" in r.output
 
 
-def test_rejections_name_file_position_and_id_and_exit_non_zero(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_rejections_name_file_position_and_id_and_exit_non_zero(settings: Settings, tmp_path: Path) -> None:
     good, bad = indicator(), indicator(confidence=500)
     f = tmp_path / "mixed.json"
     f.write_bytes(orjson.dumps(bundle(good, bad)))

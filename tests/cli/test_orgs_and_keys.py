@@ -8,26 +8,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner, Result
 
 from exchange.cli import app
+from exchange.core.settings import Settings
 from exchange.orgs import service as orgs
 
 runner = CliRunner()
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 
 
-def run(*args: str):  # type: ignore[no-untyped-def]
+def run(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
-def test_slugs_transliterate_instead_of_dropping_letters(settings) -> None:  # type: ignore[no-untyped-def]
+def test_slugs_transliterate_instead_of_dropping_letters(settings: Settings) -> None:
     slugs = [json.loads(run("org", "create", "--name", name, "--role", "sme", "--json").stdout)["slug"]
              for name in ("Bäckerei Müller", "東京", "Straße & Co")]
     assert slugs == ["backerei-muller", "dong-jing", "strasse-co"]
 
 
-def test_org_list_shows_the_identity_and_never_cuts_the_slug(settings, sessions, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_org_list_shows_the_identity_and_never_cuts_the_slug(settings: Settings, sessions: sessionmaker[Session],
+                                                             database_url: str) -> None:
     name = "Nationales Zentrum für Cybersicherheit der Bundesländer"
     slug = json.loads(run("org", "create", "--name", name, "--role", "csirt", "--json").stdout)["slug"]
     assert len(slug) == 48
@@ -42,7 +45,8 @@ def test_org_list_shows_the_identity_and_never_cuts_the_slug(settings, sessions,
     assert "identity" in lines[1]  # the table's heading at 200 columns
 
 
-def test_key_revoke_with_a_whole_key_never_prints_the_secret(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_key_revoke_with_a_whole_key_never_prints_the_secret(settings: Settings,
+                                                             sessions: sessionmaker[Session]) -> None:
     created = json.loads(run("org", "create", "--name", "CERT", "--role", "csirt", "--json").stdout)
     issued = json.loads(run("key", "create", "--org", "cert", "--json").stdout)
     r = run("key", "revoke", "--org", "cert", issued["api_key"])
@@ -58,7 +62,7 @@ def test_key_revoke_with_a_whole_key_never_prints_the_secret(settings, sessions)
         assert orgs.authenticate(s, created["api_key"]) is not None
 
 
-def test_key_rotate_with_a_prefix_prints_the_new_prefix(settings, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_key_rotate_with_a_prefix_prints_the_new_prefix(settings: Settings, sessions: sessionmaker[Session]) -> None:
     run("org", "create", "--name", "CERT", "--role", "csirt", "--json")
     old = json.loads(run("key", "create", "--org", "cert", "--json").stdout)
     r = run("key", "rotate", "cert", "--prefix", old["prefix"])
@@ -72,7 +76,7 @@ def test_key_rotate_with_a_prefix_prints_the_new_prefix(settings, sessions) -> N
     assert as_json["api_key"].startswith(f"exk_{as_json['prefix']}_")
 
 
-def test_the_first_key_keeps_admin_scope_but_expires(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_first_key_keeps_admin_scope_but_expires(settings: Settings) -> None:
     run("org", "create", "--name", "SME", "--role", "sme", "--json")
     run("org", "create", "--name", "Forever", "--role", "sme", "--expires-in-days", "0", "--json")
     (first,) = json.loads(run("key", "list", "--org", "sme", "--json").stdout)

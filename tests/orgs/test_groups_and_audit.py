@@ -14,14 +14,15 @@ from typer.testing import CliRunner
 
 from exchange.cli import app as cli
 from exchange.core import db
+from exchange.core.settings import Settings
 from exchange.orgs import service
 from exchange.orgs.models import Role
 from exchange.sharing import groups
-from tests.conftest import auth
 from tests.factories import TLP2, bundle, indicator
+from tests.orgs_factory import MakeOrg, auth
 
 
-def test_the_owner_manages_membership_and_others_cannot(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_the_owner_manages_membership_and_others_cannot(client: TestClient, make_org: MakeOrg) -> None:
     isac, owner_key = make_org(Role.isac)
     member, member_key = make_org(Role.sme)
     outsider, outsider_key = make_org(Role.sme)
@@ -41,7 +42,7 @@ def test_the_owner_manages_membership_and_others_cannot(client: TestClient, make
     assert removed.json()["members"] == [isac.slug]
 
 
-def test_only_coordinators_create_groups_and_add_members(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_only_coordinators_create_groups_and_add_members(client: TestClient, make_org: MakeOrg,
                                                         sessions: sessionmaker[Session]) -> None:
     """An SME could enrol any organisation in its group, without consent, and so choose who gets its
     AMBER (and who is listed with it). csirt, isac and admin organisations coordinate; SMEs do not."""
@@ -67,7 +68,7 @@ def test_only_coordinators_create_groups_and_add_members(client: TestClient, mak
     assert client.delete(member_path, headers=auth(sme_key)).json()["members"] == [sme.slug]
 
 
-def test_removing_a_non_member_says_so(client: TestClient, make_org, settings) -> None:  # type: ignore[no-untyped-def]
+def test_removing_a_non_member_says_so(client: TestClient, make_org: MakeOrg, settings: Settings) -> None:
     _, isac_key = make_org(Role.isac)
     outsider, _ = make_org(Role.sme)
     group_id = client.post("/api/v1/groups", json={"name": "g"}, headers=auth(isac_key)).json()["id"]
@@ -84,7 +85,7 @@ def test_removing_a_non_member_says_so(client: TestClient, make_org, settings) -
     assert group_id not in {e["target"] for e in logged}
 
 
-def test_the_cli_makes_only_coordinators_group_owners(make_org, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_makes_only_coordinators_group_owners(make_org: MakeOrg, settings: Settings) -> None:
     sme, _ = make_org(Role.sme)
     csirt, _ = make_org(Role.csirt)
     env = {"EXCHANGE_DATABASE_URL": settings.database_url}
@@ -100,7 +101,7 @@ def test_the_cli_makes_only_coordinators_group_owners(make_org, settings) -> Non
     assert [g["members"] for g in listed] == [sorted([csirt.slug, sme.slug])]
 
 
-def test_amber_in_a_group_collection_reaches_the_group_and_no_one_else(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_amber_in_a_group_collection_reaches_the_group_and_no_one_else(client: TestClient, make_org: MakeOrg) -> None:
     isac, isac_key = make_org(Role.isac)
     member, member_key = make_org(Role.sme)
     _, outsider_key = make_org(Role.csirt)
@@ -130,7 +131,7 @@ def test_amber_in_a_group_collection_reaches_the_group_and_no_one_else(client: T
     assert [o["id"] for o in listed] == [green["id"]]
 
 
-def test_sme_cannot_create_collections_nor_grant_on_others(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_sme_cannot_create_collections_nor_grant_on_others(client: TestClient, make_org: MakeOrg) -> None:
     _, sme_key = make_org(Role.sme)
     _, csirt_key = make_org(Role.csirt)
     assert client.post("/api/v1/collections", json={"title": "x"}, headers=auth(sme_key)).status_code == 403
@@ -141,7 +142,8 @@ def test_sme_cannot_create_collections_nor_grant_on_others(client: TestClient, m
     assert r.status_code == 403  # it can read the (community) collection, so it learns it is not the owner
 
 
-def test_every_write_and_admin_action_is_in_the_audit_log(client: TestClient, make_org, settings) -> None:  # type: ignore[no-untyped-def]
+def test_every_write_and_admin_action_is_in_the_audit_log(client: TestClient, make_org: MakeOrg,
+                                                          settings: Settings) -> None:
     org, key = make_org(Role.csirt)
     _, admin = make_org(Role.admin)
     client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
@@ -167,7 +169,8 @@ def test_every_write_and_admin_action_is_in_the_audit_log(client: TestClient, ma
     assert [(e["actor"], e["target"], e["remote_addr"]) for e in entries][:1] == [("cli", group_id, "cli")]
 
 
-def test_the_audit_log_refuses_updates_and_deletes(sessions: sessionmaker[Session], make_org, client) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_log_refuses_updates_and_deletes(sessions: sessionmaker[Session], make_org: MakeOrg,
+                                                   client: TestClient) -> None:
     _, key = make_org(Role.csirt)
     client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
     for statement in ("UPDATE audit_entry SET actor = 'someone else'", "DELETE FROM audit_entry"):
@@ -188,8 +191,8 @@ _OVERWRITES = {
 }
 
 
-def test_the_audit_log_refuses_replace_and_truncate(engine: Engine, sessions: sessionmaker[Session], make_org,  # type: ignore[no-untyped-def]
-                                                     client) -> None:
+def test_the_audit_log_refuses_replace_and_truncate(engine: Engine, sessions: sessionmaker[Session], make_org: MakeOrg,
+                                                     client: TestClient) -> None:
     _, key = make_org(Role.csirt)
     client.post("/api/v1/objects", json=bundle(indicator()), headers=auth(key))
     newest = "SELECT pk, at, actor, action, target, detail FROM audit_entry ORDER BY pk DESC LIMIT 1"

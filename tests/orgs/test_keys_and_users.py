@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,17 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.core import db
 from exchange.orgs import users
 from exchange.orgs.models import ApiKey, Role, UserRole
-from tests.conftest import auth
 from tests.factories import bundle, indicator
+from tests.orgs_factory import MakeOrg, auth
 
 
-def issue(client: TestClient, admin_key: str, slug: str, **body: object) -> dict[str, object]:
+def issue(client: TestClient, admin_key: str, slug: str, **body: object) -> dict[str, Any]:
     r = client.post(f"/api/v1/orgs/{slug}/keys", json=body, headers=auth(admin_key))
     assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    issued: dict[str, Any] = r.json()
+    return issued
 
 
-def test_scopes_decide_reads_writes_and_management(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_scopes_decide_reads_writes_and_management(client: TestClient, make_org: MakeOrg) -> None:
     org, full = make_org(Role.csirt)
     read = issue(client, full, org.slug, scopes=["read"])["api_key"]
     write = issue(client, full, org.slug, scopes=["write"])["api_key"]
@@ -38,14 +40,14 @@ def test_scopes_decide_reads_writes_and_management(client: TestClient, make_org)
     assert client.get("/api/v1/me", headers=auth(write)).json()["scopes"] == ["write"]
 
 
-def test_a_key_never_carries_more_than_the_key_issuing_it(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_never_carries_more_than_the_key_issuing_it(client: TestClient, make_org: MakeOrg) -> None:
     org, full = make_org(Role.isac)
     limited = issue(client, full, org.slug, scopes=["read", "admin"])["api_key"]
     r = client.post(f"/api/v1/orgs/{org.slug}/keys", json={"scopes": ["write"]}, headers=auth(limited))
     assert r.status_code == 403
 
 
-def test_organisations_manage_only_themselves_and_hub_admins_everyone(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_organisations_manage_only_themselves_and_hub_admins_everyone(client: TestClient, make_org: MakeOrg) -> None:
     org, key = make_org(Role.csirt)
     other, _ = make_org(Role.sme)
     _, admin = make_org(Role.admin)
@@ -67,7 +69,7 @@ def underscored_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secrets, "token_urlsafe", lambda n: f"_-{real(n)[4:]}_a")
 
 
-def test_listed_keys_show_metadata_never_secrets(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_listed_keys_show_metadata_never_secrets(client: TestClient, make_org: MakeOrg,
                                                  underscored_secrets: None) -> None:
     org, key = make_org(Role.csirt)
     issued = issue(client, key, org.slug, scopes=["read"], expires_in_days=30, name="OpenCTI")
@@ -84,7 +86,7 @@ def test_listed_keys_show_metadata_never_secrets(client: TestClient, make_org,  
     assert None not in (row["expires"], row["last_used"])
 
 
-def test_a_key_whose_secret_holds_underscores_authenticates(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_a_key_whose_secret_holds_underscores_authenticates(client: TestClient, make_org: MakeOrg,
                                                              underscored_secrets: None) -> None:
     """The hub finds a key by the text between the first two ``_``: a secret with ``_`` in it (here a
     leading one, so the key holds ``__``) must still be one key, over Bearer and HTTP Basic."""
@@ -99,7 +101,7 @@ def test_a_key_whose_secret_holds_underscores_authenticates(client: TestClient, 
     assert client.get("/api/v1/me", headers=auth(issued.removesuffix("_a"))).status_code == 401
 
 
-def test_revoked_rotated_and_expired_keys_stop_working(client: TestClient, make_org,  # type: ignore[no-untyped-def]
+def test_revoked_rotated_and_expired_keys_stop_working(client: TestClient, make_org: MakeOrg,
                                                        sessions: sessionmaker[Session]) -> None:
     org, key = make_org(Role.csirt)
     doomed = issue(client, key, org.slug, scopes=["read"])
@@ -122,7 +124,7 @@ def test_revoked_rotated_and_expired_keys_stop_working(client: TestClient, make_
     assert "expired" in r.json()["description"]
 
 
-def test_a_users_role_caps_their_keys_and_disabling_stops_them(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_a_users_role_caps_their_keys_and_disabling_stops_them(client: TestClient, make_org: MakeOrg) -> None:
     org, key = make_org(Role.csirt)
     r = client.post(f"/api/v1/orgs/{org.slug}/users", json={"email": "Ana@CERT.example", "role": "member",
                                                             "password": "correct horse battery"}, headers=auth(key))
@@ -145,11 +147,12 @@ def test_a_users_role_caps_their_keys_and_disabling_stops_them(client: TestClien
     assert client.get("/api/v1/objects", headers=auth(str(ana))).status_code == 401
 
 
-def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org: MakeOrg) -> None:
     org, _ = make_org(Role.sme)
     user = users.create(session, session.merge(org), email="b@sme.example", role=UserRole.owner,
                         password="a long enough password")
-    assert (user.password_hash or "").startswith("$argon2id$")
+    assert user.password_hash is not None
+    assert user.password_hash.startswith("$argon2id$")
     assert "a long enough password" not in user.password_hash
     assert users.verify_password(user, "a long enough password")
     assert not users.verify_password(user, "a long enough passwore")
@@ -157,7 +160,7 @@ def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org) -> 
     assert not users.verify_password(user, "a long enough password")
 
 
-def test_rotation_never_widens_a_key_nor_revives_one(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_rotation_never_widens_a_key_nor_revives_one(client: TestClient, make_org: MakeOrg) -> None:
     org, full = make_org(Role.csirt)
     admin_only = issue(client, full, org.slug, scopes=["admin"])["api_key"]
     full_prefix = full.split("_")[1]
@@ -169,7 +172,7 @@ def test_rotation_never_widens_a_key_nor_revives_one(client: TestClient, make_or
     assert revived.status_code == 409
 
 
-def test_keys_a_person_issues_stay_theirs(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_keys_a_person_issues_stay_theirs(client: TestClient, make_org: MakeOrg) -> None:
     org, key = make_org(Role.csirt)
     client.post(f"/api/v1/orgs/{org.slug}/users", json={"email": "boss@cert.example", "role": "owner"},
                 headers=auth(key))

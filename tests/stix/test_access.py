@@ -1,6 +1,7 @@
 """Property test of the read rules (docs/decisions/0003-access.md): for random organisations, sharing
-groups, memberships, collections, grants and objects at every TLP, with named recipients and
-re-marked versions, each reader's visible set through every read path equals what the rules allow:
+groups, memberships, collections (public or not, read by their audience or not, written by it or
+not), read and write grants and objects at every TLP, with named recipients and re-marked versions,
+each reader's rights on every collection and visible set through every read path equals what the rules allow:
 no more, no less. Versions are also sent to other collections than the object's first one, and must
 be refused there (an object lives in one collection).
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.core import db
 from exchange.core.errors import NotFound
 from exchange.orgs import service as orgs
-from exchange.orgs.models import Org, Role
+from exchange.orgs.models import Org, Role, SharingGroup
 from exchange.sharing import catalog, groups
 from exchange.stix.tlp import Tlp
 from exchange.store import reads
@@ -33,13 +34,19 @@ LEVELS = [None, *TLP2]  # None: unmarked, takes the collection default (green)
 TABLES = ("object_recipient", "observable", "stix_object", "collection_grant", "taxii_status", "api_key", "app_user")
 
 
+PUBLISHING_ROLES = frozenset({Role.csirt, Role.isac, Role.admin})  # who may write to a community collection
+
+
 @dataclass
 class Coll:
     row: Collection
     owner: int | None
     group: int | None
     public: bool
-    grants: frozenset[int]
+    members_read: bool
+    publishers_write: bool
+    reads: frozenset[int]  # organisations granted read
+    writes: frozenset[int]  # organisations granted write
 
 
 @dataclass
@@ -64,12 +71,25 @@ class World:
     colls: list[Coll]
     objects: list[Obj]
 
+    def in_audience(self, reader: int, c: Coll) -> bool:
+        """A group-bound collection speaks to the group's members, any other to the whole community."""
+        return c.group is None or reader in self.members[c.group]
+
     def reads_collection(self, reader: int | None, c: Coll) -> bool:
         if reader is None:
             return c.public
-        if self.orgs[reader].role == Role.admin or c.owner == reader or c.public or reader in c.grants:
+        if self.orgs[reader].role == Role.admin or c.owner == reader or c.public or reader in c.reads:
             return True
-        return c.group is None or reader in self.members[c.group]
+        return c.members_read and self.in_audience(reader, c)
+
+    def writes_collection(self, reader: int | None, c: Coll) -> bool:
+        if reader is None:
+            return False
+        if self.orgs[reader].role == Role.admin or c.owner == reader or reader in c.writes:
+            return True
+        # in a community collection only csirt, isac and admin organisations publish; a group chose its members
+        may_publish = c.group is not None or self.orgs[reader].role in PUBLISHING_ROLES
+        return c.publishers_write and self.in_audience(reader, c) and may_publish
 
     def sees_version(self, reader: int | None, o: Obj, v: Version) -> bool:
         if reader is None:
@@ -93,8 +113,12 @@ class World:
 
 org_roles = st.lists(st.sampled_from(list(Role)), min_size=1, max_size=5)
 group_specs = st.lists(st.tuples(st.integers(0, 4), st.sets(st.integers(0, 4), max_size=4)), max_size=2)
+# each collection: owner, group, public, members_read, publishers_write, grants (organisation: read, write)
+CollSpec = tuple[int | None, int | None, bool, bool, bool, dict[int, tuple[bool, bool]]]
 coll_specs = st.lists(st.tuples(st.none() | st.integers(0, 4), st.none() | st.integers(0, 1), st.booleans(),
-                                st.sets(st.integers(0, 4), max_size=2)), max_size=2)
+                                st.booleans(), st.booleans(),
+                                st.dictionaries(st.integers(0, 4), st.tuples(st.booleans(), st.booleans()),
+                                                max_size=2)), max_size=3)
 # each version: its level, its named recipients, and another collection to try it in first (or none)
 version_specs = st.lists(st.tuples(st.sampled_from(LEVELS), st.sets(st.integers(0, 4), max_size=2),
                                    st.none() | st.integers(0, 2)), min_size=1, max_size=3)
@@ -110,31 +134,38 @@ def _reset(s: Session) -> None:
 
 
 def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]],
-           coll_spec: list[tuple[int | None, int | None, bool, set[int]]],
+           coll_spec: list[CollSpec],
            object_spec: list[tuple[int, int, list[tuple[str | None, set[int], int | None]]]]) -> World:
     n = len(roles)
     members = [orgs.create(s, name=f"org{i}", role=role).org for i, role in enumerate(roles)]
-    group_rows, group_members = [], []
+    group_rows: list[SharingGroup] = []
+    group_members: list[frozenset[int]] = []
     for owner, others in group_spec:
-        group = groups.create(s, members[owner % n], name=f"group{len(group_rows)}")
+        group_row = groups.create(s, members[owner % n], name=f"group{len(group_rows)}")
         for m in others:
-            groups.add_member(s, group, members[m % n])
-        group_rows.append(group)
+            groups.add_member(s, group_row, members[m % n])
+        group_rows.append(group_row)
         group_members.append(frozenset({owner % n, *(m % n for m in others)}))
-    colls = [Coll(reads.get_collection(s), None, None, False, frozenset())]
-    for owner, group, public, granted in coll_spec:
-        g = group % len(group_rows) if group is not None and group_rows else None
-        o = owner % n if owner is not None else None
-        row = catalog.create(s, title=f"c{len(colls)}", public=public, owner=members[o] if o is not None else None,
+    default = reads.get_collection(s)  # the migrations make it: the community reads and publishes there
+    colls = [Coll(default, None, None, default.public, default.members_read, default.publishers_write,
+                  frozenset(), frozenset())]
+    for coll_owner, coll_group, public, members_read, publishers_write, granted in coll_spec:
+        g = coll_group % len(group_rows) if coll_group is not None and group_rows else None
+        o = coll_owner % n if coll_owner is not None else None
+        row = catalog.create(s, title=f"c{len(colls)}", public=public, members_read=members_read,
+                                 publishers_write=publishers_write, owner=members[o] if o is not None else None,
                                  sharing_group=group_rows[g] if g is not None else None)
-        for m in granted:
-            catalog.grant(s, collection=row, org=members[m % n], read=True, write=False)
-        colls.append(Coll(row, o, g, public, frozenset(m % n for m in granted)))
+        rights = {m % n: (read, write) for m, (read, write) in granted.items()}
+        for m, (read, write) in rights.items():
+            catalog.grant(s, collection=row, org=members[m], read=read, write=write)
+        colls.append(Coll(row, o, g, public, members_read, publishers_write,
+                          frozenset(m for m, (read, _) in rights.items() if read),
+                          frozenset(m for m, (_, write) in rights.items() if write)))
     objects = []
     for k, (who, where, versions) in enumerate(object_spec):
-        o = Obj("", who % n, where % len(colls))
+        obj = Obj("", who % n, where % len(colls))
         base = indicator(f"[domain-name:value = 'n{k}.example']")
-        o.stix_id = base["id"]
+        obj.stix_id = base["id"]
         for step, (level, named, elsewhere) in enumerate(versions):
             modified = f"2024-0{step + 1}-01T00:00:00.000Z"
             version = dict(base, modified=modified)
@@ -142,16 +173,16 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
                 version["object_marking_refs"] = [TLP2[level]]
             if named:
                 version["x_exchange_recipients"] = sorted(members[m % n].identity_id for m in named)
-            if step and elsewhere is not None and elsewhere % len(colls) != o.coll:
+            if step and elsewhere is not None and elsewhere % len(colls) != obj.coll:
                 other = colls[elsewhere % len(colls)].row
-                refused = ingest(s, [version], collection=other, org=members[o.publisher]).results[0]
+                refused = ingest(s, [version], collection=other, org=members[obj.publisher]).results[0]
                 assert (refused.status, refused.message) == (
-                    "rejected", f"collection: this object lives in collection {colls[o.coll].row.id}; "
+                    "rejected", f"collection: this object lives in collection {colls[obj.coll].row.id}; "
                     "post its versions there"), refused
-            result = ingest(s, [version], collection=colls[o.coll].row, org=members[o.publisher])
+            result = ingest(s, [version], collection=colls[obj.coll].row, org=members[obj.publisher])
             assert result.added == 1, result
-            o.versions.append(Version(level or "green", frozenset(m % n for m in named), modified))
-        objects.append(o)
+            obj.versions.append(Version(level or "green", frozenset(m % n for m in named), modified))
+        objects.append(obj)
     return World(members, group_members, colls, objects)
 
 
@@ -159,7 +190,7 @@ def _build(s: Session, roles: list[Role], group_spec: list[tuple[int, set[int]]]
 @given(roles=org_roles, group_spec=group_specs, coll_spec=coll_specs, object_spec=object_specs)
 def test_every_read_path_returns_exactly_what_the_rules_allow(
     sessions: sessionmaker[Session], roles: list[Role], group_spec: list[tuple[int, set[int]]],
-    coll_spec: list[tuple[int | None, int | None, bool, set[int]]],
+    coll_spec: list[CollSpec],
     object_spec: list[tuple[int, int, list[tuple[str | None, set[int], int | None]]]],
 ) -> None:
     with db.transaction(sessions) as s:
@@ -198,7 +229,8 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
                 assert {(r.stix_id, orjson.loads(r.raw)["modified"]) for r in first} == {
                     (o.stix_id, v.modified) for o in world.objects if world.colls[o.coll] is c
                     if (v := world.first(reader, o)) is not None}
-            # the collection rule, as the TAXII collections endpoint reports it
+            # the collection rules, as the TAXII collections endpoint reports them (and the write path checks)
             for c in world.colls:
                 rights = catalog.rights(s, org, c.row)
-                assert rights.can_read == world.reads_collection(reader, c)
+                assert (rights.can_read, rights.can_write) == (world.reads_collection(reader, c),
+                                                               world.writes_collection(reader, c))

@@ -106,7 +106,7 @@ def test_every_listed_type_and_some_custom_ones_are_valid_cases() -> None:
 
 
 def test_every_strict_rule_fires_on_the_corpus() -> None:
-    fired = Counter()
+    fired: Counter[str] = Counter()
     for case in corpus():
         rejection = strict.violation(copy.deepcopy(case.obj))
         if rejection is not None:

@@ -6,20 +6,20 @@ import threading
 
 import orjson
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.core import db
 from exchange.orgs.service import local_operator
-from exchange.stix.prepare import prepare, prepare_packed, unpack
+from exchange.stix.prepare import Payload, prepare, prepare_packed, unpack
 from exchange.store.ingest import IngestResult, ingest
 from exchange.store.models import Observable, StixObject
 from exchange.store.reads import Filters, delete_object, get_collection
 from tests.factories import TLP1, TLP2, bundle, indicator
 
 
-def _ingest(session: Session, payload):  # type: ignore[no-untyped-def]
+def _ingest(session: Session, payload: Payload) -> IngestResult:
     return ingest(session, payload, collection=get_collection(session))
 
 
@@ -114,7 +114,7 @@ def test_deleting_an_object_deletes_its_observables(session: Session) -> None:
 
 def test_a_prepared_batch_survives_the_trip_back_from_a_helper_process() -> None:
     objects = [indicator(pattern="[ipv4-addr:value = '10.0.0.1'] OR [domain-name:value = 'a.example']"),
-               indicator(**{"x_exchange_recipients": ["identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"]}),
+               indicator(x_exchange_recipients=["identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"]),
                {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
                 "value": "198.51.100.3"},
                {"type": "indicator", "id": "not-an-id"}]
@@ -186,7 +186,7 @@ def test_observables_are_extracted(session: Session) -> None:
                    ("domain", "login.example.com")}
 
 
-def test_a_database_error_leaves_nothing_of_the_batch(sessions: sessionmaker[Session], engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_error_leaves_nothing_of_the_batch(sessions: sessionmaker[Session], engine: Engine) -> None:
     """A real failure inside the database (a trigger refusing one observable) aborts the whole batch."""
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":

@@ -7,6 +7,14 @@ import pytest
 from exchange.stix.observables import Extracted, extract, ip_observable
 
 
+def _range(address: str) -> tuple[str, str]:
+    obs = ip_observable(address)
+    assert obs is not None
+    assert obs.ip_lo is not None
+    assert obs.ip_hi is not None
+    return obs.ip_lo, obs.ip_hi
+
+
 def _pattern(p: str) -> set[tuple[str, str]]:
     return {(e.kind, e.value) for e in extract({"type": "indicator", "pattern_type": "stix", "pattern": p})}
 
@@ -48,15 +56,11 @@ def test_scos_and_vulnerabilities() -> None:
 
 
 def test_ip_ranges_are_ordered_like_integers() -> None:
-    lo = ip_observable("10.0.0.0/8")
-    inside = ip_observable("10.20.30.40")
-    outside = ip_observable("11.0.0.0")
-    v6 = ip_observable("::ffff:10.1.1.1")  # the mapped form of an IPv4 address shares its range
-    assert lo
-    assert inside
-    assert outside
-    assert v6
-    assert lo.ip_lo <= inside.ip_lo <= inside.ip_hi <= lo.ip_hi < outside.ip_lo
-    assert lo.ip_lo <= v6.ip_lo <= lo.ip_hi
+    lo = _range("10.0.0.0/8")
+    inside = _range("10.20.30.40")
+    outside = _range("11.0.0.0")
+    v6 = _range("::ffff:10.1.1.1")  # the mapped form of an IPv4 address shares its range
+    assert lo[0] <= inside[0] <= inside[1] <= lo[1] < outside[0]
+    assert lo[0] <= v6[0] <= lo[1]
     assert ip_observable("01.2.3.4") is None
     assert ip_observable("example.com") is None

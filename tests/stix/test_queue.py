@@ -24,8 +24,8 @@ from exchange.sharing import catalog
 from exchange.store.models import Collection, IngestJob, StixObject, TaxiiStatus
 from exchange.store.reads import DEFAULT_COLLECTION_ID, get_collection
 from exchange.taxii import ingest_queue, status
-from tests.conftest import auth
 from tests.factories import indicator
+from tests.orgs_factory import MakeOrg, auth
 
 
 def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | bytes,
@@ -40,10 +40,11 @@ def _enqueue(sessions: sessionmaker[Session], org: Org, objects: list[Any] | byt
     return str(orjson.loads(body)["id"])
 
 
-def _status(sessions: sessionmaker[Session], reader: Org, status_id: str) -> dict[str, Any]:
+def _status(sessions: sessionmaker[Session], reader: Org | None, status_id: str) -> dict[str, Any]:
     with db.transaction(sessions) as s:
         root = catalog.get_api_root(s, "default")
-        return orjson.loads(status.get(s, reader, root, status_id))  # type: ignore[no-any-return]
+        resource: dict[str, Any] = orjson.loads(status.get(s, reader, root, status_id))
+        return resource
 
 
 def _count(sessions: sessionmaker[Session], model: type[Any], *where: Any) -> int:
@@ -55,7 +56,8 @@ def _ingester(sessions: sessionmaker[Session], **kwargs: Any) -> ingest_queue.In
     return ingest_queue.Ingester(sessions, prepare_processes=0, **kwargs)
 
 
-def test_a_queued_envelope_is_pending_then_stored_once_with_its_status_and_audit(sessions, make_org) -> None:
+def test_a_queued_envelope_is_pending_then_stored_once_with_its_status_and_audit(sessions: sessionmaker[Session],
+                                                                                 make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     other, _ = make_org(Role.csirt)
     objects = [indicator(), indicator(), {"type": "indicator", "id": "indicator--bad"}]
@@ -67,7 +69,7 @@ def test_a_queued_envelope_is_pending_then_stored_once_with_its_status_and_audit
     with pytest.raises(NotFound):  # another organisation's status does not exist for it
         _status(sessions, other, sid)
     with pytest.raises(Unauthenticated):
-        _status(sessions, None, sid)  # type: ignore[arg-type]
+        _status(sessions, None, sid)
 
     ingester = _ingester(sessions)
     assert ingester.run_once() == 1
@@ -86,7 +88,8 @@ def test_a_queued_envelope_is_pending_then_stored_once_with_its_status_and_audit
         assert (entry.remote_addr, entry.detail) == ("192.0.2.7", "2 added, 0 duplicates, 1 rejected")
 
 
-def test_one_publishers_envelopes_merge_into_one_transaction_in_order(sessions, make_org) -> None:
+def test_one_publishers_envelopes_merge_into_one_transaction_in_order(sessions: sessionmaker[Session],
+                                                                      make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     other, _ = make_org(Role.csirt)
     v1 = indicator(modified="2024-01-01T00:00:00.000Z")
@@ -109,7 +112,7 @@ def test_one_publishers_envelopes_merge_into_one_transaction_in_order(sessions, 
     assert latest[0] > 1704067200000000
 
 
-def test_a_merge_stops_at_merge_objects(sessions, make_org) -> None:
+def test_a_merge_stops_at_merge_objects(sessions: sessionmaker[Session], make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     for _ in range(3):
         _enqueue(sessions, org, [indicator(), indicator(), indicator()])
@@ -117,7 +120,7 @@ def test_a_merge_stops_at_merge_objects(sessions, make_org) -> None:
     assert [ingester.run_once() for _ in range(4)] == [1, 1, 1, 0]
 
 
-def test_the_author_rule_holds_for_queued_envelopes(sessions, make_org) -> None:
+def test_the_author_rule_holds_for_queued_envelopes(sessions: sessionmaker[Session], make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     other, _ = make_org(Role.csirt)
     sid = _enqueue(sessions, org, [indicator(created_by_ref=other.identity_id), indicator()])
@@ -127,7 +130,8 @@ def test_the_author_rule_holds_for_queued_envelopes(sessions, make_org) -> None:
     assert "created_by_ref" in result["failures"][0]["message"]
 
 
-def test_a_dead_ingesters_jobs_are_taken_up_when_its_lease_runs_out(sessions, make_org) -> None:
+def test_a_dead_ingesters_jobs_are_taken_up_when_its_lease_runs_out(sessions: sessionmaker[Session],
+                                                                    make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     sid = _enqueue(sessions, org, [indicator()])
     with db.transaction(sessions) as s:
@@ -142,7 +146,7 @@ def test_a_dead_ingesters_jobs_are_taken_up_when_its_lease_runs_out(sessions, ma
     assert _status(sessions, org, sid)["status"] == "complete"
 
 
-def test_an_ingester_that_lost_its_lease_stores_nothing(sessions, make_org) -> None:
+def test_an_ingester_that_lost_its_lease_stores_nothing(sessions: sessionmaker[Session], make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     sid = _enqueue(sessions, org, [indicator()])
     slow = _ingester(sessions)
@@ -157,7 +161,7 @@ def test_an_ingester_that_lost_its_lease_stores_nothing(sessions, make_org) -> N
     assert _status(sessions, org, sid)["status"] == "pending"
 
 
-def test_an_unreadable_envelope_fails_alone(sessions, make_org) -> None:
+def test_an_unreadable_envelope_fails_alone(sessions: sessionmaker[Session], make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     good = _enqueue(sessions, org, [indicator()])
     bad = _enqueue(sessions, org, b'{"objects": [')  # cannot be queued through the API; a damaged row
@@ -175,7 +179,8 @@ def _publishers_write(sessions: sessionmaker[Session], allowed: bool) -> None:
         s.execute(update(Collection).where(Collection.id == DEFAULT_COLLECTION_ID).values(publishers_write=allowed))
 
 
-def test_a_write_right_withdrawn_before_storing_fails_the_envelope(sessions, make_org) -> None:
+def test_a_write_right_withdrawn_before_storing_fails_the_envelope(sessions: sessionmaker[Session],
+                                                                   make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     sid = _enqueue(sessions, org, [indicator(), indicator()])
     try:
@@ -195,7 +200,8 @@ def _damage(sessions: sessionmaker[Session], status_id: str) -> None:
         s.execute(update(IngestJob).where(IngestJob.status_id == status_id).values(payload=b'{"objects": ['))
 
 
-def test_an_envelope_handed_over_is_stored_without_reading_it_back(sessions, make_org) -> None:
+def test_an_envelope_handed_over_is_stored_without_reading_it_back(sessions: sessionmaker[Session],
+                                                                   make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     ingester = _ingester(sessions)
     sid = _enqueue(sessions, org, [indicator(), indicator()], ingester=ingester)
@@ -204,7 +210,8 @@ def test_an_envelope_handed_over_is_stored_without_reading_it_back(sessions, mak
     assert _status(sessions, org, sid)["success_count"] == 2
 
 
-def test_envelopes_beyond_the_memory_bound_are_read_back(sessions, make_org, monkeypatch) -> None:
+def test_envelopes_beyond_the_memory_bound_are_read_back(sessions: sessionmaker[Session], make_org: MakeOrg,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     org, _ = make_org(Role.csirt)
     ingester = _ingester(sessions)
     kept = _enqueue(sessions, org, [indicator()], ingester=ingester)
@@ -217,7 +224,8 @@ def test_envelopes_beyond_the_memory_bound_are_read_back(sessions, make_org, mon
     assert _status(sessions, org, read_back)["failure_count"] == 1
 
 
-def test_an_envelope_handed_to_one_ingester_is_stored_by_another(sessions, make_org) -> None:
+def test_an_envelope_handed_to_one_ingester_is_stored_by_another(sessions: sessionmaker[Session],
+                                                                 make_org: MakeOrg) -> None:
     org, _ = make_org(Role.csirt)
     here, replica = _ingester(sessions), _ingester(sessions)
     sid = _enqueue(sessions, org, [indicator(), indicator()], ingester=here)
@@ -227,7 +235,8 @@ def test_an_envelope_handed_to_one_ingester_is_stored_by_another(sessions, make_
     assert here._handed == {}  # the envelope another ingester stored is not held on to
 
 
-def test_the_server_stores_what_a_previous_run_left_queued(settings: Settings, sessions, make_org) -> None:
+def test_the_server_stores_what_a_previous_run_left_queued(settings: Settings, sessions: sessionmaker[Session],
+                                                           make_org: MakeOrg) -> None:
     org, key = make_org(Role.csirt)
     sid = _enqueue(sessions, org, [indicator(), indicator()])
     app = create_app(settings.model_copy(update={"ingest_prepare_processes": 0}))
@@ -247,7 +256,7 @@ def test_helper_processes_start_only_with_the_queue_on(settings: Settings, queue
     app.state.engine.dispose()
 
 
-def test_a_large_post_is_answered_pending_and_completes(settings: Settings, make_org) -> None:
+def test_a_large_post_is_answered_pending_and_completes(settings: Settings, make_org: MakeOrg) -> None:
     org, key = make_org(Role.csirt)
     app = create_app(settings.model_copy(update={"ingest_queue_from": 3, "ingest_prepare_processes": 0}))
     headers = auth(key) | {"Content-Type": "application/taxii+json;version=2.1",

@@ -8,17 +8,18 @@ import uuid
 from fastapi.testclient import TestClient
 
 from exchange.orgs.models import Role
-from tests.conftest import auth
 from tests.factories import TLP2, bundle, indicator
+from tests.orgs_factory import MakeOrg, auth
 
 
-def publish(client: TestClient, key: str, *objects: dict[str, object]) -> list[dict[str, str]]:
+def publish(client: TestClient, key: str, *objects: object) -> list[dict[str, str]]:
     r = client.post("/api/v1/objects", json=bundle(*objects), headers=auth(key))
     assert r.status_code == 200, r.text
-    return r.json()["results"]  # type: ignore[no-any-return]
+    results: list[dict[str, str]] = r.json()["results"]
+    return results
 
 
-def test_an_organisation_publishes_only_as_itself(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_an_organisation_publishes_only_as_itself(client: TestClient, make_org: MakeOrg) -> None:
     org, key = make_org(Role.csirt)
     other, _ = make_org(Role.csirt)
     unsigned, own, forged = (indicator(), indicator(created_by_ref=org.identity_id),
@@ -37,14 +38,14 @@ def test_an_organisation_publishes_only_as_itself(client: TestClient, make_org) 
     assert publish(client, key, own)[0]["status"] == "added"
 
 
-def test_admins_may_load_objects_authored_by_anyone(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_admins_may_load_objects_authored_by_anyone(client: TestClient, make_org: MakeOrg) -> None:
     other, _ = make_org(Role.csirt)
     _, admin = make_org(Role.admin)
     foreign = indicator(created_by_ref=other.identity_id)
     assert publish(client, admin, foreign)[0]["status"] == "added"
 
 
-def test_only_the_producer_versions_or_revokes(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_producer_versions_or_revokes(client: TestClient, make_org: MakeOrg) -> None:
     _, producer = make_org(Role.csirt)
     _, other = make_org(Role.isac)
     original = indicator()
@@ -61,7 +62,7 @@ def test_only_the_producer_versions_or_revokes(client: TestClient, make_org) -> 
     assert publish(client, producer, revoked)[0]["status"] == "added"
 
 
-def test_named_recipients_alone_read_red_and_amber_strict(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_named_recipients_alone_read_red_and_amber_strict(client: TestClient, make_org: MakeOrg) -> None:
     _, producer = make_org(Role.csirt)
     named, named_key = make_org(Role.sme)
     _, bystander = make_org(Role.sme)
@@ -77,7 +78,7 @@ def test_named_recipients_alone_read_red_and_amber_strict(client: TestClient, ma
     assert {m["object_id"] for m in looked_up["matches"]} == {red["id"], strict["id"]}
 
 
-def test_recipients_must_be_organisations_of_the_hub(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_recipients_must_be_organisations_of_the_hub(client: TestClient, make_org: MakeOrg) -> None:
     _, key = make_org(Role.csirt)
     unknown = indicator(markings=[TLP2["red"]], x_exchange_recipients=[f"identity--{uuid.uuid4()}"])
     malformed = indicator(markings=[TLP2["red"]], x_exchange_recipients="everyone")
@@ -87,7 +88,7 @@ def test_recipients_must_be_organisations_of_the_hub(client: TestClient, make_or
     assert "x_exchange_recipients" in results[1]["message"]
 
 
-def test_re_marking_stricter_hides_the_older_versions(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_re_marking_stricter_hides_the_older_versions(client: TestClient, make_org: MakeOrg) -> None:
     _, producer = make_org(Role.csirt)
     _, reader = make_org(Role.sme)
     v1 = indicator(markings=[TLP2["green"]])
@@ -101,7 +102,7 @@ def test_re_marking_stricter_hides_the_older_versions(client: TestClient, make_o
     assert len(mine.json()["objects"]) == 2
 
 
-def test_an_id_cannot_be_taken_over_through_another_collection(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_an_id_cannot_be_taken_over_through_another_collection(client: TestClient, make_org: MakeOrg) -> None:
     _, producer = make_org(Role.csirt)
     other, other_key = make_org(Role.isac)
     original = indicator()
@@ -114,7 +115,7 @@ def test_an_id_cannot_be_taken_over_through_another_collection(client: TestClien
         dict(original, created_by_ref=client.get("/api/v1/me", headers=auth(producer)).json()["org"]["identity"])]
 
 
-def test_an_organisation_cannot_publish_another_ones_identity(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_an_organisation_cannot_publish_another_ones_identity(client: TestClient, make_org: MakeOrg) -> None:
     victim, _ = make_org(Role.csirt)
     me, key = make_org(Role.isac)
     fake = {"type": "identity", "spec_version": "2.1", "id": victim.identity_id, "name": "Victim (not really)",
@@ -126,7 +127,7 @@ def test_an_organisation_cannot_publish_another_ones_identity(client: TestClient
     assert results[0]["message"].startswith("identity")
 
 
-def test_collections_one_may_not_see_look_absent(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_collections_one_may_not_see_look_absent(client: TestClient, make_org: MakeOrg) -> None:
     isac, isac_key = make_org(Role.isac)
     _, outsider = make_org(Role.csirt)
     group = client.post("/api/v1/groups", json={"name": "closed"}, headers=auth(isac_key)).json()["id"]
@@ -142,7 +143,7 @@ def test_collections_one_may_not_see_look_absent(client: TestClient, make_org) -
         assert (r.status_code, r.json()["description"]) == (404, f"no sharing group {gid!r}")
 
 
-def test_the_same_sco_reported_by_two_organisations_is_kept_for_each(client: TestClient, make_org) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_sco_reported_by_two_organisations_is_kept_for_each(client: TestClient, make_org: MakeOrg) -> None:
     _, red_reporter = make_org(Role.csirt)
     _, green_reporter = make_org(Role.csirt)
     _, reader = make_org(Role.sme)

@@ -33,6 +33,7 @@ from exchange.cli import app as cli
 from exchange.orgs.models import Role
 from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.factories import indicator
+from tests.orgs_factory import MakeOrg
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 
@@ -196,7 +197,7 @@ def match(**filters: str) -> dict[str, str]:
 # --- checks ------------------------------------------------------------------------------------------
 
 def content_type(r: httpx.Response) -> str:
-    return r.headers.get("content-type", "").replace(" ", "").lower()
+    return str(r.headers.get("content-type", "")).replace(" ", "").lower()
 
 
 def check_error(r: httpx.Response, code: int) -> dict[str, Any]:
@@ -272,7 +273,7 @@ def version_of(o: dict[str, Any], modified: str, **changes: Any) -> dict[str, An
 class Hub:
     """The live server plus the ways a test acts on it (HTTP as some member, CLI as the operator)."""
 
-    def __init__(self, server: Server, make_org: Any) -> None:
+    def __init__(self, server: Server, make_org: MakeOrg) -> None:
         self.server = server
         self.base = server.base
         self.http = server.http
@@ -314,7 +315,8 @@ class Hub:
             body = self.completed(who, body["id"])
         assert body["failure_count"] == 0, body
         assert body["status"] == "complete", body
-        return body  # type: ignore[no-any-return]
+        completed: dict[str, Any] = body
+        return completed
 
     def completed(self, who: Member, status_id: str, timeout: float = 60) -> dict[str, Any]:
         """The status resource once it is final, polled as a TAXII client would."""

@@ -258,13 +258,14 @@ def test_date_added_headers_bound_every_page_with_microseconds(hub: Hub) -> None
         assert HEADER_TS.fullmatch(last), last
         return ts(first), ts(last)
 
-    for path, params, version_key in [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (objs(), {}, "modified"),
         (objs(), {"limit": 3}, "modified"),
         (objs(), match(version="all"), "modified"),
         (manifest(), {}, "version"),
         (manifest(), {"limit": 2, "added_after": entries[1]["date_added"]}, "version"),
-    ]:
+    ]
+    for path, params, version_key in cases:
         body, r = hub.page(path, m, **params)
         page = body["objects"]
         expected = (date_of[(page[0]["id"], ts(page[0][version_key]))],

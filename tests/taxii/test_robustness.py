@@ -6,7 +6,6 @@ Section numbers refer to the TAXII 2.1 specification (OASIS Committee Specificat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -81,7 +80,7 @@ def test_garbage_requests_never_get_a_500_or_html(hub: Hub) -> None:
         ("/taxii2/default/collections/" + DEFAULT + "/objects/" + o["id"] + "/versions/extra/", {}),
         ("/taxii2//", {}),
     ]
-    calls: list[Callable[[], httpx.Response]] = [partial(hub.get, path, m, params=params) for path, params in gets]
+    calls: list[partial[httpx.Response]] = [partial(hub.get, path, m, params=params) for path, params in gets]
     calls += [partial(hub.get, objs() + query, m) for query in (
         "?next=%FF%FE", "?limit=%FF", "?match%5Bid%5D=%C0%80", "?added_after=%00", "?%FF=1", "?match[version]=%2C")]
     calls += [partial(hub.get, p, m, params=match(version="all"), accept=a)

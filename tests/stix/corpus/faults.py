@@ -27,7 +27,7 @@ REQUIRED = {
     "grouping": ("context", "object_refs"), "domain-name": ("value",), "ipv4-addr": ("value",),
     "ipv6-addr": ("value",), "url": ("value",), "email-addr": ("value",), "mac-addr": ("value",),
 }  # fmt: skip
-GREEN = TLP1["green"]["id"]
+GREEN: str = TLP1["green"]["id"]
 DESCRIBED = ("indicator", "malware", "vulnerability", "report", "identity", "attack-pattern", "course-of-action",
              "relationship", "sighting", "threat-actor", "campaign", "tool", "intrusion-set")  # fmt: skip
 
@@ -74,7 +74,7 @@ def _not_tlp(o: Obj) -> bool:
 
 
 def _stix_indicator(o: Obj) -> bool:
-    return o["type"] == "indicator" and o["pattern_type"] == "stix"
+    return bool(o["type"] == "indicator" and o["pattern_type"] == "stix")
 
 
 def _set(**values: Any) -> Callable[[Obj, Gen], None]:

@@ -29,9 +29,10 @@ class Case:
     expect: str
 
 
-TLP1 = {obj["definition"]["tlp"]: obj for obj in TLP1_DEFINITIONS.values()}
+_TLP1_OBJECTS: tuple[Obj, ...] = tuple(TLP1_DEFINITIONS.values())
+TLP1 = {obj["definition"]["tlp"]: obj for obj in _TLP1_OBJECTS}
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
-TLP2 = {
+TLP2: dict[str, Obj] = {
     level: {
         "type": "marking-definition",
         "spec_version": "2.1",

@@ -45,7 +45,7 @@ from tests.stix.corpus.patterns import BAD_PATTERNS
 from tests.stix.corpus.valid import SCO_TYPES
 
 # (name, expected verdict, applies to, mutation)
-Mutation = tuple[str, str, Callable[[Obj], bool], Callable[[Obj, Gen], None]]
+Mutation = tuple[str, str, Callable[[Obj], bool], Callable[[Obj, Gen], object]]
 _TLP = _where("definition_type", "tlp")
 _STATEMENT = _where("definition_type", "statement")
 _SCO = _is(*SCO_TYPES)
