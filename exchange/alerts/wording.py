@@ -101,14 +101,16 @@ def _environment(language: str) -> Environment:
 
 
 def when(moment: datetime, timezone: str, language: str) -> str:
-    """A date and time as the reader writes them, in their time zone, with the zone named in their words."""
+    """A date and time as the reader writes them, in their time zone, named by its city in their language."""
     zone = ZoneInfo(timezone)
     local = moment.astimezone(zone)
-    pattern = get_datetime_format("long", locale=language)
-    stamp = str(pattern).replace("{1}", format_date(local, "long", locale=language)).replace(
+    pattern = str(get_datetime_format("long", locale=language))
+    stamp = pattern.replace("{1}", format_date(local, "long", locale=language)).replace(
         "{0}", format_time(local, "short", locale=language))
-    place = "UTC" if timezone in ("UTC", "Etc/UTC") else get_timezone_location(zone, locale=language)
-    return f"{stamp} ({place})"
+    if timezone in ("UTC", "Etc/UTC"):
+        return f"{stamp} UTC"
+    city = get_timezone_location(zone, locale=language, return_city=True)
+    return translations(language).gettext("%(datetime)s, %(city)s time") % {"datetime": stamp, "city": city}
 
 
 def _restricted(message: Message) -> Message:
@@ -126,10 +128,13 @@ def _kind(message: Message) -> str:
 
 def _item(message: Message, language: str) -> dict[str, Any]:
     """The template context of one message: the message as it may be shown and its words."""
+    env = _environment(language)  # first: it refuses a language we have no words for
     shown = _restricted(message) if message.tlp == "red" else message
     kind = _kind(message)
-    context: dict[str, Any] = {"m": shown, "kind": kind, "when": when(message.published_at, message.timezone, language)}
-    context["k"] = _environment(language).get_template(f"kinds/{kind}.j2").make_module(context)
+    context: dict[str, Any] = {
+        "m": shown, "kind": kind, "when": when(message.published_at, message.timezone, language),
+        "day": format_date(message.published_at.astimezone(ZoneInfo(message.timezone)), "long", locale=language)}
+    context["k"] = env.get_template(f"kinds/{kind}.j2").make_module(context)
     context["steps"] = list(shown.steps or context["k"].steps)
     return context
 
@@ -142,7 +147,7 @@ def jargon_in(text: str) -> list[str]:
 def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
     """Subject first (the layouts show it), then the text, whose jargon decides the glossary of both bodies."""
     env = _environment(language)
-    context["subject"] = " ".join(env.get_template(f"{layout}.subject").render(context).split())
+    context["subject"] = re.sub(r"[ \t\r\n]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
     text = env.get_template(f"{layout}.txt")
     glossary = jargon_in(text.render(context, glossary=[]))
     return Rendered(subject=context["subject"],
