@@ -32,8 +32,10 @@ from exchange.alerts.models import SEVERITY_ORDER, AlertState
 from exchange.stix.tlp import Tlp
 
 LANGUAGES = ("en", "fr", "de", "it", "ja")
+_SENTENCE_GAP = {"ja": ""}  # between two sentences kept apart in the catalogue; Japanese puts no space
 PERIODS = ("daily", "weekly")
 MAX_STEPS = 5  # more than this and a reader stops; the rest is in the full alert
+MAX_DESCRIPTION = 1500  # characters of the publisher's words in a mail; the full text is a click away
 
 _HERE = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = _HERE / "translations"
@@ -93,23 +95,28 @@ def _environment(language: str) -> Environment:
         keep_trailing_newline=True,
     )
     env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
-    env.globals.update(language=language, max_steps=MAX_STEPS, answer_order=[state.value for state in AlertState],
-                       tlp_levels=[level.value for level in Tlp])
+    # install_gettext_translations is added to the environment by the i18n extension, unknown to mypy.
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        language=language, gap=_SENTENCE_GAP.get(language, " "), max_steps=MAX_STEPS, max_description=MAX_DESCRIPTION,
+        answer_order=[state.value for state in AlertState], tlp_levels=[level.value for level in Tlp])
     env.filters["number"] = functools.partial(format_decimal, locale=language)
     return env
 
 
+def _local(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+
+
 def when(moment: datetime, timezone: str, language: str) -> str:
     """A date and time as the reader writes them, in their time zone, named by its city in their language."""
-    zone = ZoneInfo(timezone)
-    local = moment.astimezone(zone)
+    local = _local(moment, timezone)
     pattern = str(get_datetime_format("long", locale=language))
     stamp = pattern.replace("{1}", format_date(local, "long", locale=language)).replace(
         "{0}", format_time(local, "short", locale=language))
     if timezone in ("UTC", "Etc/UTC"):
         return f"{stamp} UTC"
-    city = get_timezone_location(zone, locale=language, return_city=True)
+    city = get_timezone_location(local.tzinfo, locale=language, return_city=True)
     return translations(language).gettext("%(datetime)s, %(city)s time") % {"datetime": stamp, "city": city}
 
 
@@ -131,15 +138,15 @@ def _item(message: Message, language: str) -> dict[str, Any]:
     env = _environment(language)  # first: it refuses a language we have no words for
     shown = _restricted(message) if message.tlp == "red" else message
     kind = _kind(message)
-    context: dict[str, Any] = {
-        "m": shown, "kind": kind, "when": when(message.published_at, message.timezone, language),
-        "day": format_date(message.published_at.astimezone(ZoneInfo(message.timezone)), "long", locale=language)}
+    local = _local(message.published_at, message.timezone)
+    context: dict[str, Any] = {"m": shown, "kind": kind, "when": when(message.published_at, message.timezone, language),
+                               "day": format_date(local, "long", locale=language)}
     context["k"] = env.get_template(f"kinds/{kind}.j2").make_module(context)
     context["steps"] = list(shown.steps or context["k"].steps)
     return context
 
 
-def jargon_in(text: str) -> list[str]:
+def _jargon_in(text: str) -> list[str]:
     """The jargon terms a text uses, in the order of ``JARGON``."""
     return [term for term, pattern in JARGON.items() if pattern.search(text)]
 
@@ -149,7 +156,7 @@ def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
     env = _environment(language)
     context["subject"] = re.sub(r"[ \t\r\n]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
     text = env.get_template(f"{layout}.txt")
-    glossary = jargon_in(text.render(context, glossary=[]))
+    glossary = _jargon_in(text.render(context, glossary=[]))
     return Rendered(subject=context["subject"],
                     text=_tidy(text.render(context, glossary=glossary)),
                     html=env.get_template(f"{layout}.html").render(context, glossary=glossary))

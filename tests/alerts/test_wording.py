@@ -57,6 +57,8 @@ def variants() -> dict[str, Message]:
     found["sector-titled"] = make_message(AlertKind.sector, title="Card skimmers in bakeries")
     found["exposure-unknown-service"] = make_message(AlertKind.exposure, service=None, port=None)
     found["cleared"] = make_message(AlertKind.listed, cleared=True)
+    found["cleared-sector"] = make_message(AlertKind.sector, cleared=True, matched="", asset="")
+    found["listed-own"] = make_message(AlertKind.listed, matched="bakery.example")
     found["red"] = make_message(AlertKind.listed, tlp="red")
     found["many-steps"] = make_message(AlertKind.listed, steps=tuple(f"Step {n}." for n in range(7)))
     found["every-term"] = make_message(AlertKind.listed, description=EVERY_TERM)
@@ -286,6 +288,16 @@ def test_publisher_steps_replace_the_templates_and_are_capped() -> None:
     assert "5. Step 4." in many.text
     assert "Step 5." not in many.text
     assert "2 more steps are in the full alert." in many.text
+
+
+def test_long_publisher_text_is_cut_and_an_all_clear_asks_for_no_answer() -> None:
+    long = wording.render(make_message(description="word " * 1000, title="T" * 500), "en")
+    assert "word " * 290 in long.text
+    assert "word " * 310 not in long.text
+    assert "T" * 210 not in long.text
+    cleared = wording.render(make_message(cleared=True), "en")
+    assert "https://hub.example/a/" not in cleared.text + cleared.html
+    assert "https://hub.example/alerts/1" in cleared.text
 
 
 def test_digest_puts_the_most_severe_first() -> None:
