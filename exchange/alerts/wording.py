@@ -44,30 +44,30 @@ DOMAIN = "messages"
 
 # Terms a non-specialist may not know, as they appear in text (in any language); the explanations are in
 # templates/_words.j2 (``glossary``), translated with the rest.
-JARGON: dict[str, re.Pattern[str]] = {
-    term: re.compile(pattern, re.IGNORECASE)
-    for term, pattern in {
-        "TLP": r"\bTLP\b",
-        "CVE": r"\bCVE\b",
-        "CVSS": r"\bCVSS\b",
-        "IOC": r"\bIoCs?\b|\bindicators? of compromise\b",
-        "STIX": r"\bSTIX\b",
-        "TAXII": r"\bTAXII\b",
-        "TTP": r"\bTTPs?\b",
-        "C2": r"\bC2\b|\bC&C\b|\bcommand[- ]and[- ]control\b",
-        "phishing": r"\bphishing\b",
-        "malware": r"\bmalware\b",
-        "ransomware": r"\bransomware\b",
-        "botnet": r"\bbotnets?\b",
-        "DDoS": r"\bDDoS\b",
-        "zero-day": r"\bzero[- ]day\b|\b0-day\b",
-        "exploit": r"\bexploit(?:s|ed)?\b",
-        "RDP": r"\bRDP\b",
-        "SMB": r"\bSMB\b",
-        "VPN": r"\bVPN\b",
-        "port": r"\bports?\b",
-    }.items()
+JARGON: dict[str, str] = {
+    "TLP": r"\bTLP\b",
+    "CVE": r"\bCVE\b",
+    "CVSS": r"\bCVSS\b",
+    "IOC": r"\bIoCs?\b|\bindicators? of compromise\b",
+    "STIX": r"\bSTIX\b",
+    "TAXII": r"\bTAXII\b",
+    "TTP": r"\bTTPs?\b",
+    "C2": r"\bC2\b|\bC&C\b|\bcommand[- ]and[- ]control\b",
+    "phishing": r"\bphishing\b",
+    "malware": r"\bmalware\b",
+    "ransomware": r"\bransomware\b",
+    "botnet": r"\bbotnets?\b",
+    "DDoS": r"\bDDoS\b",
+    "zero-day": r"\bzero[- ]day\b|\b0-day\b",
+    "exploit": r"\bexploit(?:s|ed)?\b",
+    "RDP": r"\bRDP\b",
+    "SMB": r"\bSMB\b",
+    "VPN": r"\bVPN\b",
+    "port": r"\bports?\b",
 }
+_TERMS = list(JARGON)
+# One pass over the text for every term (a search per term was a third of the rendering time).
+_JARGON_RE = re.compile("|".join(f"(?P<t{i}>{pattern})" for i, pattern in enumerate(JARGON.values())), re.IGNORECASE)
 
 
 @functools.cache
@@ -148,17 +148,19 @@ def _item(message: Message, language: str) -> dict[str, Any]:
 
 def _jargon_in(text: str) -> list[str]:
     """The jargon terms a text uses, in the order of ``JARGON``."""
-    return [term for term, pattern in JARGON.items() if pattern.search(text)]
+    found = {int(match.lastgroup[1:]) for match in _JARGON_RE.finditer(text) if match.lastgroup}
+    return [_TERMS[index] for index in sorted(found)]
 
 
 def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
-    """Subject first (the layouts show it), then the text, whose jargon decides the glossary of both bodies."""
+    """Subject first (the layouts show it), then the text, whose jargon decides the glossary that ends
+    both bodies."""
     env = _environment(language)
     context["subject"] = re.sub(r"[ \t\r\n]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
-    text = env.get_template(f"{layout}.txt")
-    glossary = _jargon_in(text.render(context, glossary=[]))
+    text = env.get_template(f"{layout}.txt").render(context)
+    glossary = _jargon_in(text)
     return Rendered(subject=context["subject"],
-                    text=_tidy(text.render(context, glossary=glossary)),
+                    text=_tidy(text + env.get_template("glossary.txt").render(glossary=glossary)),
                     html=env.get_template(f"{layout}.html").render(context, glossary=glossary))
 
 
