@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import functools
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from typer.testing import CliRunner
 
+from exchange import cli
 from exchange.alerts import wording
 from exchange.alerts.message import Message, Rendered, Sender
 from exchange.alerts.models import AlertKind, Severity, SourceGrade
@@ -321,3 +324,11 @@ def test_the_catalogue_loader_is_the_one_for_the_language() -> None:
     """The portal reuses ``translations``; it must hand back the language asked for."""
     assert wording.translations("ja").gettext("What happened") == "何が起きたか"
     assert wording.translations("en").gettext("What happened") == "What happened"
+
+
+def test_the_benchmark_renders_every_sample_in_every_language() -> None:
+    result = CliRunner().invoke(cli.app, ["bench", "wording", "-n", "7", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [row["language"] for row in rows] == list(wording.LANGUAGES)
+    assert all(row["messages"] == 7 and row["messages_per_second"] > 0 for row in rows)
