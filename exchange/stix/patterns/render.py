@@ -49,7 +49,7 @@ def render(node: ObservationExpression | ComparisonExpression) -> str:
         return f"({render(node.expression)})"  # type: ignore[union-attr]
     if kind is Qualified:
         return f"{render(node.expression)} {qualifier(node.qualifier)}"  # type: ignore[union-attr]
-    joiner = {ObservationAnd: " AND ", ObservationOr: " OR ", FollowedBy: " FOLLOWEDBY "}[kind]  # type: ignore[index]
+    joiner = {ObservationAnd: " AND ", ObservationOr: " OR ", FollowedBy: " FOLLOWEDBY "}[kind]
     return joiner.join(render(o) for o in node.operands)  # type: ignore[union-attr]
 
 

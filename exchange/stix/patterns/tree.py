@@ -134,3 +134,18 @@ def comparisons(node: ObservationExpression | ComparisonExpression) -> list[Comp
         else:
             stack.extend(reversed(item.operands))  # type: ignore[union-attr]
     return found
+
+
+def observations(node: ObservationExpression) -> list[Observation]:
+    """Every ``[…]`` of a pattern, in pattern order."""
+    found: list[Observation] = []
+    stack: list[ObservationExpression] = [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is Observation:
+            found.append(item)
+        elif type(item) is Group or type(item) is Qualified:
+            stack.append(item.expression)
+        else:
+            stack.extend(reversed(item.operands))  # type: ignore[union-attr]
+    return found
