@@ -222,7 +222,7 @@ def _pattern_problem(obj: dict[str, Any]) -> Problem | None:
     try:
         checked(pattern)
     except PatternError as exc:
-        return "pattern", f"pattern: {exc}"
+        return "pattern", str(exc)
     return None
 
 
