@@ -23,9 +23,11 @@ _TIMESTAMP = (r"t'[0-9]{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][
               r":(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z'")
 _B64 = "[A-Za-z0-9+/]"
 _BINARY = f"b'(?:{_B64}{{4}})*(?:{_B64}{{4}}|{_B64}{{3}}=|{_B64}{{2}}==)'"
+# Each token may be preceded by white space and comments: one match per token, none for the spaces.
+# Possessive (*+): what was skipped is never re-split when the token after it does not match.
 _TOKEN: Final = re.compile(
-    f"(?P<skip>{_SKIP})"
-    f"|(?P<ts>{_TIMESTAMP})"
+    f"(?:{_SKIP})*+(?:"
+    f"(?P<ts>{_TIMESTAMP})"
     r"|(?P<hex>h'(?:[0-9A-Fa-f]{2})*')"
     f"|(?P<bin>{_BINARY})"
     r"|(?P<str>'[^'\\]*(?:\\['\\][^'\\]*)*')"
@@ -34,7 +36,9 @@ _TOKEN: Final = re.compile(
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_-]*)"
     r"|(?P<op><=|>=|<>|!=|==|[<>=])"
     r"|(?P<punct>[:.,()\[\]*])"
+    r"|(?P<end>\Z))"
 )
+_SKIP_ONLY: Final = re.compile(f"(?:{_SKIP})*+")
 KEYWORDS: Final = frozenset(("AND", "OR", "NOT", "FOLLOWEDBY", "LIKE", "MATCHES", "ISSUPERSET", "ISSUBSET",
                              "EXISTS", "LAST", "IN", "START", "STOP", "SECONDS", "WITHIN", "REPEATS", "TIMES"))
 _OPS: Final = {"==": "=", "<>": "!="}
@@ -52,13 +56,14 @@ def tokens(text: str) -> list[Token]:
     append = found.append
     pos = 0
     match = _TOKEN.match
-    end = len(text)
-    while pos < end:
+    while True:
         m = match(text, pos)
         if m is None:
+            pos = len(_SKIP_ONLY.match(text, pos).group()) + pos  # type: ignore[union-attr]
             raise PatternError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
-        value = m.group()
+        value = m.group(kind)  # type: ignore[arg-type]
+        pos = m.end()
         if kind == "word":
             if value in KEYWORDS:
                 kind = value
@@ -70,10 +75,7 @@ def tokens(text: str) -> list[Token]:
             kind = _OPS.get(value, value)
         elif kind == "punct":
             kind = value
-        elif kind == "skip":
-            pos = m.end()
-            continue
-        append((kind, value, pos))  # type: ignore[arg-type]
-        pos = m.end()
-    append(("end", "", end))
-    return found
+        elif kind == "end":
+            append(("end", "", pos))
+            return found
+        append((kind, value, pos - len(value)))  # type: ignore[arg-type]
