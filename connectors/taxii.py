@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from taxii2client.common import TAXIIServiceException, _HTTPConnection
 from taxii2client.exceptions import AccessError
-from taxii2client.v21 import Collection, Server
+from taxii2client.v21 import ApiRoot, Collection, Server
 
 from connectors.base import FeedError, Page, Source
 
@@ -112,8 +112,9 @@ class TaxiiPull:
         if _COLLECTION_URL.fullmatch(source.url):
             return Collection(source.url if source.url.endswith("/") else f"{source.url}/", conn=connection)
         wanted = source.option("collection")
-        readable = [c for root in Server(source.url, conn=connection).api_roots for c in root.collections
-                    if c.can_read and (wanted is None or c.id == wanted)]
+        # The server's ApiRoot objects open connections of their own (without our timeouts): re-made on ours.
+        roots = [ApiRoot(root.url, conn=connection) for root in Server(source.url, conn=connection).api_roots]
+        readable = [c for root in roots for c in root.collections if c.can_read and (wanted is None or c.id == wanted)]
         if len(readable) != 1:
             named = f"collection {wanted}" if wanted else "one readable collection (set option collection)"
             raise FeedError(f"{source.url}: expected {named}, found {len(readable)}")

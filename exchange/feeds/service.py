@@ -223,7 +223,8 @@ def run(sessions: sessionmaker[Session], name: str, *, retry: Retry | None = Non
 def _target(feed: Feed, retry: Retry | None) -> _Target:
     secret = os.environ.get(feed.password_env) if feed.password_env else None
     source = Source(name=feed.name, url=feed.url, username=feed.username, secret=secret, options=dict(feed.options),
-                    retry=retry or Retry(), since=from_micros(feed.created_at)[:-4] + "Z")
+                    retry=retry or Retry(), since=from_micros(feed.created_at)[:-4] + "Z",
+                    timeout_seconds=float(str(feed.options.get("timeout_seconds", 30))))
     return _Target(feed.pk, source, feed.collection_pk, feed.owner_org_pk, feed.tlp, feed.confidence,
                    dict(feed.bookmark))
 
