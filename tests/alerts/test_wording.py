@@ -310,6 +310,14 @@ def test_a_sector_all_clear_names_the_advice_not_the_match_key() -> None:
     assert "All clear: the warning about Card skimmers has ended" in titled.text
 
 
+def test_a_long_or_multi_line_value_makes_a_short_one_line_subject() -> None:
+    long = wording.render(make_message(matched="https://shop.bakery.example/" + "a" * 900), "en").subject
+    assert len(long) <= wording.MAX_SUBJECT
+    assert long.startswith("Important: https://shop.bakery.example/aaa")
+    split = wording.render(make_message(matched="evil.example\r\nBcc: victim@example.org"), "en").subject
+    assert split == "Important: evil.example Bcc: victim@example.org is on a list of bad addresses"
+
+
 def test_digest_puts_the_most_severe_first() -> None:
     low = make_message(AlertKind.sector, severity=Severity.low)
     critical = make_message(AlertKind.software, severity=Severity.critical)
