@@ -36,6 +36,7 @@ _SENTENCE_GAP = {"ja": ""}  # between two sentences kept apart in the catalogue;
 PERIODS = ("daily", "weekly")
 MAX_STEPS = 5  # more than this and a reader stops; the rest is in the full alert
 MAX_DESCRIPTION = 1500  # characters of the publisher's words in a mail; the full text is a click away
+MAX_SUBJECT = 120  # characters; mail programs show fewer, and a listed URL can be a thousand
 
 _HERE = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = _HERE / "translations"
@@ -156,7 +157,8 @@ def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
     """Subject first (the layouts show it), then the text, whose jargon decides the glossary that ends
     both bodies."""
     env = _environment(language)
-    context["subject"] = re.sub(r"[ \t\r\n]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
+    subject = re.sub(r"\s*[\r\n]+\s*|[ \t]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
+    context["subject"] = subject if len(subject) <= MAX_SUBJECT else subject[:MAX_SUBJECT - 1].rstrip() + "…"
     text = env.get_template(f"{layout}.txt").render(context)
     glossary = _jargon_in(text)
     return Rendered(subject=context["subject"],

@@ -60,7 +60,7 @@ def variants() -> dict[str, Message]:
     found["sector-titled"] = make_message(AlertKind.sector, title="Card skimmers in bakeries")
     found["exposure-unknown-service"] = make_message(AlertKind.exposure, service=None, port=None)
     found["cleared"] = make_message(AlertKind.listed, cleared=True)
-    found["cleared-sector"] = make_message(AlertKind.sector, cleared=True, matched="", asset="")
+    found["cleared-sector"] = make_message(AlertKind.sector, cleared=True, matched="I", asset="sector:I")
     found["listed-own"] = make_message(AlertKind.listed, matched="bakery.example")
     found["red"] = make_message(AlertKind.listed, tlp="red")
     found["many-steps"] = make_message(AlertKind.listed, steps=tuple(f"Step {n}." for n in range(7)))
@@ -301,6 +301,21 @@ def test_long_publisher_text_is_cut_and_an_all_clear_asks_for_no_answer() -> Non
     cleared = wording.render(make_message(cleared=True), "en")
     assert "https://hub.example/a/" not in cleared.text + cleared.html
     assert "https://hub.example/alerts/1" in cleared.text
+
+
+def test_a_sector_all_clear_names_the_advice_not_the_match_key() -> None:
+    untitled = wording.render(variants()["cleared-sector"], "en")
+    titled = wording.render(dataclasses.replace(variants()["cleared-sector"], title="Card skimmers"), "en")
+    assert "sector:I" not in untitled.text + titled.text
+    assert "All clear: the warning about Card skimmers has ended" in titled.text
+
+
+def test_a_long_or_multi_line_value_makes_a_short_one_line_subject() -> None:
+    long = wording.render(make_message(matched="https://shop.bakery.example/" + "a" * 900), "en").subject
+    assert len(long) <= wording.MAX_SUBJECT
+    assert long.startswith("Important: https://shop.bakery.example/aaa")
+    split = wording.render(make_message(matched="evil.example\r\nBcc: victim@example.org"), "en").subject
+    assert split == "Important: evil.example Bcc: victim@example.org is on a list of bad addresses"
 
 
 def test_digest_puts_the_most_severe_first() -> None:
