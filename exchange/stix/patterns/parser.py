@@ -8,6 +8,7 @@ parentheses nest at most ``MAX_DEPTH`` deep (the recursion stays far from Python
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from exchange.stix.patterns.errors import PatternError
@@ -96,34 +97,25 @@ class _Parser:
         return tree
 
     def _followed_by(self) -> ObservationExpression:
-        first = self._observation_or()
-        if self.toks[self.i][0] != "FOLLOWEDBY":
-            return first
-        operands = [first]
-        while self.toks[self.i][0] == "FOLLOWEDBY":
-            self.i += 1
-            operands.append(self._observation_or())
-        return FollowedBy(tuple(operands))
+        return self._chain(self._observation_or, "FOLLOWEDBY", FollowedBy)
 
     def _observation_or(self) -> ObservationExpression:
-        first = self._observation_and()
-        if self.toks[self.i][0] != "OR":
-            return first
-        operands = [first]
-        while self.toks[self.i][0] == "OR":
-            self.i += 1
-            operands.append(self._observation_and())
-        return ObservationOr(tuple(operands))
+        return self._chain(self._observation_and, "OR", ObservationOr)
 
     def _observation_and(self) -> ObservationExpression:
-        first = self._qualified()
-        if self.toks[self.i][0] != "AND":
+        return self._chain(self._qualified, "AND", ObservationAnd)
+
+    def _chain(self, operand: Callable[[], ObservationExpression], keyword: str,
+               node: type[FollowedBy | ObservationOr | ObservationAnd]) -> ObservationExpression:
+        """``operand { keyword operand }``: the operand alone, or all of them in one node."""
+        first = operand()
+        if self.toks[self.i][0] != keyword:
             return first
         operands = [first]
-        while self.toks[self.i][0] == "AND":
+        while self.toks[self.i][0] == keyword:
             self.i += 1
-            operands.append(self._qualified())
-        return ObservationAnd(tuple(operands))
+            operands.append(operand())
+        return node(tuple(operands))
 
     def _qualified(self) -> ObservationExpression:
         kind = self.toks[self.i][0]
