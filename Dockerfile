@@ -12,6 +12,7 @@ WORKDIR /src
 # exchange/_migrations. A non-editable install, so the runtime stage needs no source tree.
 COPY pyproject.toml README.md ./
 COPY exchange ./exchange
+COPY connectors ./connectors
 COPY migrations ./migrations
 RUN pip install ".[postgres]"
 

@@ -24,6 +24,7 @@ from exchange.core.middleware import BodyBudget, BodyLimit, Metrics, SecurityHea
 from exchange.core.ratelimit import RateLimit
 from exchange.core.settings import Settings
 from exchange.core.text import NUL
+from exchange.feeds import api as feeds_api
 from exchange.orgs import api as orgs_api
 from exchange.orgs.service import KEY_SCHEME
 from exchange.sharing import api as sharing_api
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sharing_api.router)
     app.include_router(taxii_api.router)
     app.include_router(assets_api.router)
+    app.include_router(feeds_api.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

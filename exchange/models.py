@@ -3,6 +3,7 @@
 from exchange.alerts.models import Alert, AlertEvent
 from exchange.assets.models import Asset, OrgProfile
 from exchange.core.db import Base
+from exchange.feeds.models import Feed, FeedItem, FeedRun
 from exchange.jobs.lease import JobLease
 from exchange.orgs.models import ApiKey, AuditEntry, Org
 from exchange.store.models import (
@@ -17,6 +18,7 @@ from exchange.store.models import (
 
 __all__ = [
     "Alert", "AlertEvent", "ApiKey", "ApiRoot",
-    "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "HubSecret", "JobLease",
+    "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "Feed", "FeedItem", "FeedRun", "HubSecret",
+    "JobLease",
     "Observable", "Org", "OrgProfile", "StixObject", "TaxiiStatus",
 ]

@@ -53,7 +53,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield db.make_sessionmaker(engine)
     with engine.begin() as conn:
-        for table in ("ingest_job", "object_recipient", "observable", "stix_object", "taxii_status", "collection_grant",
+        for table in ("feed_item", "feed_run", "feed",
+                      "ingest_job", "object_recipient", "observable", "stix_object", "taxii_status", "collection_grant",
                       "sharing_group_member", "api_key", "app_user"):
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         conn.execute(text("DELETE FROM collection WHERE id != :id"), {"id": DEFAULT_COLLECTION_ID})

@@ -74,9 +74,10 @@ def test_the_runtime_imports_no_dev_only_package() -> None:
     runtime = _runtime_distributions()
     providers = md.packages_distributions()  # top-level import name -> distributions providing it
     wrong = []
-    for path in sorted((ROOT / "exchange").rglob("*.py")):
+    ours = ("exchange", "connectors")  # the two packages of the wheel
+    for path in sorted(p for package in ours for p in (ROOT / package).rglob("*.py")):
         for line, top in _imports(path):
-            if top in sys.stdlib_module_names or top == "exchange":
+            if top in sys.stdlib_module_names or top in ours:
                 continue
             dists = {canonicalize_name(d) for d in providers.get(top, [])}
             if not dists & runtime:

@@ -1,4 +1,4 @@
-"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, asset, audit,
+"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, asset, audit, feed,
 import, export, bench."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange.cli import assets, audit, bench, catalog, orgs, people, serve, transfer
+from exchange.cli import assets, audit, bench, catalog, feeds, orgs, people, serve, transfer
 from exchange.cli.common import console, database_failure
 from exchange.core.settings import Settings
 
@@ -26,6 +26,7 @@ app.add_typer(catalog.app, name="collection")
 app.add_typer(catalog.roots_app, name="api-root")
 app.add_typer(assets.app, name="asset")
 app.add_typer(audit.app, name="audit")
+app.add_typer(feeds.app, name="feed")
 app.add_typer(bench.app, name="bench")
 
 

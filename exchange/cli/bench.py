@@ -20,6 +20,7 @@ from rich.table import Table
 
 from exchange.bench import ingest as ingest_bench
 from exchange.bench import taxii_run
+from exchange.bench import wording as wording_bench
 from exchange.bench.data import SHAPES
 from exchange.bench.taxii import Budget, Phases
 from exchange.bench.taxii_report import FIGURES, Figure, TaxiiReport
@@ -141,3 +142,22 @@ def taxii(
     console.print(summary(report))
     for note in figures["notes"]:
         console.print(f"  - {note}")
+
+
+@app.command("wording")
+def wording(
+    n: int = typer.Option(5000, "-n", help="Messages to render per language"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """Render N alert messages (every kind, an all-clear, a TLP:RED alert; subject, text and HTML) and one
+    50-alert digest in each language; report messages/s and milliseconds per message and per digest."""
+    rows = [{"language": r.language, "messages": r.messages, "messages_per_second": round(r.rate),
+             "ms_per_message": round(1000 / r.rate, 2), "digest_ms": round(r.digest_ms, 1)}
+            for r in wording_bench.run(n)]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(*rows[0].keys(), title="exchange bench wording")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)

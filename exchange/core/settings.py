@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     assets_recheck_seconds: int = Field(
         default=86400, ge=1, description="How often a worker re-checks verifications that expire within 30 days."
     )
+    feeds_tick_seconds: int = Field(
+        default=60, ge=1, description="How often a worker looks for feeds whose interval has passed."
+    )
     assets_dns_nameservers: list[str] = Field(
         default=[], description='Resolvers asked for TXT records, as JSON: `["9.9.9.9"]`. Empty: the system\'s.'
     )

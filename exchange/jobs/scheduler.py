@@ -25,6 +25,7 @@ from exchange.assets import jobs as asset_jobs
 from exchange.core.db import make_engine, make_sessionmaker, transaction
 from exchange.core.settings import Settings
 from exchange.core.timestamps import from_micros
+from exchange.feeds import jobs as feed_jobs
 from exchange.jobs import lease
 from exchange.store import maintenance
 from exchange.taxii import status
@@ -63,7 +64,8 @@ def refresh_statistics(session: Session) -> None:
 def periodic_jobs(settings: Settings) -> list[Periodic]:
     return [Periodic(heartbeat, settings.worker_tick_seconds), Periodic(purge_statuses, settings.worker_purge_seconds),
             Periodic(refresh_statistics, 600),
-            *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings))]
+            *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings)),
+            *(Periodic(job, seconds) for job, seconds in feed_jobs.periodic(settings))]
 
 
 def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, lease_seconds: float) -> Callable[[], None]:

@@ -11,6 +11,7 @@ differential test against stix2 (which accepts all of these) stays about validat
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 from exchange.stix import tlp
@@ -89,23 +90,40 @@ def tlp_definition_problem(obj: dict[str, Any]) -> Rejection | None:
     return None
 
 
-def authorship(obj: dict[str, Any], author: str | None) -> Rejection | None:
-    """With ``author`` (the publishing organisation's identity id), every object that names an
-    author must name that one — SDOs and SROs, but also custom objects without ``created``, SCOs
-    and marking definitions, which could otherwise present another member's statements. An object
-    without ``created_by_ref`` is allowed; SDOs and SROs (those with ``created``, marking
-    definitions aside) then get the author filled in, so the stored JSON names it."""
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Whom a publishing organisation may name as ``created_by_ref``: its own ``identity``; and, for a
+    relayer (csirt and isac organisations, and the feeds they own), any identity that is not one of
+    the hub's other ``members`` — the original author of a relayed object (decision 0003)."""
+
+    identity: str
+    relays: bool = False
+    members: frozenset[str] = frozenset()
+
+
+def authorship(obj: dict[str, Any], author: Author | None) -> Rejection | None:
+    """With ``author``, every object that names an author must name one it may — SDOs and SROs, but
+    also custom objects without ``created``, SCOs and marking definitions, which could otherwise
+    present another member's statements. An object without ``created_by_ref`` is allowed; SDOs and
+    SROs (those with ``created``, marking definitions aside) then get the publisher's identity filled
+    in, so the stored JSON names it."""
     if author is None:
         return None
     ref = obj.get("created_by_ref")
     if ref is None:
         if "created" in obj and obj["type"] != "marking-definition":
-            obj["created_by_ref"] = author
+            obj["created_by_ref"] = author.identity
         return None
-    if ref != author:
-        return Rejection("hub", "created_by_ref", f"{str(ref)[:120]} is not the publishing organisation's identity "
-                         f"({author}); an organisation publishes only as itself")
-    return None
+    if ref == author.identity:
+        return None
+    if author.relays and ref not in author.members:
+        return None
+    if author.relays:
+        return Rejection("hub", "created_by_ref", f"{str(ref)[:120]} is another member organisation's identity; "
+                         "a member organisation publishes only as itself (relaying keeps only a non-member's "
+                         "authorship)")
+    return Rejection("hub", "created_by_ref", f"{str(ref)[:120]} is not the publishing organisation's identity "
+                     f"({author.identity}); an organisation publishes only as itself")
 
 
 def recipients_form(obj: dict[str, Any]) -> Rejection | None:

@@ -21,6 +21,7 @@ from exchange.core.timestamps import to_micros
 from exchange.stix import fastpath, jsonlimits, observables, tlp, validate
 from exchange.stix.hub_rules import (
     RECIPIENTS_PROPERTY,
+    Author,
     authorship,
     container_problem,
     id_case_problem,
@@ -133,17 +134,17 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def prepare(payload: Payload, author: str | None = None, *,
+def prepare(payload: Payload, author: Author | None = None, *,
             checked: bool = False) -> Prepared:
     """Parse and validate a batch, and hold each object to the hub's write rules (``hub_rules``).
-    With ``author`` (the publishing organisation's identity id), every object that names an author
-    must name that one: an organisation publishes only as itself. ``checked``: the payload already
+    With ``author`` (see ``hub_rules.Author``), every object that names an author must name one the
+    publishing organisation may: itself, or for a relayer a non-member. ``checked``: the payload already
     passed the JSON limits (``objects_of``)."""
     with no_gc():
         return _prepare(payload, author, checked)
 
 
-def prepare_packed(payload: Payload, author: str | None = None, *, checked: bool = False) -> bytes:
+def prepare_packed(payload: Payload, author: Author | None = None, *, checked: bool = False) -> bytes:
     """``prepare`` in a helper process, its result packed for the trip back (``unpack``).
 
     marshal, not pickle: the result is thousands of small tuples, and unpickling named tuples (a
@@ -160,7 +161,7 @@ def unpack(packed: bytes) -> Prepared:
         return Prepared(size, {i: ObjectResult(*r) for i, r in rejected}, [Candidate._make(c) for c in candidates])
 
 
-def _prepare(payload: Payload, author: str | None, checked: bool) -> Prepared:
+def _prepare(payload: Payload, author: Author | None, checked: bool) -> Prepared:
     objects = objects_of(payload, checked=checked)
     prepared = Prepared(len(objects))
     for i, obj in enumerate(objects):
@@ -179,7 +180,7 @@ def _prepare(payload: Payload, author: str | None, checked: bool) -> Prepared:
     return prepared
 
 
-def _verdict(obj: Any, author: str | None) -> validate.Rejection | None:
+def _verdict(obj: Any, author: Author | None) -> validate.Rejection | None:
     """Validity first, then the hub's rules (``hub_rules``). An object the fast path accepts is a
     plain indicator whose ids it matched in lower case, so only the author and recipients are left
     to check; everything else takes every rule, a bundle refused before its contents are judged."""

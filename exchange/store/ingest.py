@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from exchange.core.timestamps import now_micros
-from exchange.orgs.models import Org
+from exchange.orgs.models import Org, Role
+from exchange.stix.hub_rules import Author
 from exchange.stix.prepare import (
     OBJECT_COLUMNS,
     OBSERVABLE_COLUMNS,
@@ -77,10 +78,17 @@ class IngestResult:
         return f"{self.added} added, {self.duplicates} duplicates, {self.rejected} rejected"
 
 
-def author_of(org: Org | None) -> str | None:
-    """The identity ``org``'s objects must name as their author; None (anyone) for hub admins and the
-    CLI operator (``org`` None), who load objects authored by others, such as feeds."""
-    return org.identity_id if org is not None and not org.is_hub_admin else None
+def author_of(session: Session, org: Org | None) -> Author | None:
+    """Whom ``org``'s objects may name as their author (``hub_rules.Author``): itself; for csirt and
+    isac organisations, which relay others' objects, also any identity that is not another member
+    organisation's (decision 0003, "Relaying"). None (anyone) for hub admins and the CLI operator
+    (``org`` None), who load objects authored by anyone."""
+    if org is None or org.is_hub_admin:
+        return None
+    if org.role not in (Role.csirt, Role.isac):
+        return Author(org.identity_id)
+    members = session.scalars(select(Org.identity_id).where(Org.pk != org.pk))
+    return Author(org.identity_id, relays=True, members=frozenset(members))
 
 
 def ingest(
@@ -90,9 +98,9 @@ def ingest(
     collection: Collection,
     org: Org | None = None,
 ) -> IngestResult:
-    """Publish as ``org``: a member organisation publishes only as itself (``prepare``'s author
-    rule); admins (and the CLI operator) may load objects authored by anyone, such as feeds."""
-    author = author_of(org)
+    """Publish as ``org``: a member organisation publishes as itself, a relayer also as non-members
+    (``author_of``); admins (and the CLI operator) may load objects authored by anyone."""
+    author = author_of(session, org)
     return store(session, prepare(payload, author), collection=collection, org=org)
 
 

@@ -39,6 +39,7 @@ from exchange.core.timestamps import now_micros
 from exchange.orgs import audit
 from exchange.orgs.models import Org
 from exchange.sharing import catalog
+from exchange.stix.hub_rules import Author
 from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
 from exchange.store.ingest import author_of, store_parts
 from exchange.store.models import Collection, IngestJob
@@ -91,7 +92,7 @@ class _Group:
     jobs: list[_Job]
     parts: list[Future[Prepared | bytes]]  # packed when prepared by a helper process
     payloads: list[bytes]
-    author: str | None
+    author: Author | None
 
     def part(self, jobs: slice) -> _Group:
         return _Group(self.collection_pk, self.org_pk, self.jobs[jobs], self.parts[jobs], self.payloads[jobs],
@@ -262,12 +263,12 @@ class Ingester:
                 handed.update(session.execute(select(IngestJob.pk, IngestJob.payload)
                                               .where(IngestJob.pk.in_(missing))).all())
             org = session.get(Org, org_pk)
-            author = author_of(org)
+            author = author_of(session, org)
         payloads = [handed[job.pk] for job in jobs]
         parts = [self._submit(payload, author) for payload in payloads]
         return _Group(collection_pk, org_pk, jobs, parts, payloads, author)
 
-    def _submit(self, payload: bytes, author: str | None) -> Future[Prepared | bytes]:
+    def _submit(self, payload: bytes, author: Author | None) -> Future[Prepared | bytes]:
         """The JSON limits were checked when the envelope was posted."""
         if self._prepare_processes > 0:
             if self._pool is None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.core import db
 from exchange.orgs.service import local_operator
+from exchange.stix.hub_rules import Author
 from exchange.stix.prepare import Payload, prepare, prepare_packed, unpack
 from exchange.store.ingest import IngestResult, ingest
 from exchange.store.models import Observable, StixObject
@@ -112,6 +113,10 @@ def test_deleting_an_object_deletes_its_observables(session: Session) -> None:
     assert list(session.scalars(select(Observable.value))) == ["kept.example"]
 
 
+AUTHOR = Author("identity--8ce3f695-d5a4-4dc8-9e93-a65af453a31a", relays=True,
+                members=frozenset({"identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"}))
+
+
 def test_a_prepared_batch_survives_the_trip_back_from_a_helper_process() -> None:
     objects = [indicator(pattern="[ipv4-addr:value = '10.0.0.1'] OR [domain-name:value = 'a.example']"),
                indicator(x_exchange_recipients=["identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"]),
@@ -119,9 +124,9 @@ def test_a_prepared_batch_survives_the_trip_back_from_a_helper_process() -> None
                 "value": "198.51.100.3"},
                {"type": "indicator", "id": "not-an-id"}]
     payload = orjson.dumps(bundle(*objects))
-    direct = prepare(payload, "identity--8ce3f695-d5a4-4dc8-9e93-a65af453a31a")
+    direct = prepare(payload, AUTHOR)
     assert (len(direct.candidates), len(direct.rejected)) == (3, 1)
-    assert unpack(prepare_packed(payload, "identity--8ce3f695-d5a4-4dc8-9e93-a65af453a31a")) == direct
+    assert unpack(prepare_packed(payload, AUTHOR)) == direct
 
 
 def test_versions_within_one_batch(session: Session) -> None:

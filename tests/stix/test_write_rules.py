@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from exchange.orgs.models import Role
+from exchange.store.ingest import ingest
+from exchange.store.reads import get_collection
 from tests.factories import TLP2, bundle, indicator
 from tests.orgs_factory import MakeOrg, auth
 
@@ -43,6 +46,39 @@ def test_admins_may_load_objects_authored_by_anyone(client: TestClient, make_org
     _, admin = make_org(Role.admin)
     foreign = indicator(created_by_ref=other.identity_id)
     assert publish(client, admin, foreign)[0]["status"] == "added"
+
+
+OASIS_AUTHOR = "identity--a463ffb3-1bd9-4d94-b02d-74e4f1658283"  # the author of the OASIS example bundles
+
+
+def test_csirts_and_isacs_relay_non_members_objects_keeping_their_author(client: TestClient,
+                                                                         make_org: MakeOrg) -> None:
+    """Decision 0003, "Relaying": the relayer is the producer, the original author stays the author."""
+    csirt, csirt_key = make_org(Role.csirt)
+    _, isac_key = make_org(Role.isac)
+    member = make_org(Role.sme).org
+    relayed = indicator(created_by_ref=OASIS_AUTHOR)
+    author = {"type": "identity", "spec_version": "2.1", "id": OASIS_AUTHOR, "created": "2017-01-20T00:00:00.000Z",
+              "modified": "2017-01-20T00:00:00.000Z", "name": "ACME", "identity_class": "organization"}
+    assert [r["status"] for r in publish(client, csirt_key, author, relayed)] == ["added", "added"]
+    stored = client.get(f"/api/v1/objects/{relayed['id']}", headers=auth(csirt_key)).json()["objects"][0]
+    assert stored["created_by_ref"] == OASIS_AUTHOR
+    # an isac relays too; a member's identity stays refused to both
+    assert publish(client, isac_key, indicator(created_by_ref=OASIS_AUTHOR))[0]["status"] == "added"
+    impersonation = publish(client, isac_key, indicator(created_by_ref=member.identity_id))[0]
+    assert (impersonation["status"], "publishes only as itself" in impersonation["message"]) == ("rejected", True)
+    # versions key on the relaying producer: another relayer may not version what this one relayed
+    newer = dict(relayed, modified="2024-06-01T00:00:00.000Z")
+    assert publish(client, isac_key, newer)[0]["message"].split(":")[0] == "producer"
+    assert publish(client, csirt_key, newer)[0]["status"] == "added"
+
+
+def test_an_sme_does_not_relay(session: Session, make_org: MakeOrg) -> None:
+    """Checked on the write path itself: an SME writes only to collections granted to it."""
+    sme = session.merge(make_org(Role.sme).org)
+    (refused,) = ingest(session, [indicator(created_by_ref=OASIS_AUTHOR)], collection=get_collection(session),
+                        org=sme).results
+    assert (refused.status, "publishes only as itself" in refused.message) == ("rejected", True)
 
 
 def test_only_the_producer_versions_or_revokes(client: TestClient, make_org: MakeOrg) -> None:

@@ -1,0 +1,15 @@
+"""Connectors: one module per feed kind on the small shared base of ``connectors.base``. Each yields
+pages of STIX objects; ``exchange.feeds`` stores them, keeps bookmarks and run history, schedules.
+
+``KINDS`` maps a feed's ``kind`` to its connector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connectors.base import Connector
+from connectors.blocklist import Blocklist
+from connectors.kev import Kev
+from connectors.taxii import TaxiiPull
+
+KINDS: dict[str, Callable[[], Connector]] = {"taxii": TaxiiPull, "csv": Blocklist, "kev": Kev}
