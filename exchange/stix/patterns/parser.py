@@ -8,10 +8,12 @@ parentheses nest at most ``MAX_DEPTH`` deep (the recursion stays far from Python
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Final
 
 from exchange.stix.patterns.errors import PatternError
-from exchange.stix.patterns.lexer import Token, tokens
+from exchange.stix.patterns.lexer import KEYWORDS, Token, tokens
 from exchange.stix.patterns.tree import (
     STAR,
     Binary,
@@ -49,10 +51,26 @@ _NAMES: Final = {"end": "the end of the pattern", "str": "a string", "id": "a na
                  "bin": "a b'…' literal", "bool": "true or false"}
 
 
+# The shape most indicators have, ``[type:path op 'literal']`` with one space around the operator,
+# no escapes and no list index: read with one match instead of the tokens and the descent (the
+# tree is the same; the round-trip and differential tests cover both ways).
+_SINGLE: Final = re.compile(
+    r"\[([A-Za-z_][A-Za-z0-9_-]*):([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|'[^'\\]*'))*)"
+    r" (=|!=|LIKE|MATCHES|ISSUBSET|ISSUPERSET) '([^'\\]*)'\]\Z")
+_STEP: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|'([^'\\]*)'")
+_NOT_NAMES: Final = KEYWORDS | {"true", "false"}
+
+
 def parse(text: str) -> ObservationExpression:
     """The tree of a pattern; ``PatternError`` when it is not one (or is over the limits)."""
     if len(text) > MAX_LENGTH:
         raise PatternError(f"the pattern is longer than {MAX_LENGTH} characters")
+    single = _SINGLE.match(text)
+    if single is not None:
+        object_type, path, op, value = single.groups()
+        steps = _STEP.findall(path)
+        if object_type not in _NOT_NAMES and not any(name in _NOT_NAMES for name, _ in steps):
+            return Observation(Comparison(object_type, tuple(name or key for name, key in steps), op, False, value))
     return _Parser(tokens(text)).pattern()
 
 
@@ -96,34 +114,25 @@ class _Parser:
         return tree
 
     def _followed_by(self) -> ObservationExpression:
-        first = self._observation_or()
-        if self.toks[self.i][0] != "FOLLOWEDBY":
-            return first
-        operands = [first]
-        while self.toks[self.i][0] == "FOLLOWEDBY":
-            self.i += 1
-            operands.append(self._observation_or())
-        return FollowedBy(tuple(operands))
+        return self._chain(self._observation_or, "FOLLOWEDBY", FollowedBy)
 
     def _observation_or(self) -> ObservationExpression:
-        first = self._observation_and()
-        if self.toks[self.i][0] != "OR":
-            return first
-        operands = [first]
-        while self.toks[self.i][0] == "OR":
-            self.i += 1
-            operands.append(self._observation_and())
-        return ObservationOr(tuple(operands))
+        return self._chain(self._observation_and, "OR", ObservationOr)
 
     def _observation_and(self) -> ObservationExpression:
-        first = self._qualified()
-        if self.toks[self.i][0] != "AND":
+        return self._chain(self._qualified, "AND", ObservationAnd)
+
+    def _chain(self, operand: Callable[[], ObservationExpression], keyword: str,
+               node: type[FollowedBy | ObservationOr | ObservationAnd]) -> ObservationExpression:
+        """``operand { keyword operand }``: the operand alone, or all of them in one node."""
+        first = operand()
+        if self.toks[self.i][0] != keyword:
             return first
         operands = [first]
-        while self.toks[self.i][0] == "AND":
+        while self.toks[self.i][0] == keyword:
             self.i += 1
-            operands.append(self._qualified())
-        return ObservationAnd(tuple(operands))
+            operands.append(operand())
+        return node(tuple(operands))
 
     def _qualified(self) -> ObservationExpression:
         kind = self.toks[self.i][0]

@@ -107,6 +107,23 @@ def test_the_tree() -> None:
     ))), Within(600)), Repeats(3))
 
 
+@pytest.mark.parametrize("pattern", [
+    "[domain-name:value = 'evil.example']", "[file:hashes.'SHA-256' = 'ab']", "[x:'a.b'.c.'' != '']",
+    "[url:value MATCHES '^https?://']", "[ipv4-addr:value ISSUBSET '10.0.0.0/8']", "[a:b LIKE '%']",
+    "[IN:b = 'x']", "[a:true = 'x']", "[a:b.LAST = 'x']", "[a-b:c = 'x']", "[t:h = 'x']",
+])
+def test_the_single_comparison_shortcut_builds_the_same_tree(pattern: str) -> None:
+    """The common shape is read by one regular expression; a trailing space sends the same pattern
+    through the tokens and the descent, which must agree (or both refuse)."""
+    try:
+        short = parse(pattern)
+    except PatternError:
+        with pytest.raises(PatternError):
+            parse(pattern + " ")
+        return
+    assert short == parse(pattern + " ")
+
+
 def test_parentheses_of_a_comparison_expression_are_not_kept_but_precedence_is() -> None:
     assert parse("[(a:b = 1 OR a:c = 2) OR a:d = 3]") == parse("[a:b = 1 OR a:c = 2 OR a:d = 3]")
     tree = parse("[(a:b = 1 OR a:c = 2) AND a:d = 3]")
