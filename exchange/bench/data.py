@@ -5,6 +5,7 @@ Lazy, so a 1,000,000-object benchmark never holds its input in memory.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 import uuid
@@ -41,11 +42,89 @@ def _pattern(rng: random.Random) -> tuple[str, str]:
     return f"[file:hashes.'SHA-256' = '{value}']", "Malicious file"
 
 
-def indicators(n: int, seed: int = 1) -> Iterator[dict[str, Any]]:
+def _ipv4(rng: random.Random) -> str:
+    return f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+def _single(rng: random.Random) -> tuple[str, str]:
+    """Single comparisons: half the plain ones above, half what feeds also write (a CIDR, an MD5,
+    LIKE, MATCHES)."""
+    kind = rng.randrange(8)
+    if kind < 4:
+        return _pattern(rng)
+    if kind == 4:
+        value = f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.0/24"
+        return f"[ipv4-addr:value ISSUBSET '{value}']", f"Suspicious range {value}"
+    if kind == 5:
+        return f"[file:hashes.MD5 = '{rng.getrandbits(128):032x}']", "Malicious file (MD5)"
+    if kind == 6:
+        value = _domain(rng)
+        return f"[domain-name:value LIKE '%.{value}']", f"Subdomains of {value}"
+    value = _domain(rng).replace(".", "\\\\.")
+    return f"[url:value MATCHES '^https?://{value}/']", "Malicious site"
+
+
+def _and(rng: random.Random) -> tuple[str, str]:
+    """MISP's composite attributes: file name and hash, network traffic, e-mail."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        name = f"{rng.choice(_WORDS)}_{rng.randrange(1000)}.exe"
+        return (f"[file:name = '{name}' AND file:hashes.'SHA-256' = '{rng.getrandbits(256):064x}']",
+                f"Malicious file {name}")
+    if kind == 1:
+        ip = _ipv4(rng)
+        return (f"[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '{ip}' AND "
+                f"network-traffic:dst_port = {rng.choice((80, 443, 8080, 4444))}]", f"C2 traffic to {ip}")
+    sender = f"{rng.choice(_WORDS)}@{_domain(rng)}"
+    subject = f"Invoice {rng.randrange(10**5)} for {rng.choice(_WORDS)}'s order"
+    escaped = subject.replace("'", "\\'")
+    return (f"[email-message:from_ref.value = '{sender}' AND email-message:subject = '{escaped}']",
+            f"Phishing from {sender}")
+
+
+def _or(rng: random.Random) -> tuple[str, str]:
+    """OR lists of 2-10 domains and addresses, as OpenCTI and CSIRT feeds write them."""
+    terms = [f"[domain-name:value = '{_domain(rng)}']" if rng.random() < 0.5
+             else f"[ipv4-addr:value = '{_ipv4(rng)}']" for _ in range(rng.randint(2, 10))]
+    return " OR ".join(terms), f"Infrastructure ({len(terms)} values)"
+
+
+def _qualified(rng: random.Random) -> tuple[str, str]:
+    """Qualifiers, FOLLOWEDBY and the h'…' and b'…' literals."""
+    kind = rng.randrange(4)
+    ip = _ipv4(rng)
+    if kind == 0:
+        return (f"[ipv4-addr:value = '{ip}'] REPEATS {rng.randint(2, 9)} TIMES WITHIN 600 SECONDS",
+                f"Repeated contact with {ip}")
+    if kind == 1:
+        return (f"[domain-name:value = '{_domain(rng)}'] FOLLOWEDBY [url:value = 'http://{ip}/{rng.choice(_WORDS)}']"
+                " WITHIN 300 SECONDS", "Lookup then download")
+    if kind == 2:
+        return (f"[ipv4-addr:value = '{ip}'] START t'2024-01-01T00:00:00Z' STOP t'2024-12-31T23:59:59.999Z'",
+                f"Active address {ip} in 2024")
+    payload = f"{rng.getrandbits(96):024x}"
+    return (f"[file:magic_number_hex = h'{payload[:8]}' AND file:hashes.MD5 = '{rng.getrandbits(128):032x}'] OR "
+            f"[artifact:payload_bin = b'{base64.b64encode(bytes.fromhex(payload)).decode()}']", "Dropper")
+
+
+# The realistic mix (issue 16): 60 % single comparisons, 25 % AND composites, 10 % OR lists, 5 % qualified.
+SHAPES = {"single": _single, "and": _and, "or": _or, "qualified": _qualified, "simple": _pattern}
+_MIX = (("single", 0.60), ("and", 0.85), ("or", 0.95), ("qualified", 1.0))
+
+
+def _mixed(rng: random.Random) -> tuple[str, str]:
+    draw = rng.random()
+    return SHAPES[next(shape for shape, upto in _MIX if draw < upto)](rng)
+
+
+def indicators(n: int, seed: int = 1, shape: str = "mixed") -> Iterator[dict[str, Any]]:
+    """``shape``: ``mixed`` (the realistic mix), one of ``SHAPES``, or ``simple`` for the
+    single-comparison, plain ``=`` patterns the benchmarks used before issue 16."""
     rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data, not secrets
+    make = _mixed if shape == "mixed" else SHAPES[shape]
     base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     for i in range(n):
-        pattern, name = _pattern(rng)
+        pattern, name = make(rng)
         created = _ts(base + dt.timedelta(milliseconds=1700 * i))
         itype = rng.choice(_TYPES)
         yield {

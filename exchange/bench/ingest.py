@@ -57,7 +57,7 @@ def _db_size_mb(url: str) -> float:
     return float(size) / 2**20
 
 
-def run(url: str, n: int, *, seed: int = 1, batch_size: int = 5000,
+def run(url: str, n: int, *, seed: int = 1, batch_size: int = 5000, shape: str = "mixed",
         progress: Callable[[int], None] | None = None) -> IngestReport:
     db.upgrade(url)
     engine = db.make_engine(url)
@@ -67,7 +67,7 @@ def run(url: str, n: int, *, seed: int = 1, batch_size: int = 5000,
     # The input, as the JSON bundles a client would send; made before the clock starts.
     payloads = [
         orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": batch})
-        for batch in batched(indicators(n, seed), batch_size)
+        for batch in batched(indicators(n, seed, shape), batch_size)
     ]
     start = time.perf_counter()
     totals = ingest_stream(sessions, payloads, org_slug=publisher.slug, progress=progress)

@@ -91,18 +91,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def post_objects(n: int, seed: int) -> Iterator[dict[str, object]]:
+def post_objects(n: int, seed: int, shape: str = "mixed") -> Iterator[dict[str, object]]:
     """The objects the POST phase sends: generated like the loaded ones, but all new."""
-    return indicators(n, seed + POST_SEED_OFFSET)
+    return indicators(n, seed + POST_SEED_OFFSET, shape)
 
 
-def _bundles(n: int, seed: int) -> Iterator[bytes]:
-    for batch in batched(indicators(n, seed), LOAD_BATCH):
+def _bundles(n: int, seed: int, shape: str) -> Iterator[bytes]:
+    for batch in batched(indicators(n, seed, shape), LOAD_BATCH):
         yield orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": batch})
 
 
 def run_exchange(n: int, database_url: str | None = None, *, seed: int = 1, budget: Budget = Budget(),
-                 phases: Phases = no_progress) -> TaxiiReport:
+                 phases: Phases = no_progress, shape: str = "mixed") -> TaxiiReport:
     """Load n indicators into a scratch database the fast way (bulk ingest, not TAXII), then serve it
     with ``exchange serve`` and measure it as any TAXII client would."""
     with db.scratch_database(database_url, "bench") as url:
@@ -115,7 +115,7 @@ def run_exchange(n: int, database_url: str | None = None, *, seed: int = 1, budg
             slug, key = issued.org.slug, issued.api_key
         start = time.perf_counter()
         # ingest_stream ends with ANALYZE on PostgreSQL, so the pages are measured in the steady state
-        ingest_stream(sessions, _bundles(n, seed), org_slug=slug, progress=phases("Exchange: load", n))
+        ingest_stream(sessions, _bundles(n, seed, shape), org_slug=slug, progress=phases("Exchange: load", n))
         load_seconds = time.perf_counter() - start
         engine.dispose()
 
@@ -129,7 +129,7 @@ def run_exchange(n: int, database_url: str | None = None, *, seed: int = 1, budg
             target = Target("Exchange", f"{base}/taxii2/", f"{base}/taxii2/default/", DEFAULT_COLLECTION_ID,
                             basic_auth(slug, key), n, proc.pid)
             dialect = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
-            return measure(target, post_objects(budget.envelopes * budget.envelope_size, seed), budget=budget,
+            return measure(target, post_objects(budget.envelopes * budget.envelope_size, seed, shape), budget=budget,
                            phases=phases, load_seconds=load_seconds,
                            notes=[f"{dialect}; loaded with bulk ingest (exchange import's path); "
                                   "served by `exchange serve`, one uvicorn process"])

@@ -20,12 +20,19 @@ from rich.table import Table
 
 from exchange.bench import ingest as ingest_bench
 from exchange.bench import taxii_run
+from exchange.bench import wording as wording_bench
+from exchange.bench.data import SHAPES
 from exchange.bench.taxii import Budget, Phases
 from exchange.bench.taxii_report import FIGURES, Figure, TaxiiReport
 from exchange.cli.common import console
 from exchange.core import db
 
 app = typer.Typer(help="Benchmarks (numbers for issue notes and capacity planning).", no_args_is_help=True)
+
+
+def _check_shape(shape: str) -> None:
+    if shape != "mixed" and shape not in SHAPES:
+        raise typer.BadParameter(f"--shape is mixed or one of {', '.join(SHAPES)}")
 
 
 @app.command("ingest")
@@ -36,14 +43,18 @@ def ingest(
     ),
     batch_size: int = typer.Option(5000, help="Objects per bundle (one transaction each)"),
     seed: int = typer.Option(1, help="Seed of the data generator"),
+    shape: str = typer.Option("mixed", help="Patterns of the generated indicators: mixed (60% single comparisons,"
+                              " 25% AND, 10% OR lists, 5% qualified), one shape of the mix (single, and, or,"
+                              " qualified), or simple (plain single '=' comparisons, the mode before issue 16)"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
     """Ingest N generated indicators end to end; report objects/s, peak RSS and database size."""
+    _check_shape(shape)
     with db.scratch_database(database_url, "bench") as url:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), console=console,
                       transient=True) as bar:
             task = bar.add_task("ingest", total=n)
-            report = ingest_bench.run(url, n, seed=seed, batch_size=batch_size,
+            report = ingest_bench.run(url, n, seed=seed, batch_size=batch_size, shape=shape,
                                       progress=lambda k: bar.advance(task, k))
     figures = {"database": report.database, "objects": report.objects, "added": report.added,
                "seconds": round(report.seconds, 2), "objects_per_second": round(report.rate),
@@ -103,6 +114,9 @@ def taxii(
     samples: int = typer.Option(50, help="Latency samples per figure"),
     envelopes: int = typer.Option(20, help="1,000-object envelopes to POST"),
     seed: int = typer.Option(1, help="Seed of the data generator"),
+    shape: str = typer.Option("mixed", help="Patterns of the generated indicators: mixed (60% single comparisons,"
+                              " 25% AND, 10% OR lists, 5% qualified), one shape of the mix (single, and, or,"
+                              " qualified), or simple (plain single '=' comparisons, the mode before issue 16)"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
     """Measure the hub's TAXII 2.1 reads and writes as a client sees them.
@@ -113,9 +127,10 @@ def taxii(
     process's peak RSS (VmHWM). The hub is loaded by bulk ingest first and served by `exchange serve` in
     its own process. Side by side with medallion and OpenTAXII: benchmarks/taxii_compare.py.
     """
+    _check_shape(shape)
     with taxii_progress() as phases:
         report = taxii_run.run_exchange(n, database_url, seed=seed, budget=Budget(samples=samples,
-                                        envelopes=envelopes), phases=phases)
+                                        envelopes=envelopes), phases=phases, shape=shape)
     figures = report.figures()
     if as_json:
         typer.echo(json.dumps(figures))
@@ -127,3 +142,22 @@ def taxii(
     console.print(summary(report))
     for note in figures["notes"]:
         console.print(f"  - {note}")
+
+
+@app.command("wording")
+def wording(
+    n: int = typer.Option(5000, "-n", help="Messages to render per language"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """Render N alert messages (every kind, an all-clear, a TLP:RED alert; subject, text and HTML) and one
+    50-alert digest in each language; report messages/s and milliseconds per message and per digest."""
+    rows = [{"language": r.language, "messages": r.messages, "messages_per_second": round(r.rate),
+             "ms_per_message": round(1000 / r.rate, 2), "digest_ms": round(r.digest_ms, 1)}
+            for r in wording_bench.run(n)]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(*rows[0].keys(), title="exchange bench wording")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)

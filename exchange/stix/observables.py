@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from stix2patterns.pattern import Pattern
-
 from exchange.core.text import NUL
-from exchange.stix.fastpath import SIMPLE_PATTERN
+from exchange.stix.patterns.errors import PatternError
+from exchange.stix.patterns.observables import terms
+from exchange.stix.patterns.validate import checked
 
 MAX_VALUE_LENGTH = 1024  # longer values are not indexed (B-tree entries have a size limit)
 _V4_MAPPED = 0xFFFF << 32
 _DOTTED_QUAD = re.compile(r"(?:(?:0|[1-9]\d{0,2})\.){3}(?:0|[1-9]\d{0,2})\Z")
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}\Z", re.IGNORECASE)
-_LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _HASH_KINDS = {"md5": "md5", "sha-1": "sha1", "sha1": "sha1", "sha-256": "sha256", "sha256": "sha256",
                "sha-512": "sha512", "sha512": "sha512"}
 
@@ -56,28 +55,21 @@ def _extract(obj: dict[str, Any]) -> Iterator[Extracted]:
         yield from from_comparison(kind, ["value"], obj["value"])
 
 
-def _from_pattern(pattern: str) -> Iterator[Extracted]:
-    simple = SIMPLE_PATTERN.match(pattern)
-    if simple is not None:
-        path, literal = simple.groups()
-        sco, _, prop = path.partition(":")
-        yield from from_comparison(sco, prop.replace("'", "").split("."), literal)
+def _from_pattern(pattern: Any) -> Iterator[Extracted]:
+    """Rows for the pattern's indexable terms (``patterns.observables``); none for a pattern that
+    is not valid STIX 2.1 (one of another ``pattern_version`` that the fast path did not take)."""
+    try:
+        tree = checked(pattern) if type(pattern) is str else None
+    except PatternError:
         return
-    comparisons = Pattern(pattern).inspect().comparisons
-    for sco, items in comparisons.items():
-        for path, op, literal in items:
-            if op in ("=", "ISSUBSET", "IN"):
-                for value in _LITERAL.findall(literal):
-                    yield from from_comparison(sco, [str(p) for p in path], _unescape(value))
+    if tree is not None:
+        for sco, path, value in terms(tree):
+            yield from from_comparison(sco, path, value)
 
 
-def _unescape(literal: str) -> str:
-    return literal.replace("\\'", "'").replace("\\\\", "\\")
-
-
-def from_comparison(sco: str, path: list[str], value: str) -> Iterator[Extracted]:
+def from_comparison(sco: str, path: Sequence[str], value: str) -> Iterator[Extracted]:
     """Observables for ``sco:path = value``: the one place a pattern term or SCO becomes rows."""
-    if path == ["value"]:
+    if len(path) == 1 and path[0] == "value":
         if sco == "domain-name":
             yield Extracted("domain", normalise_domain(value))
         elif sco in ("ipv4-addr", "ipv6-addr"):
@@ -95,7 +87,7 @@ def from_comparison(sco: str, path: list[str], value: str) -> Iterator[Extracted
         kind = _HASH_KINDS.get(path[1].lower())
         if kind is not None:
             yield Extracted(kind, value.strip().lower())
-    elif sco == "software" and path == ["cpe"]:
+    elif sco == "software" and len(path) == 1 and path[0] == "cpe":
         yield Extracted("cpe", value.lower())
 
 

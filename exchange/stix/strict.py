@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from exchange.stix import validate as _validate  # the module, not the name: validate imports us
+from exchange.stix.patterns.errors import PatternError
+from exchange.stix.patterns.validate import checked
 from exchange.stix.strict_props import (
     CHECKS,
     LANG_RE,
@@ -68,6 +70,8 @@ STRICT_RULES: Final[dict[str, str]] = {
     "relationship-type": "relationship_type is ASCII a-z, 0-9 and hyphen (5.1.2)",
     "enc-without-original": "name_enc and path_enc appear only with name and path (3.1)",
     "external-id": "source_name cve has external_id CVE-YYYY-NNNN+, capec has CAPEC-N (4.1, 4.19)",
+    "pattern": "a stix pattern of pattern_version 2.1 is valid by the STIX 2.1 pattern grammar and the"
+    " rules stix2-patterns applies, and within the hub's size limits (9, decision 0009)",
     "sco-value": "ipv4-addr and ipv6-addr values are CIDR notation, mac-addr values colon-delimited"
     " lower-case MAC-48, email-addr values an addr-spec without display name (6.5, 6.8, 6.9, 6.10)",
 }
@@ -191,6 +195,8 @@ def _cross_problem(obj: dict[str, Any], otype: str, versioned: bool) -> Problem 
         if enc in obj and base not in obj and otype in ("file", "directory"):
             return "enc-without-original", f"{enc} without {base}"
     value = obj.get("value")
+    if otype == "indicator":
+        return _pattern_problem(obj)
     if otype == "marking-definition":
         return _marking_problem(obj)
     rtype = obj.get("relationship_type") if otype == "relationship" else None
@@ -204,6 +210,19 @@ def _cross_problem(obj: dict[str, Any], otype: str, versioned: bool) -> Problem 
                 return wrong_type(f"contents[{key}]", "an object", translation)
     elif type(value) is str and otype in _SCO_VALUE and not _SCO_VALUE[otype](value):
         return "sco-value", f"{otype} value {show(value)} is not in the form 6.x of STIX 2.1 requires"
+    return None
+
+
+def _pattern_problem(obj: dict[str, Any]) -> Problem | None:
+    """The engine's verdict (decision 0009) before stix2's, which is the same but a hundred times
+    slower, and with a message that says where the pattern goes wrong."""
+    pattern = obj.get("pattern")
+    if obj.get("pattern_type") != "stix" or obj.get("pattern_version", "2.1") != "2.1" or type(pattern) is not str:
+        return None
+    try:
+        checked(pattern)
+    except PatternError as exc:
+        return "pattern", str(exc)
     return None
 
 

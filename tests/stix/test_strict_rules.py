@@ -77,6 +77,9 @@ RULES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "relationship-type": (RELATIONSHIP, {}, {"relationship_type": "related to"}),
     "enc-without-original": (FILE, {"name_enc": "windows-1252"}, {"name_enc": "windows-1252", "name": DROP}),
     "external-id": (VULNERABILITY, {}, {"external_references": [{"source_name": "cve", "external_id": "2024-3094"}]}),
+    # stix2-patterns takes any MD6 value that starts with 32 hex digits (decision 0009)
+    "pattern": (INDICATOR, {"pattern": f"[file:hashes.MD6 = '{'a' * 32}']"},
+                {"pattern": f"[file:hashes.MD6 = '{'a' * 32}zz']"}),
     "sco-value": (IPV4, {"value": "198.51.100.0/24"}, {"value": "198.51.100.256"}),
 }
 

@@ -1,0 +1,186 @@
+"""Plain words for alerts: one ``Message`` (or a digest of them) as a subject, a text body and an HTML
+body in the reader's language, for someone who runs a bakery, not a security team.
+
+The words live in Jinja2 templates (``templates/``) and their translations in gettext catalogues
+(``translations/<lang>/LC_MESSAGES/messages.po`` and the compiled ``.mo``); docs/alert-wording.md says
+how to update them. Each kind has one template of words (headline, what happened, why it matters,
+steps) shared by the text and HTML layouts, so the two bodies cannot say different things.
+
+TLP:RED content never reaches a template: the message is stripped to who sent it and where to read
+it before rendering, so no template change can leak it. Jargon found in the final text (whether the
+template's or the publisher's) gets a line in a "words used" list, so no term goes unexplained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_location
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from exchange.alerts.message import Message, Rendered
+from exchange.alerts.models import SEVERITY_ORDER, AlertState
+from exchange.stix.tlp import Tlp
+
+LANGUAGES = ("en", "fr", "de", "it", "ja")
+_SENTENCE_GAP = {"ja": ""}  # between two sentences kept apart in the catalogue; Japanese puts no space
+PERIODS = ("daily", "weekly")
+MAX_STEPS = 5  # more than this and a reader stops; the rest is in the full alert
+MAX_DESCRIPTION = 1500  # characters of the publisher's words in a mail; the full text is a click away
+
+_HERE = Path(__file__).resolve().parent
+TRANSLATIONS_DIR = _HERE / "translations"
+TEMPLATES_DIR = _HERE / "templates"
+DOMAIN = "messages"
+
+# Terms a non-specialist may not know, as they appear in text (in any language); the explanations are in
+# templates/_words.j2 (``glossary``), translated with the rest.
+JARGON: dict[str, str] = {
+    "TLP": r"\bTLP\b",
+    "CVE": r"\bCVE\b",
+    "CVSS": r"\bCVSS\b",
+    "IOC": r"\bIoCs?\b|\bindicators? of compromise\b",
+    "STIX": r"\bSTIX\b",
+    "TAXII": r"\bTAXII\b",
+    "TTP": r"\bTTPs?\b",
+    "C2": r"\bC2\b|\bC&C\b|\bcommand[- ]and[- ]control\b",
+    "phishing": r"\bphishing\b",
+    "malware": r"\bmalware\b",
+    "ransomware": r"\bransomware\b",
+    "botnet": r"\bbotnets?\b",
+    "DDoS": r"\bDDoS\b",
+    "zero-day": r"\bzero[- ]day\b|\b0-day\b",
+    "exploit": r"\bexploit(?:s|ed)?\b",
+    "RDP": r"\bRDP\b",
+    "SMB": r"\bSMB\b",
+    "VPN": r"\bVPN\b",
+    "port": r"\bports?\b",
+}
+_TERMS = list(JARGON)
+# One pass over the text for every term (a search per term was a third of the rendering time).
+_JARGON_RE = re.compile("|".join(f"(?P<t{i}>{pattern})" for i, pattern in enumerate(JARGON.values())), re.IGNORECASE)
+
+
+@functools.cache
+def translations(language: str) -> Translations:
+    """The gettext catalogue of one language: the alert texts' and, later, the portal's pages'."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no catalogue for language {language!r}; one of {', '.join(LANGUAGES)}")
+    found = Translations.load(str(TRANSLATIONS_DIR), [language], DOMAIN)
+    if not isinstance(found, Translations):  # load() falls back to NullTranslations: English, silently
+        raise RuntimeError(f"the compiled catalogue for {language!r} is missing from {TRANSLATIONS_DIR}")
+    return found
+
+
+@functools.cache
+def _environment(language: str) -> Environment:
+    """One environment per language: gettext is installed on the environment, so sharing one across
+    languages would let two threads swap each other's catalogue mid-render."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"], default_for_string=False, default=False),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    # install_gettext_translations is added to the environment by the i18n extension, unknown to mypy.
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        language=language, gap=_SENTENCE_GAP.get(language, " "), max_steps=MAX_STEPS, max_description=MAX_DESCRIPTION,
+        answer_order=[state.value for state in AlertState], tlp_levels=[level.value for level in Tlp])
+    env.filters["number"] = functools.partial(format_decimal, locale=language)
+    return env
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def when(moment: datetime, timezone: str, language: str) -> str:
+    """A date and time as the reader writes them, in their time zone, named by its city in their language."""
+    local = _local(moment, timezone)
+    pattern = str(get_datetime_format("long", locale=language))
+    stamp = pattern.replace("{1}", format_date(local, "long", locale=language)).replace(
+        "{0}", format_time(local, "short", locale=language))
+    if timezone in ("UTC", "Etc/UTC"):
+        return f"{stamp} UTC"
+    city = get_timezone_location(local.tzinfo, locale=language, return_city=True)
+    return translations(language).gettext("%(datetime)s, %(city)s time") % {"datetime": stamp, "city": city}
+
+
+def _restricted(message: Message) -> Message:
+    """What of a TLP:RED message may travel by mail or webhook: who sent it, where to read it, how urgent."""
+    return dataclasses.replace(
+        message, asset="", matched="", title=None, description=None, steps=(), software=None,
+        exploited=False, port=None, service=None, sector=None, answer_urls={})
+
+
+def _kind(message: Message) -> str:
+    if message.tlp == "red":
+        return "red"
+    return "cleared" if message.cleared else message.kind.value
+
+
+def _item(message: Message, language: str) -> dict[str, Any]:
+    """The template context of one message: the message as it may be shown and its words."""
+    env = _environment(language)  # first: it refuses a language we have no words for
+    shown = _restricted(message) if message.tlp == "red" else message
+    kind = _kind(message)
+    local = _local(message.published_at, message.timezone)
+    context: dict[str, Any] = {"m": shown, "kind": kind, "when": when(message.published_at, message.timezone, language),
+                               "day": format_date(local, "long", locale=language)}
+    context["k"] = env.get_template(f"kinds/{kind}.j2").make_module(context)
+    context["steps"] = list(shown.steps or context["k"].steps)
+    return context
+
+
+def _jargon_in(text: str) -> list[str]:
+    """The jargon terms a text uses, in the order of ``JARGON``."""
+    found = {int(match.lastgroup[1:]) for match in _JARGON_RE.finditer(text) if match.lastgroup}
+    return [_TERMS[index] for index in sorted(found)]
+
+
+def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
+    """Subject first (the layouts show it), then the text, whose jargon decides the glossary that ends
+    both bodies."""
+    env = _environment(language)
+    context["subject"] = re.sub(r"[ \t\r\n]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
+    text = env.get_template(f"{layout}.txt").render(context)
+    glossary = _jargon_in(text)
+    return Rendered(subject=context["subject"],
+                    text=_tidy(text + env.get_template("glossary.txt").render(glossary=glossary)),
+                    html=env.get_template(f"{layout}.html").render(context, glossary=glossary))
+
+
+def _tidy(text: str) -> str:
+    """At most one blank line in a row, one newline at the end: what the conditional sections leave."""
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def render(message: Message, language: str) -> Rendered:
+    """One alert (or all-clear) in one language; TLP:RED says only that there is something to read, and where."""
+    return _render(language, "message", _item(message, language))
+
+
+def render_digest(messages: Sequence[Message], language: str, *, organisation: str, period: str) -> Rendered:
+    """A daily or weekly summary (``period`` is "daily" or "weekly"): one short section per alert, most
+    severe first, then newest first. An empty digest is a caller's mistake (nothing to send): ValueError."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    if not messages:
+        raise ValueError("a digest needs at least one message")
+    ordered = sorted(messages, key=lambda m: (-SEVERITY_ORDER[m.severity], -m.published_at.timestamp()))
+    items = [_item(message, language) for message in ordered]
+    return _render(language, "digest", {"items": items, "organisation": organisation, "period": period})
