@@ -14,7 +14,7 @@ COPY pyproject.toml README.md ./
 COPY exchange ./exchange
 COPY connectors ./connectors
 COPY migrations ./migrations
-RUN pip install ".[postgres]"
+RUN pip install ".[postgres,warninglists]"
 
 # --- runtime: same base, the virtualenv, no compilers, no source, no root ---
 FROM python:3.11-slim AS runtime

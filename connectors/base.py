@@ -5,7 +5,8 @@ how it fails (``FeedError``, with a message that says what to fix).
 A connector is a fetch step and a pure convert step: it yields pages of STIX objects, each with the
 bookmark that holds once that page is stored. The hub's runner (``exchange.feeds.service``) stores
 each page and its bookmark in one transaction, so a run that fails half-way resumes after the last
-stored page and never leaves half a page behind. Connectors import nothing of the hub.
+stored page and never leaves half a page behind. Connectors import nothing of the hub but pure STIX
+(``exchange.stix``, which has no database).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Vulnerability catalogues in the shape of CISA's Known Exploited Vulnerabilities (KEV) JSON: each
-entry → a STIX ``vulnerability`` (named by its CVE, with the CVE external reference, vendor and
-product kept as ``x_exchange_vendor`` / ``x_exchange_product`` so software inventories match them)
+entry → a STIX ``vulnerability`` (named by its CVE, with the CVE external reference; vendor and
+product in ``x_exchange_affected`` and ``x_exchange_exploited: true``, the conventions alert matching
+reads (decision 0011), so SME software inventories match them)
 and a ``course-of-action`` for the required action, linked by a ``mitigates`` relationship.
 
 Fields needed: cveID, vendorProject, product, vulnerabilityName, dateAdded, requiredAction (the run
@@ -24,6 +25,12 @@ NEEDED = ("cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded",
 DEFAULT_PAGE_SIZE = 500
 
 
+def cpe_name(text: object) -> str:
+    """A KEV vendor or product name the way CPE 2.3 writes it ("Exchange Server" → "exchange_server"),
+    so it meets the software inventory's CPE names."""
+    return "_".join(str(text).lower().split())
+
+
 def _day(text: str, cve: str) -> str:
     try:
         day = dt.date.fromisoformat(text)
@@ -42,8 +49,8 @@ def convert(source: Source, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
         "type": "vulnerability", "id": source.derived_id("vulnerability", cve), **common,
         "name": cve, "description": str(entry.get("shortDescription") or entry["vulnerabilityName"]),
         "external_references": [{"source_name": "cve", "external_id": cve}],
-        "x_exchange_vendor": str(entry["vendorProject"]), "x_exchange_product": str(entry["product"]),
-        "x_exchange_known_exploited": True,
+        "x_exchange_affected": [{"vendor": cpe_name(entry["vendorProject"]), "product": cpe_name(entry["product"])}],
+        "x_exchange_exploited": True,
     }
     if entry.get("knownRansomwareCampaignUse"):
         vulnerability["x_exchange_ransomware_use"] = str(entry["knownRansomwareCampaignUse"])

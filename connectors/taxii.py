@@ -66,11 +66,11 @@ class TaxiiPull:
 
     def pages(self, source: Source, bookmark: Mapping[str, Any]) -> Iterator[Page]:
         connection = self._connection(source)
-        last_headers: dict[str, str] = {}
+        last_headers: dict[str, str] = {}  # names in lower case: HTTP/2 and ASGI servers send them so
 
         def keep_headers(response: requests.Response, *args: Any, **kwargs: Any) -> None:
             last_headers.clear()
-            last_headers.update(response.headers)
+            last_headers.update((k.lower(), v) for k, v in response.headers.items())
 
         connection.session.hooks["response"].append(keep_headers)
         try:
@@ -90,7 +90,7 @@ class TaxiiPull:
                 objects = envelope.get("objects") or []
                 if not isinstance(objects, list):
                     raise FeedError("the server's envelope has no list of objects")
-                added_after = last_headers.get("X-TAXII-Date-Added-Last") or added_after
+                added_after = last_headers.get("x-taxii-date-added-last") or added_after
                 yield Page(objects, {"added_after": added_after} if added_after else {}, len(objects))
                 following = envelope.get("next")
                 if not envelope.get("more") or not following:

@@ -34,7 +34,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-RUNTIME_EXTRAS = ("postgres",)  # what the Dockerfile installs on top of the plain package
+RUNTIME_EXTRAS = ("postgres", "warninglists")  # what the Dockerfile installs on top of the plain package
 
 
 def _closure(requirements: list[str], extras: tuple[str, ...] = ()) -> set[str]:

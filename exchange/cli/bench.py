@@ -18,6 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from exchange.bench import feeds as feeds_bench
 from exchange.bench import ingest as ingest_bench
 from exchange.bench import taxii_run
 from exchange.bench import wording as wording_bench
@@ -160,4 +161,34 @@ def wording(
     table = Table(*rows[0].keys(), title="exchange bench wording")
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
+@app.command("feeds")
+def feeds(
+    rows: int = typer.Option(1_000_000, "--rows", help="Rows of the CSV blocklist (0: skip)"),
+    taxii_objects: int = typer.Option(200_000, "--taxii", help="Indicators pulled over TAXII from a second hub "
+                                      "(0: skip)"),
+    database_url: str | None = typer.Option(
+        None, help="Server to measure; throw-away schemas are used on PostgreSQL [default: temporary SQLite files]"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """Connectors against `exchange import`: a CSV blocklist of N rows and a TAXII 2.1 pull from a second
+    hub, each run by `exchange feed run` in its own process, then `exchange import` of the same objects;
+    objects/s and each process's own peak RSS."""
+    results: list[feeds_bench.Measured] = []
+    with console.status("measuring (each step is a process of its own)"):
+        if rows:
+            results += feeds_bench.csv_feed(rows, database_url)
+        if taxii_objects:
+            results += feeds_bench.taxii_feed(taxii_objects, database_url)
+    figures = [m.as_dict() for m in results]
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table("what", "objects", "seconds", "objects/s", "peak RSS MB", title="exchange bench feeds")
+    for f in figures:
+        table.add_row(f["what"], cell(f["objects"]), cell(f["seconds"]), cell(f["objects_per_second"]),
+                      cell(f["peak_rss_mb"]))
     console.print(table)

@@ -26,6 +26,7 @@ from connectors.base import FeedError, Page, Retry, Source
 from exchange.core.db import transaction
 from exchange.core.errors import BadRequest, Conflict, ExchangeError, NotFound
 from exchange.core.timestamps import from_micros, now_micros
+from exchange.feeds import owners
 from exchange.feeds.models import Feed, FeedItem, FeedRun
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org
@@ -86,13 +87,14 @@ def create(session: Session, spec: FeedSpec) -> Feed:
     if spec.owner is not None and not spec.owner.role.can_publish:
         raise BadRequest("owner: a feed relays others' objects, which only csirt, isac and admin organisations "
                          "may do (decision 0003)")
+    level = spec.tlp.value if spec.tlp is not None else connectors.DEFAULT_TLP.get(spec.kind)
     if spec.every_seconds < MIN_EVERY_SECONDS:
         raise BadRequest(f"every: at least {MIN_EVERY_SECONDS} seconds")
     if session.scalar(select(Feed.pk).where(Feed.name == spec.name)) is not None:
         raise Conflict(f"a feed named {spec.name!r} exists")
     feed = Feed(name=spec.name, kind=spec.kind, url=spec.url, username=spec.username, password_env=spec.password_env,
                 owner_org_pk=spec.owner.pk if spec.owner is not None else None, collection_pk=spec.collection.pk,
-                tlp=spec.tlp.value if spec.tlp is not None else None, confidence=spec.confidence,
+                tlp=level, confidence=spec.confidence,
                 options=dict(spec.options or {}), every_seconds=spec.every_seconds, enabled=True, bookmark={},
                 created_at=now_micros())
     session.add(feed)
@@ -236,6 +238,7 @@ def _store_page(session: Session, target: _Target, page: Page, run_pk: int, *, w
     objects = [_with_provenance(o, target) for o in page.objects]
     if snapshot:
         _track(session, target.feed_pk, run_pk, objects)
+    owners.name_owners(session, objects)
     if with_identity:
         objects.insert(0, target.source.identity)
     return ingest(session, objects, collection=collection, org=owner)

@@ -12,7 +12,7 @@ from tests.feeds.helpers import add, current, run
 
 
 def entry(cve: str, **extra: Any) -> dict[str, Any]:
-    return {"cveID": cve, "vendorProject": "Acme", "product": "Gateway", "vulnerabilityName": "Acme Gateway RCE",
+    return {"cveID": cve, "vendorProject": "Acme", "product": "Gateway ", "vulnerabilityName": "Acme Gateway RCE",
             "dateAdded": "2024-05-02", "shortDescription": "Remote code execution.",
             "requiredAction": "Apply the vendor's update.", "dueDate": "2024-05-23",
             "knownRansomwareCampaignUse": "Known", "notes": "", "cwes": ["CWE-78"], **extra}
@@ -28,7 +28,9 @@ def test_entries_become_vulnerabilities_with_their_action(settings: Settings, se
     vulnerabilities = {v["name"]: v for v in current(sessions, "vulnerability").values()}
     first = vulnerabilities["CVE-2024-0001"]
     assert first["external_references"] == [{"source_name": "cve", "external_id": "CVE-2024-0001"}]
-    assert (first["x_exchange_vendor"], vulnerabilities["CVE-2024-0002"]["x_exchange_product"]) == ("Acme", "Router")
+    assert first["x_exchange_affected"] == [{"vendor": "acme", "product": "gateway"}]
+    assert vulnerabilities["CVE-2024-0002"]["x_exchange_affected"] == [{"vendor": "acme", "product": "router"}]
+    assert first["x_exchange_exploited"] is True
     (action,) = [a for a in current(sessions, "course-of-action").values() if a["name"].startswith("CVE-2024-0001")]
     assert action["description"] == "Apply the vendor's update."
     links = current(sessions, "relationship").values()
