@@ -1,0 +1,154 @@
+"""Look-alike domains: is a newly published name an imitation of a verified domain?
+
+A permutation index (every ``dnstwist`` variant of every registered domain) would be exact but large:
+``dnstwist`` makes about 1,000 to 8,000 variants of one name in 20-300 ms, so 20,000 domains are tens of
+millions of rows and minutes to build (decision 0011). Instead both sides are reduced to keys that the
+variants share with their original, and the published name is looked up by key:
+
+- *skeleton*: the registrable label, Unicode folded to ASCII (``anyascii``) and common ASCII confusions
+  folded (``rn`` -> ``m``, ``0`` -> ``o``, ``1`` -> ``l``...): catches homoglyphs and TLD swaps;
+- *one edit*: the symmetric-deletion neighbourhood of the skeleton, confirmed by an edit-distance check:
+  catches omission, insertion, replacement, repetition, transposition, bit flips, vowel swaps, plurals,
+  hyphenation and a dot put inside the name (the labels left of the suffix are joined);
+- *added words*: a registered skeleton as a whole hyphen- or dot-separated part of the published name,
+  or as its first or last letters (``bakery-login``, ``loginbakery``, ``bakery.example.evil.test``).
+
+The test suite checks the keys against ``dnstwist``'s own fuzzer. Short names (under ``MIN_LENGTH``
+letters) are left out: one edit away from a four-letter name is half the dictionary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Generic, NamedTuple, TypeVar
+
+import tldextract
+from anyascii import anyascii
+
+MIN_LENGTH = 5  # letters of a registrable label for one-edit look-alikes
+MIN_WORD = 6  # letters of a registrable label found inside a longer name
+_PAIRS = (("rn", "m"), ("nr", "m"), ("vv", "w"), ("cl", "d"), ("lc", "k"), ("nn", "m"))
+_SINGLE = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "c": "e", "5": "s", "$": "s", "@": "a", "_": "-"})
+_SEPARATORS = re.compile(r"[.-]")
+T = TypeVar("T")
+
+
+@cache
+def _suffixes() -> tldextract.TLDExtract:
+    """The bundled Public Suffix List only (no network), private suffixes included: a look-alike hosted
+    at ``bakery.github.io`` is as dangerous as one at ``bakery.com``."""
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+class Name(NamedTuple):
+    registrable: str  # "bakery.example"
+    label: str  # skeleton of the registrable label: "bakery"
+    joined: str  # skeleton of everything left of the suffix, dots removed: "shopbakery"
+    words: tuple[str, ...]  # skeletons of the hyphen- and dot-separated parts left of the suffix
+
+
+def skeleton(text: str) -> str:
+    if "xn--" in text:
+        try:
+            text = text.encode("ascii").decode("idna")
+        except UnicodeError:
+            pass
+    folded = anyascii(text).lower() if not text.isascii() else text.lower()
+    for pair, single in _PAIRS:
+        folded = folded.replace(pair, single)
+    return folded.translate(_SINGLE)
+
+
+def split(host: str) -> Name | None:
+    """The keys of ``host``; under a name the list does not know (``.test``), the last label is the suffix."""
+    parts = _suffixes()(host)
+    if parts.suffix:
+        left, domain, suffix = host[: -len(parts.suffix) - 1], parts.domain, parts.suffix
+    else:
+        left, _, suffix = host.rpartition(".")
+        domain = left.rpartition(".")[2]
+    if not domain:
+        return None
+    folded = skeleton(left)
+    return Name(f"{domain}.{suffix}", skeleton(domain), folded.replace(".", ""),
+                tuple(w for w in _SEPARATORS.split(folded) if w))
+
+
+def _deletes(word: str) -> Iterator[str]:
+    for i in range(len(word)):
+        yield word[:i] + word[i + 1:]
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Damerau distance at most one (insert, delete, replace, or swap two neighbours)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+class LookalikeIndex(Generic[T]):
+    """Registered domains by key; ``find`` gives the ones a published host imitates, with how."""
+
+    def __init__(self, domains: Iterable[tuple[str, T]]) -> None:
+        self._exact: dict[str, list[tuple[str, T]]] = defaultdict(list)  # skeleton -> (registrable, item)
+        self._deleted: dict[str, list[str]] = defaultdict(list)  # one deletion -> skeletons
+        for host, item in domains:
+            name = split(host)
+            if name is None or len(name.label) < MIN_LENGTH:
+                continue
+            if name.label not in self._exact:
+                for d in _deletes(name.label):
+                    self._deleted[d].append(name.label)
+            self._exact[name.label].append((name.registrable, item))
+
+    def __len__(self) -> int:
+        return len(self._exact)
+
+    def find(self, host: str) -> list[tuple[T, str]]:
+        """(item, how) for each registered domain ``host`` imitates; never its own registrable domain."""
+        if not self._exact:
+            return []
+        name = split(host)
+        if name is None:
+            return []
+        hits: dict[str, str] = {}
+        for key in dict.fromkeys((name.label, name.joined)):
+            for skel in self._near(key):
+                hits.setdefault(skel, "homoglyph or other top-level domain" if skel == key else "one letter changed")
+        for word in self._words(name):
+            hits.setdefault(word, "our name with added words")
+        return [(item, how) for skel, how in hits.items() for registrable, item in self._exact[skel]
+                if registrable != name.registrable]
+
+    def _near(self, key: str) -> Iterator[str]:
+        if len(key) < MIN_LENGTH - 1:
+            return
+        if key in self._exact:
+            yield key
+        candidates = set(self._deleted.get(key, ()))  # the published name lost a letter
+        for d in _deletes(key):
+            if d in self._exact:  # ... gained one
+                candidates.add(d)
+            candidates.update(self._deleted.get(d, ()))  # ... had one replaced or swapped
+        yield from (c for c in candidates if one_edit(c, key))
+
+    def _words(self, name: Name) -> Iterator[str]:
+        for word in name.words:
+            if len(word) >= MIN_WORD and word in self._exact:
+                yield word
+        for text in dict.fromkeys((name.joined, *name.words)):
+            for n in range(MIN_WORD, len(text)):
+                for part in (text[:n], text[-n:]):
+                    if part in self._exact:
+                        yield part
