@@ -37,10 +37,23 @@ T = TypeVar("T")
 
 
 @cache
-def _suffixes() -> tldextract.TLDExtract:
-    """The bundled Public Suffix List only (no network), private suffixes included: a look-alike hosted
-    at ``bakery.github.io`` is as dangerous as one at ``bakery.com``."""
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+def _suffixes() -> frozenset[str]:
+    """The public suffixes of ``tldextract``'s bundled Public Suffix List (no network), private ones included:
+    a look-alike at ``bakery.github.io`` is as dangerous as one at ``bakery.com``. Kept as a set: a look-up
+    per label costs a microsecond, ``tldextract``'s own call fifty, and matching splits every new name."""
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+    return frozenset(extractor.tlds)
+
+
+def _suffix_start(labels: list[str]) -> int:
+    """Index of the first label of the longest public suffix; ``len(labels) - 1`` (the last label) when the
+    list knows none, as for ``.test``. Wildcard rules count; their rare exceptions do not."""
+    known = _suffixes()
+    for i in range(1, len(labels)):
+        rest = ".".join(labels[i:])
+        if rest in known or (i + 1 < len(labels) and "*." + ".".join(labels[i + 1:]) in known):
+            return i
+    return len(labels) - 1
 
 
 class Name(NamedTuple):
@@ -63,17 +76,14 @@ def skeleton(text: str) -> str:
 
 
 def split(host: str) -> Name | None:
-    """The keys of ``host``; under a name the list does not know (``.test``), the last label is the suffix."""
-    parts = _suffixes()(host)
-    if parts.suffix:
-        left, domain, suffix = host[: -len(parts.suffix) - 1], parts.domain, parts.suffix
-    else:
-        left, _, suffix = host.rpartition(".")
-        domain = left.rpartition(".")[2]
-    if not domain:
+    """The keys of ``host``: its registrable domain, and skeletons of what is left of the public suffix."""
+    labels = host.split(".")
+    start = _suffix_start(labels)
+    if start < 1 or not labels[start - 1]:
         return None
+    left = ".".join(labels[:start])
     folded = skeleton(left)
-    return Name(f"{domain}.{suffix}", skeleton(domain), folded.replace(".", ""),
+    return Name(".".join(labels[start - 1:]), skeleton(labels[start - 1]), folded.replace(".", ""),
                 tuple(w for w in _SEPARATORS.split(folded) if w))
 
 
@@ -111,6 +121,10 @@ class LookalikeIndex(Generic[T]):
                 for d in _deletes(name.label):
                     self._deleted[d].append(name.label)
             self._exact[name.label].append((name.registrable, item))
+        # Registered label lengths: a published key two letters longer or shorter than all of them is
+        # no one-edit look-alike, and only these lengths can be a registered name inside a longer one.
+        self._lengths = frozenset(len(label) for label in self._exact)
+        self._word_lengths = sorted(n for n in self._lengths if n >= MIN_WORD)
 
     def __len__(self) -> int:
         return len(self._exact)
@@ -132,7 +146,7 @@ class LookalikeIndex(Generic[T]):
                 if registrable != name.registrable]
 
     def _near(self, key: str) -> Iterator[str]:
-        if len(key) < MIN_LENGTH - 1:
+        if len(key) < MIN_LENGTH - 1 or not {len(key) - 1, len(key), len(key) + 1} & self._lengths:
             return
         if key in self._exact:
             yield key
@@ -148,7 +162,9 @@ class LookalikeIndex(Generic[T]):
             if len(word) >= MIN_WORD and word in self._exact:
                 yield word
         for text in dict.fromkeys((name.joined, *name.words)):
-            for n in range(MIN_WORD, len(text)):
+            for n in self._word_lengths:
+                if n >= len(text):
+                    break
                 for part in (text[:n], text[-n:]):
                     if part in self._exact:
                         yield part

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from exchange.alerts import grading, lookalike
@@ -38,7 +38,7 @@ from exchange.alerts.models import (
     SourceGrade,
     Suppression,
 )
-from exchange.assets.models import Asset
+from exchange.assets.models import Asset, OrgProfile
 from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Org, Role
 from exchange.sharing import access
@@ -99,6 +99,12 @@ class _Batch:
     raws: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
+def prepare(session: Session) -> None:
+    """Read the inventory and build its look-alike index now, not in the first run (a worker's start, a
+    benchmark's setup)."""
+    _inventory(session).lookalike_index()
+
+
 def pending(session: Session) -> int:
     """Object versions stored but not matched yet."""
     cursor = session.get(MatchCursor, CURSOR)
@@ -138,11 +144,12 @@ def _claim(session: Session) -> MatchCursor:
 
 
 def _match(session: Session, rows: list[_Row], first: int, last: int, outcome: Outcome) -> None:
-    index = AssetIndex.load(session)
+    inventory = _inventory(session)
+    index = inventory.index
     if not index.any():
         return
     batch = _load(session, rows, first, last, with_indicators=index.has_asns)
-    finders = Finders(index, _lookalikes(index.domains), builtin())
+    finders = Finders(index, inventory.lookalike_index(), builtin())
     hits = _dedupe(_hits(session, finders, batch))
     readable = _readable(session, [(h.org_pk, row.pk) for h, row in hits])
     hits = [(h, row) for h, row in hits if (h.org_pk, row.pk) in readable]
@@ -175,18 +182,38 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[start:start + _CHUNK]
 
 
-_CACHE: dict[int, lookalike.LookalikeIndex[AssetRow]] = {}
+@dataclass(slots=True)
+class _Inventory:
+    """The asset index and the look-alike index of its verified domains, as of ``fingerprint``."""
+
+    fingerprint: tuple[Any, ...]
+    index: AssetIndex
+    lookalikes: lookalike.LookalikeIndex[AssetRow] | None = None
+
+    def lookalike_index(self) -> lookalike.LookalikeIndex[AssetRow]:
+        if self.lookalikes is None:
+            self.lookalikes = lookalike.LookalikeIndex((d.value, d) for d in self.index.domains if d.verified)
+        return self.lookalikes
 
 
-def _lookalikes(domains: list[AssetRow]) -> lookalike.LookalikeIndex[AssetRow]:
-    """The look-alike index of the verified domains, kept while they stay the same (building it for
-    20,000 domains takes most of a second; decision 0011)."""
-    verified = [d for d in domains if d.verified]
-    key = hash(tuple(sorted((d.pk, d.value) for d in verified)))
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = lookalike.LookalikeIndex((d.value, d) for d in verified)
-    return _CACHE[key]
+_CACHE: dict[str, _Inventory] = {}
+INVENTORY_SECONDS = 60  # verifications expire with time, not with a write: re-read at least this often
+
+
+def _inventory(session: Session) -> _Inventory:
+    """The inventory, re-read only when an asset or profile changed (or a minute passed): reading 100,000
+    assets and indexing their look-alikes costs more than matching a batch (decision 0011)."""
+    fingerprint = (
+        *session.execute(select(func.count(), func.sum(Asset.pk), func.max(Asset.verified_at),
+                                func.max(Asset.verification_expires_at), func.max(Asset.checked_at))).one(),
+        *session.execute(select(func.count(), func.max(OrgProfile.updated_at))).one(),
+        now_micros() // (INVENTORY_SECONDS * 1_000_000))
+    bind = session.get_bind()
+    key = str((bind if isinstance(bind, Engine) else bind.engine).url)  # one cache per database
+    cached = _CACHE.get(key)
+    if cached is None or cached.fingerprint != fingerprint:
+        cached = _CACHE[key] = _Inventory(fingerprint, AssetIndex.load(session))
+    return cached
 
 
 def _hits(session: Session, finders: Finders, batch: _Batch) -> Iterator[tuple[Hit, _Row]]:
@@ -310,6 +337,7 @@ def _apply(session: Session, rows: list[_Row], found: list[_Found], outcome: Out
                 outcome.escalated += 1
     new = [f for key, f in by_key.items() if key[1] not in existing or all(
         (a.org_pk, a.match_key) != (key[0], key[2]) for a in existing[key[1]])]
+    created: list[tuple[Alert, bool]] = []  # with: does it get a "created" event
     for f in new:
         if f.row.revoked or (f.row.valid_until is not None and f.row.valid_until <= now):
             continue
@@ -320,18 +348,16 @@ def _apply(session: Session, rows: list[_Row], found: list[_Found], outcome: Out
                       object_modified=f.row.modified, kind=f.hit.kind.value, severity=f.severity.value,
                       grade=f.grade.value, state=AlertState.new.value, matched=f.hit.matched[:1024],
                       created_at=now, updated_at=now, withheld=not f.verified)
-        session.add(alert)
-        session.flush()
-        outcome.created += 1
-        if f.verified:
-            session.add(AlertEvent(alert_pk=alert.pk, org_pk=alert.org_pk, type=AlertEventType.created.value,
-                                   created_at=now))
-        else:  # one "please verify" notice per asset, however many objects name it
+        notify = f.verified or asset_pk not in waiting  # one "please verify" notice per asset, not per object
+        if not f.verified:
             outcome.withheld += 1
-            if asset_pk not in waiting:
-                waiting.add(asset_pk)
-                session.add(AlertEvent(alert_pk=alert.pk, org_pk=alert.org_pk, type=AlertEventType.created.value,
-                                       created_at=now))
+            waiting.add(asset_pk)
+        created.append((alert, notify))
+    session.add_all([alert for alert, _ in created])
+    session.flush()  # one flush for all: their keys, for the events
+    session.add_all([AlertEvent(alert_pk=alert.pk, org_pk=alert.org_pk, type=AlertEventType.created.value,
+                                created_at=now) for alert, notify in created if notify])
+    outcome.created += len(created)
     session.flush()
 
 
