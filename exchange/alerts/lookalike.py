@@ -7,7 +7,8 @@ variants share with their original, and the published name is looked up by key:
 
 - *skeleton*: the registrable label, Unicode folded to ASCII (``anyascii``) and common ASCII confusions
   folded (``rn`` -> ``m``, ``0`` -> ``o``, ``1`` -> ``l``...): catches homoglyphs and TLD swaps;
-- *one edit*: the symmetric-deletion neighbourhood of the skeleton, confirmed by an edit-distance check:
+- *one edit*: a published name one edit from a registered one shares its first or its last half with it
+  (``_half``), so both halves are indexed, and candidates are confirmed by an edit-distance check:
   catches omission, insertion, replacement, repetition, transposition, bit flips, vowel swaps, plurals,
   hyphenation and a dot put inside the name (the labels left of the suffix are joined);
 - *added words*: a registered skeleton as a whole hyphen- or dot-separated part of the published name,
@@ -87,9 +88,10 @@ def split(host: str) -> Name | None:
                 tuple(w for w in _SEPARATORS.split(folded) if w))
 
 
-def _deletes(word: str) -> Iterator[str]:
-    for i in range(len(word)):
-        yield word[:i] + word[i + 1:]
+def _half(length: int) -> int:
+    """Letters at each end that one edit (insert, delete, replace, swap neighbours) of a name of ``length``
+    letters cannot both touch: any one edit leaves the first ``_half`` or the last ``_half`` as they were."""
+    return (length - 1) // 2
 
 
 def one_edit(a: str, b: str) -> bool:
@@ -112,14 +114,17 @@ class LookalikeIndex(Generic[T]):
 
     def __init__(self, domains: Iterable[tuple[str, T]]) -> None:
         self._exact: dict[str, list[tuple[str, T]]] = defaultdict(list)  # skeleton -> (registrable, item)
-        self._deleted: dict[str, list[str]] = defaultdict(list)  # one deletion -> skeletons
+        # (length, first or last ``_half(length)`` letters) -> skeletons: one edit leaves one of the two intact
+        self._starts: dict[tuple[int, str], list[str]] = defaultdict(list)
+        self._ends: dict[tuple[int, str], list[str]] = defaultdict(list)
         for host, item in domains:
             name = split(host)
             if name is None or len(name.label) < MIN_LENGTH:
                 continue
             if name.label not in self._exact:
-                for d in _deletes(name.label):
-                    self._deleted[d].append(name.label)
+                half = _half(len(name.label))
+                self._starts[(len(name.label), name.label[:half])].append(name.label)
+                self._ends[(len(name.label), name.label[-half:])].append(name.label)
             self._exact[name.label].append((name.registrable, item))
         # Registered label lengths: a published key two letters longer or shorter than all of them is
         # no one-edit look-alike, and only these lengths can be a registered name inside a longer one.
@@ -145,17 +150,17 @@ class LookalikeIndex(Generic[T]):
         return [(item, how) for skel, how in hits.items() for registrable, item in self._exact[skel]
                 if registrable != name.registrable]
 
-    def _near(self, key: str) -> Iterator[str]:
-        if len(key) < MIN_LENGTH - 1 or not {len(key) - 1, len(key), len(key) + 1} & self._lengths:
-            return
-        if key in self._exact:
-            yield key
-        candidates = set(self._deleted.get(key, ()))  # the published name lost a letter
-        for d in _deletes(key):
-            if d in self._exact:  # ... gained one
-                candidates.add(d)
-            candidates.update(self._deleted.get(d, ()))  # ... had one replaced or swapped
-        yield from (c for c in candidates if one_edit(c, key))
+    def _near(self, key: str) -> list[str]:
+        """Registered skeletons at most one edit from ``key`` (the hot loop of matching: six look-ups)."""
+        found = [key] if key in self._exact else []
+        candidates: list[str] = []
+        for length in (len(key) - 1, len(key), len(key) + 1):
+            if length in self._lengths:
+                half = _half(length)
+                candidates.extend(self._starts.get((length, key[:half]), ()))
+                candidates.extend(self._ends.get((length, key[-half:]), ()))
+        found.extend(c for c in dict.fromkeys(candidates) if c != key and one_edit(c, key))
+        return found
 
     def _words(self, name: Name) -> Iterator[str]:
         for word in name.words:

@@ -314,7 +314,7 @@ def _apply(session: Session, rows: list[_Row], found: list[_Found], outcome: Out
     """The no-noise rules (decision 0011): alert once, escalate only when what to do changed, clear on
     revocation, expiry or when a new version no longer names the asset; never after a suppressing answer."""
     now = now_micros()
-    existing = _existing(session, [r.stix_id for r in rows])
+    existing = _existing(session, rows)
     by_key = {(f.hit.org_pk, f.row.stix_id, f.hit.match_key): f for f in found}
     suppressed = _suppressed(session, found)
     waiting = _withheld_assets(session, found)
@@ -369,10 +369,14 @@ def _event(session: Session, alert: Alert, kind: AlertEventType, now: int, *, st
     session.add(AlertEvent(alert_pk=alert.pk, org_pk=alert.org_pk, type=kind.value, created_at=now))
 
 
-def _existing(session: Session, ids: list[str]) -> dict[str, list[Alert]]:
+def _existing(session: Session, rows: list[_Row]) -> dict[str, list[Alert]]:
+    """Alerts about the objects of ``rows``, found by joining from the rows' key range in the database (one
+    index probe per row) rather than by sending every id."""
     found: dict[str, list[Alert]] = defaultdict(list)
-    for chunk in _chunks(sorted(set(ids))):
-        for alert in session.scalars(select(Alert).where(Alert.object_id.in_(chunk))):
+    wanted = {r.stix_id for r in rows}
+    ids = select(StixObject.stix_id).where(StixObject.pk >= rows[0].pk, StixObject.pk <= rows[-1].pk)
+    for alert in session.scalars(select(Alert).where(Alert.object_id.in_(ids))):
+        if alert.object_id in wanted:
             found[alert.object_id].append(alert)
     return found
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from exchange.alerts import matching, service
 from exchange.alerts.models import Alert, AlertState
 from exchange.alerts.schemas import alert_out
 from exchange.cli.common import console, session_factory, unit_of_work
+from exchange.core import db
 from exchange.core.db import transaction
 from exchange.core.errors import NotFound
 from exchange.core.settings import Settings
@@ -85,3 +86,39 @@ def match(
         typer.echo(json.dumps(figures))
     else:
         console.print(", ".join(f"{k} {v}" for k, v in figures.items()))
+
+
+def bench(
+    smes: int = typer.Option(10_000, help="SME organisations, 10 verified assets each"),
+    n: int = typer.Option(100_000, "-n", help="Objects stored, every 100th concerning someone"),
+    database_url: str | None = typer.Option(
+        None, help="Server to measure; a throw-away schema is used on PostgreSQL [default: a temporary SQLite file]"),
+    seed: int = typer.Option(1, help="Seed of the data generator"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """``exchange bench alerts``: matching rate on top of ingest, and the look-alike keys (issue 17)."""
+    from exchange.bench import alerts as alerts_bench  # the benchmark's generator is not needed otherwise
+
+    with db.scratch_database(database_url, "bench") as url:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(phase: str, k: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total)
+                bar.advance(tasks[phase], k)
+
+            report = alerts_bench.run(url, smes=smes, n=n, seed=seed, progress=progress)
+    figures = {"database": report.database, "smes": report.smes, "assets": report.assets, "objects": report.objects,
+               "alerts": report.alerts, "ingest_per_second": round(report.ingest_rate),
+               "match_seconds": round(report.match_seconds, 2), "match_per_second": round(report.match_rate),
+               "lookalike": f"{report.lookalike_published:,} vs {report.lookalike_registered:,}",
+               "lookalike_found": report.lookalike_found, "lookalike_seconds": round(report.lookalike_seconds, 2)}
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table("figure", "value", title="exchange bench alerts")
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    console.print(table)
