@@ -37,7 +37,8 @@ _RANGE_KINDS = (AssetKind.ipv4.value, AssetKind.ipv6.value, AssetKind.cidr.value
 
 
 class AssetIndex:
-    def __init__(self, rows: list[AssetRow], sectors: dict[str, list[int]]) -> None:
+    def __init__(self, rows: list[AssetRow], sectors: dict[str, list[int]], stale_at: int | None = None) -> None:
+        self.stale_at = stale_at  # µs: the first verification to expire, after which ``verified`` is wrong
         self.names: dict[tuple[str, str], list[AssetRow]] = defaultdict(list)  # (kind, value)
         self.software: dict[str, list[AssetRow]] = defaultdict(list)  # by product
         ranges: list[AssetRow] = []
@@ -67,13 +68,17 @@ class AssetIndex:
         columns = (Asset.pk, Asset.org_pk, Asset.kind, Asset.value, Asset.ip_lo, Asset.ip_hi, Asset.sw_vendor,
                    Asset.sw_product, Asset.sw_version, Asset.sw_purl_type, Asset.verified_at,
                    Asset.verification_expires_at)
-        rows = [AssetRow(*r[:10], r[10] is not None and (r[11] is None or r[11] > now))
-                for r in session.execute(select(*columns))]
+        rows, stale_at = [], None
+        for r in session.execute(select(*columns)):
+            verified = r[10] is not None and (r[11] is None or r[11] > now)
+            rows.append(AssetRow(*r[:10], verified))
+            if verified and r[11] is not None and (stale_at is None or r[11] < stale_at):
+                stale_at = r[11]
         sectors: dict[str, list[int]] = defaultdict(list)
         for org_pk, sector in session.execute(select(OrgProfile.org_pk, OrgProfile.sector)):
             if sector:
                 sectors[sector].append(org_pk)
-        return cls(rows, sectors)
+        return cls(rows, sectors, stale_at)
 
     def under(self, kind: AssetKind, host: str) -> Iterator[AssetRow]:
         """Assets of ``kind`` that are ``host`` or a parent domain of it: ``shop.bakery.example`` is under

@@ -197,21 +197,20 @@ class _Inventory:
 
 
 _CACHE: dict[str, _Inventory] = {}
-INVENTORY_SECONDS = 60  # verifications expire with time, not with a write: re-read at least this often
 
 
 def _inventory(session: Session) -> _Inventory:
-    """The inventory, re-read only when an asset or profile changed (or a minute passed): reading 100,000
-    assets and indexing their look-alikes costs more than matching a batch (decision 0011)."""
+    """The inventory, re-read only when an asset or profile changed or a verification expired: reading
+    100,000 assets and indexing their look-alikes costs more than matching a batch (decision 0011)."""
     fingerprint = (
         *session.execute(select(func.count(), func.sum(Asset.pk), func.max(Asset.verified_at),
                                 func.max(Asset.verification_expires_at), func.max(Asset.checked_at))).one(),
-        *session.execute(select(func.count(), func.max(OrgProfile.updated_at))).one(),
-        now_micros() // (INVENTORY_SECONDS * 1_000_000))
+        *session.execute(select(func.count(), func.max(OrgProfile.updated_at))).one())
     bind = session.get_bind()
     key = str((bind if isinstance(bind, Engine) else bind.engine).url)  # one cache per database
     cached = _CACHE.get(key)
-    if cached is None or cached.fingerprint != fingerprint:
+    stale = cached is not None and cached.index.stale_at is not None and cached.index.stale_at <= now_micros()
+    if cached is None or stale or cached.fingerprint != fingerprint:
         cached = _CACHE[key] = _Inventory(fingerprint, AssetIndex.load(session))
     return cached
 

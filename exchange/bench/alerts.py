@@ -79,8 +79,7 @@ def _inventory(smes: int, rng: random.Random) -> tuple[list[dict[str, Any]], lis
             net = ip_observable(f"{block >> 24}.{block >> 16 & 255}.{block >> 8 & 255}.0/24")
             assert net is not None  # noqa: S101 - a well-formed range
             own.append({"kind": AssetKind.cidr.value, "value": net.value, "ip_lo": net.ip_lo, "ip_hi": net.ip_hi})
-        for _ in range(3):
-            p = rng.randrange(PRODUCTS)
+        for p in rng.sample(range(PRODUCTS), 3):
             own.append({"kind": AssetKind.software.value, "value": f"cpe:2.3:a:vendor{p}:product{p}:2.{p % 7}",
                         "sw_vendor": f"vendor{p}", "sw_product": f"product{p}", "sw_version": f"2.{p % 7}"})
         for a in own:
