@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from exchange import __version__, docs
+from exchange.alerts import api as alerts_api
 from exchange.assets import api as assets_api
 from exchange.core import handlers
 from exchange.core.db import behind_head, make_engine, make_sessionmaker
@@ -115,6 +116,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(taxii_api.router)
     app.include_router(assets_api.router)
     app.include_router(feeds_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(alerts_api.pages)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Every table of the hub, imported in one place so Alembic and tests see the whole schema."""
 
-from exchange.alerts.models import Alert, AlertEvent
+from exchange.alerts.models import Alert, AlertEvent, MatchCursor, Suppression
 from exchange.assets.models import Asset, OrgProfile
 from exchange.core.db import Base
 from exchange.feeds.models import Feed, FeedItem, FeedRun
@@ -19,6 +19,5 @@ from exchange.store.models import (
 __all__ = [
     "Alert", "AlertEvent", "ApiKey", "ApiRoot",
     "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "Feed", "FeedItem", "FeedRun", "HubSecret",
-    "JobLease",
-    "Observable", "Org", "OrgProfile", "StixObject", "TaxiiStatus",
+    "JobLease", "MatchCursor", "Observable", "Org", "OrgProfile", "StixObject", "Suppression", "TaxiiStatus",
 ]

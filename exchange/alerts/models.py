@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.core.columns import BigIntPK, key_string
@@ -95,6 +95,9 @@ class Alert(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     answered_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The asset was not verified (or its verification expired) when the object matched: the organisation
+    # is only asked to verify it, and nothing about the object is shown until it is (decision 0011).
+    withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AlertEvent(Base):
@@ -110,3 +113,30 @@ class AlertEvent(Base):
     type: Mapped[str] = mapped_column(key_string(16))  # an AlertEventType value
     created_at: Mapped[int] = mapped_column(BigInteger)
     dispatched_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MatchCursor(Base):
+    """How far matching has read ``stix_object``: every row with ``pk <= last_pk`` has been matched.
+
+    One row (``name`` "stix_object"); the matching job moves it in the transaction that writes the
+    alerts, so a crash loses neither, and the job locks it first, so two runs never match one row twice.
+    """
+
+    __tablename__ = "alert_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_pk: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Suppression(Base):
+    """An organisation answered "false positive" or "not ours" about ``matched`` for one asset: that value
+    never alerts about that asset again, whichever object names it."""
+
+    __tablename__ = "alert_suppression"
+
+    org_pk: Mapped[int] = mapped_column(ForeignKey("org.pk", ondelete="CASCADE"), primary_key=True)
+    asset_pk: Mapped[int] = mapped_column(ForeignKey("asset.pk", ondelete="CASCADE"), primary_key=True)
+    matched: Mapped[str] = mapped_column(key_string(1024), primary_key=True)
+    state: Mapped[str] = mapped_column(key_string(16))  # the answer that suppressed it
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,5 +1,5 @@
-"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, asset, audit, feed,
-import, export, bench."""
+"""The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, asset, alert, audit,
+feed, import, export, bench."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange.cli import assets, audit, bench, catalog, feeds, orgs, people, serve, transfer
+from exchange.cli import alerts, assets, audit, bench, catalog, feeds, orgs, people, serve, transfer
 from exchange.cli.common import console, database_failure
 from exchange.core.settings import Settings
 
@@ -25,6 +25,7 @@ transfer.register(app)
 app.add_typer(catalog.app, name="collection")
 app.add_typer(catalog.roots_app, name="api-root")
 app.add_typer(assets.app, name="asset")
+app.add_typer(alerts.app, name="alert")
 app.add_typer(audit.app, name="audit")
 app.add_typer(feeds.app, name="feed")
 app.add_typer(bench.app, name="bench")

@@ -25,10 +25,12 @@ from exchange.bench import wording as wording_bench
 from exchange.bench.data import SHAPES
 from exchange.bench.taxii import Budget, Phases
 from exchange.bench.taxii_report import FIGURES, Figure, TaxiiReport
+from exchange.cli import alerts as alerts_cli
 from exchange.cli.common import console
 from exchange.core import db
 
 app = typer.Typer(help="Benchmarks (numbers for issue notes and capacity planning).", no_args_is_help=True)
+app.command("alerts")(alerts_cli.bench)
 
 
 def _check_shape(shape: str) -> None:

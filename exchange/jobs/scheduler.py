@@ -21,6 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from exchange.alerts import jobs as alert_jobs
 from exchange.assets import jobs as asset_jobs
 from exchange.core.db import make_engine, make_sessionmaker, transaction
 from exchange.core.settings import Settings
@@ -65,7 +66,8 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
     return [Periodic(heartbeat, settings.worker_tick_seconds), Periodic(purge_statuses, settings.worker_purge_seconds),
             Periodic(refresh_statistics, 600),
             *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings)),
-            *(Periodic(job, seconds) for job, seconds in feed_jobs.periodic(settings))]
+            *(Periodic(job, seconds) for job, seconds in feed_jobs.periodic(settings)),
+            *(Periodic(job, seconds) for job, seconds in alert_jobs.periodic(settings))]
 
 
 def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, lease_seconds: float) -> Callable[[], None]:

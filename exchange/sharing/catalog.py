@@ -10,7 +10,7 @@ import re
 import uuid
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.core.errors import BadRequest, Conflict, ExchangeError, Forbidden, NotFound, Unauthenticated
@@ -118,19 +118,21 @@ def rights(session: Session, reader: Org | None, collection: Collection) -> Righ
     return Rights(can_read, can_write)
 
 
-def member_readable_pks(reader_pk: int | None) -> Select[int]:
+def member_readable_pks(reader_pk: int | ColumnElement[int] | None) -> Select[int]:
     """Primary keys of the collections an anonymous reader (None) or a member organisation (not an
-    admin: admins read every collection) may read, as a subquery."""
+    admin: admins read every collection) may read, as a subquery; the organisation may be a column of
+    an outer query (``access.readers``)."""
     if reader_pk is None:
         return select(Collection.pk).where(Collection.public.is_(True))
+    # correlate_except: a reader given as a column is the outer query's, however deep this is nested
     granted = select(CollectionGrant.collection_pk).where(
         CollectionGrant.org_pk == reader_pk, CollectionGrant.can_read.is_(True)
-    )
+    ).correlate_except(CollectionGrant)
     in_audience = or_(Collection.sharing_group_pk.is_(None),
                       Collection.sharing_group_pk.in_(member_group_pks(reader_pk)))
     return select(Collection.pk).where(or_(
         Collection.owner_org_pk == reader_pk, Collection.public.is_(True),
-        and_(Collection.members_read.is_(True), in_audience), Collection.pk.in_(granted)))
+        and_(Collection.members_read.is_(True), in_audience), Collection.pk.in_(granted))).correlate_except(Collection)
 
 
 def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[Collection, Rights]]:

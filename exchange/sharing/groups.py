@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from exchange.core.errors import BadRequest, Forbidden, NotFound
@@ -103,6 +103,8 @@ def members(session: Session, group: SharingGroup) -> list[Org]:
     ))
 
 
-def member_group_pks(org_pk: int) -> Select[int]:
-    """The groups ``org_pk`` belongs to, as a subquery for the access rules."""
-    return select(SharingGroupMember.group_pk).where(SharingGroupMember.org_pk == org_pk)
+def member_group_pks(org_pk: int | ColumnElement[int]) -> Select[int]:
+    """The groups ``org_pk`` (a value, or a column of an outer query) belongs to, as a subquery for the access
+    rules."""
+    return select(SharingGroupMember.group_pk).where(SharingGroupMember.org_pk == org_pk).correlate_except(
+        SharingGroupMember)

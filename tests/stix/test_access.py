@@ -16,18 +16,19 @@ from dataclasses import dataclass, field
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.core import db
 from exchange.core.errors import NotFound
+from exchange.core.timestamps import to_micros
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org, Role, SharingGroup
-from exchange.sharing import catalog, groups
+from exchange.sharing import access, catalog, groups
 from exchange.stix.tlp import Tlp
 from exchange.store import reads
 from exchange.store.ingest import ingest
-from exchange.store.models import Collection
+from exchange.store.models import Collection, StixObject
 from tests.factories import TLP2, indicator
 
 LEVELS = [None, *TLP2]  # None: unmarked, takes the collection default (green)
@@ -234,3 +235,11 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
                 rights = catalog.rights(s, org, c.row)
                 assert (rights.can_read, rights.can_write) == (world.reads_collection(reader, c),
                                                                world.writes_collection(reader, c))
+        # alert matching's question (access.readers): which organisations may read which versions, in one query
+        by_id = {o.stix_id: o for o in world.objects}
+        rows = s.execute(select(StixObject.pk, StixObject.stix_id, StixObject.modified)).all()
+        pairs = [(member.pk, pk) for member in world.orgs for pk, _, _ in rows]
+        expected = {(world.orgs[r].pk, pk) for r in range(len(world.orgs)) for pk, stix_id, modified in rows
+                    for v in by_id[stix_id].versions
+                    if to_micros(v.modified) == modified and world.visible(r, by_id[stix_id], v)}
+        assert {(r[0], r[1]) for r in s.execute(access.readers(pairs))} == expected
