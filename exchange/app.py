@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from exchange import __version__, docs
+from exchange.alerts.delivery import api as delivery_api
 from exchange.assets import api as assets_api
 from exchange.core import handlers
 from exchange.core.db import behind_head, make_engine, make_sessionmaker
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sharing_api.router)
     app.include_router(taxii_api.router)
     app.include_router(assets_api.router)
+    app.include_router(delivery_api.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

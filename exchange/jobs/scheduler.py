@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from exchange.alerts.delivery import jobs as delivery_jobs
 from exchange.assets import jobs as asset_jobs
 from exchange.core.db import make_engine, make_sessionmaker, transaction
 from exchange.core.settings import Settings
@@ -63,7 +67,8 @@ def refresh_statistics(session: Session) -> None:
 def periodic_jobs(settings: Settings) -> list[Periodic]:
     return [Periodic(heartbeat, settings.worker_tick_seconds), Periodic(purge_statuses, settings.worker_purge_seconds),
             Periodic(refresh_statistics, 600),
-            *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings))]
+            *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings)),
+            *(Periodic(job, seconds) for job, seconds in delivery_jobs.periodic(settings))]
 
 
 def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, lease_seconds: float) -> Callable[[], None]:
@@ -91,7 +96,21 @@ def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, leas
     return run_once
 
 
-def build(settings: Settings) -> BlockingScheduler:
+def _everywhere(job: Callable[[sessionmaker[Session]], None], sessions: sessionmaker[Session]) -> Callable[[], None]:
+    """A job every worker runs at once, owning its transactions (the dispatch of deliveries: claims keep
+    the workers apart). A failure is logged with its traceback and the next run goes on."""
+
+    def run_once() -> None:
+        try:
+            job(sessions)
+        except Exception:  # a failing job must not stop the scheduler; the traceback goes to the log
+            log.exception("job %s failed", getattr(job, "__name__", job))
+
+    return run_once
+
+
+def build(settings: Settings, stopping: threading.Event | None = None) -> BlockingScheduler:
+    """``stopping``, once set, makes the running jobs end after the work in hand (SIGTERM)."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
     jobs = periodic_jobs(settings)
     with transaction(sessions) as session:
@@ -101,11 +120,24 @@ def build(settings: Settings) -> BlockingScheduler:
     for periodic in jobs:
         scheduler.add_job(_wrap(periodic, sessions, holder, settings.worker_lease_seconds), "interval",
                           seconds=periodic.seconds, id=periodic.name, max_instances=1, coalesce=True)
+    dispatch = delivery_jobs.dispatch_deliveries(settings, holder, stopping or threading.Event())
+    scheduler.add_job(_everywhere(dispatch, sessions), "interval", seconds=settings.delivery_dispatch_seconds,
+                      id="dispatch_deliveries", max_instances=1, coalesce=True)
     return scheduler
 
 
 def run(settings: Settings) -> None:
-    scheduler = build(settings)
+    """Until SIGINT or SIGTERM; on SIGTERM the jobs running finish what they hold (a batch of
+    deliveries is sent and recorded), then the worker exits."""
+    stopping = threading.Event()
+    scheduler = build(settings, stopping)
+
+    def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+        log.info("worker stopping: finishing the work in hand")
+        stopping.set()
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     log.info("worker started with jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
     try:
         scheduler.start()
