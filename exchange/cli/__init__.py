@@ -1,5 +1,5 @@
 """The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, asset, audit,
-import, export, bench."""
+import, export, bench, subscription, delivery."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange.cli import assets, audit, bench, catalog, orgs, people, serve, transfer
+from exchange.cli import assets, audit, bench, catalog, delivery, orgs, people, serve, transfer
 from exchange.cli.common import console, database_failure
 from exchange.core.settings import Settings
 
@@ -27,6 +27,7 @@ app.add_typer(catalog.roots_app, name="api-root")
 app.add_typer(assets.app, name="asset")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bench.app, name="bench")
+delivery.register(app)
 
 
 def main() -> None:

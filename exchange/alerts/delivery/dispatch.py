@@ -57,7 +57,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
     now = now_micros()
     secrets: dict[int, list[str]] = {}
     out: list[Work] = []
-    for delivery, sub, org in rows.tuples():
+    for delivery, sub, org in rows:
         channel = Channel(sub.channel)
         work = Work(pk=delivery.pk, org_pk=org.pk, sub_pk=sub.pk, channel=channel, url=sub.address,
                     handshake=sub.consented_at is None, secrets=[])
@@ -118,9 +118,12 @@ def run_batch(sessions: sessionmaker[Session], settings: Settings, holder: str) 
         batch = prepare(session, pks, settings)
         counts = outbox.sent_last_hour(session, sorted({w.org_pk for w in batch}))
     consented: set[int] = set()
+    refused: set[int] = set()  # subscriptions disabled during this batch: their other rows are cancelled
     with ExitStack() as stack:
         senders = _Senders(stack, settings)
         for work in batch:
+            if work.sub_pk in refused:
+                continue
             if counts.get(work.org_pk, 0) >= settings.delivery_org_hourly_cap:
                 outcome = Outcome(Result.postponed, "the organisation's hourly cap is reached")
             else:
@@ -131,6 +134,8 @@ def run_batch(sessions: sessionmaker[Session], settings: Settings, holder: str) 
                     if work.channel is Channel.webhook and work.sub_pk not in consented:
                         consented.add(work.sub_pk)
                         _consented(session, work.sub_pk)
+                elif outcome.result is Result.refused:
+                    refused.add(work.sub_pk)
                 outbox.record(session, work.pk, holder, outcome, max_attempts=settings.delivery_max_attempts)
     return len(pks)
 

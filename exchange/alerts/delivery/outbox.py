@@ -136,7 +136,7 @@ def sent_last_hour(session: Session, org_pks: Sequence[int]) -> dict[int, int]:
                            .where(Delivery.org_pk.in_(org_pks), Delivery.status == DeliveryStatus.sent.value,
                                   Delivery.sent_at >= since)
                            .group_by(Delivery.org_pk))
-    return dict(rows.tuples())
+    return {org_pk: int(count) for org_pk, count in rows}
 
 
 def replay(session: Session, deliveries: Sequence[Delivery]) -> int:
