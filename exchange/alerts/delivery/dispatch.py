@@ -32,7 +32,6 @@ from exchange.notify import smtp
 from exchange.orgs.models import Org
 
 log = logging.getLogger(__name__)
-LOOP_SECONDS = 30  # one run of the job sends batches for at most this long, then lets the scheduler tick
 
 
 @dataclass(slots=True)
@@ -180,9 +179,9 @@ def _origin(base_url: str) -> str:
 
 def batches(sessions: sessionmaker[Session], settings: Settings, holder: str,
             stopping: threading.Event) -> Iterator[int]:
-    """Batch after batch while there is work, for at most LOOP_SECONDS, stopping between batches on SIGTERM."""
+    """Batch after batch while there is work, until the job's next tick, stopping between batches on SIGTERM."""
     started = time.monotonic()
-    while not stopping.is_set() and time.monotonic() - started < LOOP_SECONDS:
+    while not stopping.is_set() and time.monotonic() - started < settings.delivery_dispatch_seconds:
         claimed = run_batch(sessions, settings, holder)
         if not claimed:
             return

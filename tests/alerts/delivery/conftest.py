@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -188,3 +189,19 @@ def make_alert(session: Session, org: Org, publisher: Org, *, kind: AlertKind = 
     session.flush()
     return alert
 
+
+
+def many_alerts(session: Session, org: Org, publisher: Org, count: int) -> None:
+    """``count`` alerts about one published object (one per match key) and their events, in bulk."""
+    obj = indicator("[domain-name:value = 'login.bakery.example']", created_by_ref=publisher.identity_id,
+                    markings=[TLP2["green"]])
+    ingest.ingest(session, [obj], collection=reads.get_collection(session), org=publisher)
+    now = now_micros()
+    session.execute(insert(Alert), [
+        {"org_pk": org.pk, "asset_pk": None, "match_key": f"host:{i}", "object_id": obj["id"], "object_modified": now,
+         "kind": AlertKind.listed.value, "severity": Severity.high.value, "grade": SourceGrade.probable.value,
+         "state": AlertState.new.value, "matched": f"login{i}.bakery.example", "created_at": now, "updated_at": now}
+        for i in range(count)])
+    pks = session.scalars(select(Alert.pk).where(Alert.org_pk == org.pk, Alert.object_id == obj["id"]))
+    session.execute(insert(AlertEvent), [{"alert_pk": pk, "org_pk": org.pk, "type": AlertEventType.created.value,
+                                          "created_at": now} for pk in pks])
