@@ -39,9 +39,12 @@ def make_due(session: Session) -> int:
                                                       Subscription.disabled_at.is_(None)))
     for sub in subs:
         due = scheduled(sub, now)
-        if sub.last_digest_at is not None and sub.last_digest_at >= due:
+        first = sub.last_digest_at is None  # a new subscription's first digest waits for its hour
+        if not first and (sub.last_digest_at or 0) >= due:
             continue
         sub.last_digest_at = due
+        if first:
+            continue
         held = select(Delivery.pk).where(Delivery.subscription_pk == sub.pk, Delivery.digest_pk.is_(None),
                                          Delivery.status == DeliveryStatus.held.value)
         if session.scalar(held.limit(1)) is None:
