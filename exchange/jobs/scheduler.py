@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,14 +110,16 @@ def _everywhere(job: Callable[[sessionmaker[Session]], None], sessions: sessionm
     return run_once
 
 
-def build(settings: Settings, stopping: threading.Event | None = None) -> BlockingScheduler:
-    """``stopping``, once set, makes the running jobs end after the work in hand (SIGTERM)."""
+def build(settings: Settings, stopping: threading.Event | None = None,
+          scheduler: BaseScheduler | None = None) -> BaseScheduler:
+    """``stopping``, once set, makes the running jobs end after the work in hand (SIGTERM); ``scheduler``:
+    a BackgroundScheduler runs the jobs inside another process (``serve --demo``)."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
     jobs = periodic_jobs(settings)
     with transaction(sessions) as session:
         lease.register(session, [p.name for p in jobs])
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = scheduler or BlockingScheduler(timezone="UTC")
     for periodic in jobs:
         scheduler.add_job(_wrap(periodic, sessions, holder, settings.worker_lease_seconds), "interval",
                           seconds=periodic.seconds, id=periodic.name, max_instances=1, coalesce=True)

@@ -205,3 +205,10 @@ def many_alerts(session: Session, org: Org, publisher: Org, count: int) -> None:
     pks = session.scalars(select(Alert.pk).where(Alert.org_pk == org.pk, Alert.object_id == obj["id"]))
     session.execute(insert(AlertEvent), [{"alert_pk": pk, "org_pk": org.pk, "type": AlertEventType.created.value,
                                           "created_at": now} for pk in pks])
+
+
+def plain_text(mail: EmailMessage) -> str:
+    """The text/plain part of a received message."""
+    part = mail.get_body(("plain",))
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())

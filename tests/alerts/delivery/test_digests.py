@@ -20,7 +20,7 @@ from exchange.core import db
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Role
-from tests.alerts.delivery.conftest import Receiver, SmtpServer, make_alert, many_alerts, subscribe
+from tests.alerts.delivery.conftest import Receiver, SmtpServer, make_alert, many_alerts, plain_text, subscribe
 from tests.orgs_factory import MakeOrg
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
@@ -58,7 +58,7 @@ def test_one_digest_per_period_with_each_changed_alert_once(sessions: sessionmak
         assert digests.make_due(s) == 0, "one digest per period"
     assert dispatch.run_batch(sessions, settings, "w1") == 1
     [mail] = smtp_server.messages
-    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = plain_text(mail)
     assert text.count("First thing") == 1
     assert text.count("Second thing") == 1
     with db.transaction(sessions) as s:

@@ -19,7 +19,7 @@ from exchange.core import db
 from exchange.core.settings import Settings
 from exchange.notify import smtp
 from exchange.orgs.models import Role
-from tests.alerts.delivery.conftest import SmtpServer, make_alert, subscribe
+from tests.alerts.delivery.conftest import SmtpServer, make_alert, plain_text, subscribe
 from tests.orgs_factory import MakeOrg
 
 
@@ -42,7 +42,7 @@ def test_text_and_html_with_a_stable_message_id(sessions: sessionmaker[Session],
     assert mail.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
     assert not any(p.get_filename() for p in mail.walk()), "no attachments"
-    assert "Fake login page" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Fake login page" in plain_text(mail)
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["List-Unsubscribe"].strip().startswith("<http://hub.example/api/v1/unsubscribe/")
     assert row.status == "sent"
