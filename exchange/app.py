@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 
 from exchange import __version__, docs
 from exchange.alerts import api as alerts_api
+from exchange.alerts.delivery import api as delivery_api
 from exchange.assets import api as assets_api
 from exchange.core import handlers
 from exchange.core.db import behind_head, make_engine, make_sessionmaker
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feeds_api.router)
     app.include_router(alerts_api.router)
     app.include_router(alerts_api.pages)
+    app.include_router(delivery_api.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Every table of the hub, imported in one place so Alembic and tests see the whole schema."""
 
+from exchange.alerts.delivery.models import Delivery, Subscription, WebhookSecret
 from exchange.alerts.models import Alert, AlertEvent, MatchCursor, Suppression
 from exchange.assets.models import Asset, OrgProfile
 from exchange.core.db import Base
@@ -17,7 +18,7 @@ from exchange.store.models import (
 )
 
 __all__ = [
-    "Alert", "AlertEvent", "ApiKey", "ApiRoot",
-    "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant", "Feed", "FeedItem", "FeedRun", "HubSecret",
-    "JobLease", "MatchCursor", "Observable", "Org", "OrgProfile", "StixObject", "Suppression", "TaxiiStatus",
+    "Alert", "AlertEvent", "ApiKey", "ApiRoot", "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant",
+    "Delivery", "Feed", "FeedItem", "FeedRun", "HubSecret", "JobLease", "MatchCursor", "Observable", "Org",
+    "OrgProfile", "StixObject", "Subscription", "Suppression", "TaxiiStatus", "WebhookSecret",
 ]

@@ -1,5 +1,5 @@
 """The ``exchange`` command line: serve, worker, db, org, key, user, group, collection, api-root, asset, alert, audit,
-feed, import, export, bench."""
+feed, subscription, delivery, import, export, bench."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange.cli import alerts, assets, audit, bench, catalog, feeds, orgs, people, serve, transfer
+from exchange.cli import alerts, assets, audit, bench, catalog, delivery, feeds, orgs, people, serve, transfer
 from exchange.cli.common import console, database_failure
 from exchange.core.settings import Settings
 
@@ -29,6 +29,7 @@ app.add_typer(alerts.app, name="alert")
 app.add_typer(audit.app, name="audit")
 app.add_typer(feeds.app, name="feed")
 app.add_typer(bench.app, name="bench")
+delivery.register(app)
 
 
 def main() -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from exchange.alerts.delivery import service as subscriptions
+from exchange.alerts.delivery.models import Channel
+from exchange.alerts.delivery.sink import WebhookLog
 from exchange.cli.common import console, session_factory
 from exchange.core.db import transaction
 from exchange.core.errors import NotFound
 from exchange.core.settings import Settings
 from exchange.demo import DEMO_ORGS, DEMO_SMES, demo_bundle
+from exchange.jobs import scheduler
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
@@ -54,3 +62,32 @@ def load_demo(settings: Settings) -> list[orgs.IssuedKey]:
     console.print("each SME's key reads the findings about it: "
                   f"'http://{settings.host}:{settings.port}/api/v1/objects?type=indicator'", soft_wrap=True)
     return issued
+
+
+def start_delivery(settings: Settings, folder: Path) -> tuple[Settings, BackgroundScheduler, WebhookLog]:
+    """Deliver the demo's alerts where a newcomer can read them: mail as ``.eml`` files in ``folder/mail``
+    (unless EXCHANGE_SMTP_URL is set), webhooks to a local endpoint that logs them to
+    ``folder/webhooks.jsonl``; the scheduler runs in this process, so no second command is needed."""
+    secret = subscriptions.new_secret()
+    sink = WebhookLog(folder / "webhooks.jsonl", secret)
+    sink.start()
+    update: dict[str, object] = {"webhook_allowed_hosts": [*settings.webhook_allowed_hosts, "127.0.0.1"]}
+    if "smtp_url" not in settings.model_fields_set:
+        update["smtp_url"] = (folder / "mail").resolve().as_uri()
+    settings = settings.model_copy(update=update)
+    with transaction(session_factory(settings)) as session:
+        bakery, dental = (orgs.get_by_slug(session, orgs.slugify(name)) for name in DEMO_SMES)
+        for org, channel, address, key in ((bakery, Channel.email, "it@bakery-example.test", None),
+                                           (dental, Channel.webhook, sink.url, secret)):
+            for old in subscriptions.get_all(session, org):  # the last run's webhook port is gone
+                subscriptions.delete(session, old)
+            session.flush()
+            subscriptions.create(session, org, channel=channel, address=address, secret=key, settings=settings)
+    jobs = scheduler.build(settings, scheduler=BackgroundScheduler(timezone="UTC"))
+    jobs.start()
+    console.print(f"alert mail for {DEMO_SMES[0]}: [bold]{folder / 'mail'}[/bold] (one .eml file each)"
+                  if "smtp_url" in update else f"alert mail for {DEMO_SMES[0]}: {settings.smtp_url}",
+                  highlight=False, soft_wrap=True)
+    console.print(f"signed webhooks for {DEMO_SMES[1]}: [bold]{sink.path}[/bold] (one JSON line each)",
+                  highlight=False, soft_wrap=True)
+    return settings, jobs, sink

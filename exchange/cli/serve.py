@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -28,7 +29,9 @@ def upgrade(revision: str = typer.Argument("head", help="Alembic revision to upg
 def serve(
     host: str | None = typer.Option(None, help="Bind address [default: EXCHANGE_HOST or 127.0.0.1]"),
     port: int | None = typer.Option(None, help="Port [default: EXCHANGE_PORT or 8000]"),
-    demo: bool = typer.Option(False, "--demo", help="Create demo organisations, print their keys, load demo data"),
+    demo: bool = typer.Option(False, "--demo", help="Create demo organisations, print their keys, load demo "
+                              "data, and deliver alerts from this process to ./exchange-demo (mail as .eml "
+                              "files, signed webhooks as JSON lines)"),
     workers: int = typer.Option(1, min=1, help="Server processes. More than one lets requests (e.g. TAXII POSTs "
                                 "from several clients) use several cores; the database serialises the writes"),
 ) -> None:
@@ -49,9 +52,10 @@ def serve(
         db.upgrade(settings.database_url)
     _check_database(settings)
     if demo:
-        from exchange.cli.demo import load_demo
+        from exchange.cli.demo import load_demo, start_delivery
 
         load_demo(settings)
+        settings = start_delivery(settings, Path.cwd() / "exchange-demo")[0]
     console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] "
                   "(API docs at /docs, TAXII 2.1 discovery at /taxii2/)")
     if workers > 1:  # each worker process builds its own app from the (same) environment

@@ -131,6 +131,30 @@ class Settings(BaseSettings):
     assets_rdap_url: str = Field(
         default="https://rdap.org", description="RDAP service asked for the abuse contact of an IP range or AS."
     )
+    webhook_allowed_hosts: list[str] = Field(
+        default=[], description='Host names or addresses webhooks may reach although they resolve to loopback, '
+        'private, link-local or metadata addresses, as JSON: `["127.0.0.1", "hooks.internal"]` (tests, demos).',
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Longest wait for a webhook endpoint.")
+    delivery_dispatch_seconds: float = Field(
+        default=2.0, gt=0, description="How often every worker looks for alert events to fan out and messages to send.")
+    delivery_batch_size: int = Field(default=200, ge=1, description="Messages a worker claims at once.")
+    delivery_lease_seconds: int = Field(
+        default=300, ge=1,
+        description="How long a claimed message stays with its worker; a worker that died frees it after this, "
+        "and another sends it again under the same id.",
+    )
+    delivery_max_attempts: int = Field(
+        default=15, ge=1,
+        description="Attempts before a message is dead-lettered (15: backoff from 1 minute doubling, capped at "
+        "12 hours, about three days).",
+    )
+    delivery_org_hourly_cap: int = Field(
+        default=500, ge=1, description="Messages one organisation gets per hour; the rest wait for the next hour.")
+    delivery_retention_days: int = Field(default=90, ge=1, description="How long sent messages stay listed.")
+    dkim_domain: str = Field(default="", description="Sign outgoing alert mail with DKIM for this domain (empty: no).")
+    dkim_selector: str = Field(default="exchange", description="DKIM selector (the DNS name `<selector>._domainkey`).")
+    dkim_private_key: str = Field(default="", description="PEM private key for DKIM, or a path to a file holding it.")
     cors_origins: list[str] = Field(
         default=[],
         description='Origins whose browser scripts may call the API, as JSON: `["https://portal.example"]`. '

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.alerts import jobs as alert_jobs
+from exchange.alerts.delivery import jobs as delivery_jobs
 from exchange.assets import jobs as asset_jobs
 from exchange.core.db import make_engine, make_sessionmaker, transaction
 from exchange.core.settings import Settings
@@ -67,7 +72,8 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
             Periodic(refresh_statistics, 600),
             *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings)),
             *(Periodic(job, seconds) for job, seconds in feed_jobs.periodic(settings)),
-            *(Periodic(job, seconds) for job, seconds in alert_jobs.periodic(settings))]
+            *(Periodic(job, seconds) for job, seconds in alert_jobs.periodic(settings)),
+            *(Periodic(job, seconds) for job, seconds in delivery_jobs.periodic(settings))]
 
 
 def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, lease_seconds: float) -> Callable[[], None]:
@@ -95,21 +101,50 @@ def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, leas
     return run_once
 
 
-def build(settings: Settings) -> BlockingScheduler:
+def _everywhere(job: Callable[[sessionmaker[Session]], None], sessions: sessionmaker[Session]) -> Callable[[], None]:
+    """A job every worker runs at once, owning its transactions (the dispatch of deliveries: claims keep
+    the workers apart). A failure is logged with its traceback and the next run goes on."""
+
+    def run_once() -> None:
+        try:
+            job(sessions)
+        except Exception:  # a failing job must not stop the scheduler; the traceback goes to the log
+            log.exception("job %s failed", getattr(job, "__name__", job))
+
+    return run_once
+
+
+def build(settings: Settings, stopping: threading.Event | None = None,
+          scheduler: BaseScheduler | None = None) -> BaseScheduler:
+    """``stopping``, once set, makes the running jobs end after the work in hand (SIGTERM); ``scheduler``:
+    a BackgroundScheduler runs the jobs inside another process (``serve --demo``)."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
     jobs = periodic_jobs(settings)
     with transaction(sessions) as session:
         lease.register(session, [p.name for p in jobs])
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = scheduler or BlockingScheduler(timezone="UTC")
     for periodic in jobs:
         scheduler.add_job(_wrap(periodic, sessions, holder, settings.worker_lease_seconds), "interval",
                           seconds=periodic.seconds, id=periodic.name, max_instances=1, coalesce=True)
+    dispatch = delivery_jobs.dispatch_deliveries(settings, holder, stopping or threading.Event())
+    scheduler.add_job(_everywhere(dispatch, sessions), "interval", seconds=settings.delivery_dispatch_seconds,
+                      id="dispatch_deliveries", max_instances=1, coalesce=True)
     return scheduler
 
 
 def run(settings: Settings) -> None:
-    scheduler = build(settings)
+    """Until SIGINT or SIGTERM; on SIGTERM the jobs running finish what they hold (a batch of
+    deliveries is sent and recorded), then the worker exits."""
+    stopping = threading.Event()
+    scheduler = build(settings, stopping)
+
+    def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+        log.info("worker stopping: finishing the work in hand")
+        stopping.set()
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     log.info("worker started with jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
     try:
         scheduler.start()
