@@ -5,13 +5,17 @@ docs/decisions/0003-access.md says what the triggers cannot stop (the table's ow
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.core.timestamps import now_micros
 from exchange.orgs.models import AuditEntry, Org
 from exchange.orgs.service import Principal
+
+if TYPE_CHECKING:  # only the API passes requests: the command line records without importing FastAPI
+    from fastapi import Request
 
 CLI = "cli"  # the actor and origin of what the hub's own command line does
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,7 @@ import orjson
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner, Result
 
-from exchange.cli import app
+from exchange.cli import COMMANDS, app, load
 from exchange.cli.sources import WHOLE, Reader
 from exchange.core.settings import Settings
 from exchange.store.models import StixObject
@@ -122,3 +125,55 @@ def test_import_stores_objects_before_it_has_read_its_input(settings, monkeypatc
     engine.dispose()
     assert stored_at_end == [len(objects)]
     assert "│ 200   │ 54800      │ 0        │" in capsys.readouterr().err  # the console writes to stderr
+
+
+# The lazy command line: a command imports its own module only (exchange/cli/__init__.py).
+
+_HEAVY = ("fastapi", "starlette", "uvicorn", "jinja2", "alembic", "stix2", "stix2patterns", "apscheduler",
+          "exchange.alerts", "exchange.taxii", "exchange.feeds", "exchange.app", "exchange.cli.alerts",
+          "exchange.cli.bench", "exchange.cli.serve")
+_PROBE = """
+import json, sys
+from exchange.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps([code, sorted({m for m in sys.modules for h in HEAVY if m == h or m.startswith(h + ".")})]))
+"""
+
+
+def _loaded_by(argv: list[str], database_url: str) -> tuple[int, list[str]]:
+    """(exit status, heavy modules imported) of ``exchange ARGV`` run in a fresh interpreter."""
+    code = f"HEAVY = {_HEAVY!r}\n" + _PROBE
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True,
+                          env={**os.environ, "EXCHANGE_DATABASE_URL": database_url})
+    status, modules = json.loads(done.stdout.strip().splitlines()[-1])
+    return status or 0, modules
+
+
+def test_import_loads_neither_the_web_stack_nor_stix2(settings: Settings, tmp_path: Path) -> None:
+    objects = [indicator() for _ in range(3)]
+    f = tmp_path / "three.json"
+    f.write_bytes(orjson.dumps(bundle(*objects)))
+    assert _loaded_by(["import", str(f)], settings.database_url) == (0, [])
+    engine = create_engine(settings.database_url)
+    with engine.connect() as connection:  # the import did its work: it is not an import that stopped early
+        assert connection.scalar(select(func.count()).select_from(StixObject)) == 3
+    engine.dispose()
+    assert _loaded_by(["--help"], settings.database_url) == (0, [])
+    status, modules = _loaded_by(["bench", "--help"], settings.database_url)  # the probe sees heavy modules
+    assert status == 0
+    assert "exchange.cli.bench" in modules
+
+
+def test_root_help_lines_are_the_commands_own() -> None:
+    """``exchange --help`` shows COMMANDS' lines without loading the commands; each must be its command's
+    own first paragraph, and each name must be what its module registers."""
+    for name, (_, _, line) in COMMANDS.items():
+        command = load(name)
+        assert command.name == name
+        own = (command.short_help or command.help or "").split("\n\n")[0]
+        assert " ".join(own.split()) == line, name
+    shown = " ".join(run("--help").output.split())
+    assert all(f"{name} {line[:30]}" in shown for name, (_, _, line) in COMMANDS.items())
