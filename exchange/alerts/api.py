@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from exchange.alerts import links, service
 from exchange.alerts.models import AlertKind, AlertState, Severity
 from exchange.alerts.schemas import AlertOut, AlertPageOut, AnswerIn, ReachOut, alert_out
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, SettingsDep
 from exchange.core.handlers import ERRORS
 from exchange.core.queryparams import INT_MAX, known_only, page_limit, text_path, text_query
 from exchange.orgs import audit
@@ -28,7 +28,7 @@ Token = Annotated[str, text_path(max_length=200)]
 
 @router.get("/alerts", summary="The caller's alerts, newest first", response_model=AlertPageOut)
 def list_alerts(
-    request: Request, session: SessionDep, org: CurrentOrg,
+    settings: SettingsDep, session: SessionDep, org: CurrentOrg,
     state: Annotated[AlertState | None, Query(description="Only alerts in this state")] = None,
     kind: Annotated[AlertKind | None, Query(description="Only alerts of this kind")] = None,
     severity: Annotated[Severity | None, Query(description="Only alerts of this severity")] = None,
@@ -36,7 +36,6 @@ def list_alerts(
     next_page: Annotated[str | None, text_query(alias="next", description="`next` of the previous page",
                                                 max_length=32)] = None,
 ) -> AlertPageOut:
-    settings = request.app.state.settings
     page = service.page(session, org, after=next_page, state=state, kind=kind, severity=severity,
                         limit=min(limit or settings.default_page_size, settings.max_page_size))
     return AlertPageOut(alerts=[alert_out(session, a) for a in page.alerts], more=page.next is not None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from functools import cache
 
 from sqlalchemy import Engine, select
@@ -28,6 +29,9 @@ LIFETIME_DAYS = 30  # long enough for a weekly digest read after a holiday
 LINK_ANSWERS = (AlertState.acknowledged, AlertState.fixed, AlertState.false_positive, AlertState.not_ours,
                 AlertState.need_help)
 _SECONDS = 1_000_000
+# Strict ASCII, whole token: ``str.isdigit`` accepts "²" and other Unicode digits that ``int`` refuses, and
+# ``hmac.compare_digest`` raises on a non-ASCII ``str``; either turned a mangled link into a 500.
+_TOKEN = re.compile(r"([0-9]{1,18})\.([a-z-]{1,32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})", re.ASCII)
 
 
 @cache
@@ -69,15 +73,15 @@ def answer_urls(alert: Alert, base_url: str) -> dict[str, str]:
 def resolve(session: Session, link: str) -> tuple[Alert, AlertState]:
     """The alert and answer a token stands for; 404 when forged, altered, expired or for a deleted alert
     (one answer for all: a link tells nothing about why it does not work beyond that)."""
-    parts = link.split(".")
-    if len(parts) == 4 and parts[0].isdigit() and parts[2].isdigit() and len(parts[0]) <= 18:
-        payload = ".".join(parts[:3])
-        if hmac.compare_digest(parts[3], _sign(_session_key(session), payload)):
-            if int(parts[2]) * _SECONDS < now_micros():
+    parts = _TOKEN.fullmatch(link)
+    if parts is not None:
+        pk, answer, expires, signature = parts.groups()
+        if hmac.compare_digest(signature.encode(), _sign(_session_key(session), f"{pk}.{answer}.{expires}").encode()):
+            if int(expires) * _SECONDS < now_micros():
                 raise NotFound("this link has expired; answer from the alert list after signing in")
-            alert = session.get(Alert, int(parts[0]))
-            if alert is not None and parts[1] in {s.value for s in LINK_ANSWERS}:
-                return alert, AlertState(parts[1])
+            alert = session.get(Alert, int(pk))
+            if alert is not None and answer in {s.value for s in LINK_ANSWERS}:
+                return alert, AlertState(answer)
     raise NotFound("this link is not valid")
 
 

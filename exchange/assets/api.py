@@ -28,10 +28,9 @@ from exchange.assets.schemas import (
     asset_out,
     profile_out,
 )
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, SettingsDep
 from exchange.core.handlers import ERRORS
 from exchange.core.queryparams import INT_MAX, known_only, page_limit, text_path, text_query
-from exchange.core.settings import Settings
 from exchange.orgs import audit
 from exchange.orgs.auth import CurrentOrg, Writer
 from exchange.orgs.models import Org
@@ -43,11 +42,6 @@ AssetId = Annotated[int, Path(ge=1, le=INT_MAX)]
 Token = Annotated[str, text_path(max_length=100)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _out(session: Session, asset: Asset) -> AssetOut:
     owner = session.get(Org, asset.org_pk)
     approver = session.get(Org, asset.verified_by) if asset.verified_by is not None else None
@@ -55,12 +49,11 @@ def _out(session: Session, asset: Asset) -> AssetOut:
 
 
 @router.get("/assets", summary="List an organisation's assets", response_model=AssetPageOut)
-def list_assets(request: Request, session: SessionDep, caller: CurrentOrg, org: OrgSlug = None,
+def list_assets(settings: SettingsDep, session: SessionDep, caller: CurrentOrg, org: OrgSlug = None,
                 kind: Annotated[AssetKind | None, Query(description="Only assets of this kind")] = None,
                 limit: Annotated[int | None, page_limit()] = None,
                 next_page: Annotated[str | None, text_query(alias="next", description="`next` of the previous page",
                                                             max_length=32)] = None) -> AssetPageOut:
-    settings = _settings(request)
     page = service.page(session, service.target_org(session, caller, org), after=next_page, kind=kind,
                         limit=min(limit or settings.default_page_size, settings.max_page_size))
     return AssetPageOut(assets=[_out(session, a) for a in page.assets], more=page.next is not None, next=page.next)
@@ -68,9 +61,9 @@ def list_assets(request: Request, session: SessionDep, caller: CurrentOrg, org: 
 
 @router.post("/assets", summary="Add an asset (normalised; refused when public suffix, reserved or too wide)",
              response_model=AssetOut, status_code=201)
-def add_asset(request: Request, session: SessionDep, caller: Writer, body: AssetIn) -> AssetOut:
+def add_asset(request: Request, settings: SettingsDep, session: SessionDep, caller: Writer, body: AssetIn) -> AssetOut:
     owner = service.target_org(session, caller.org, body.org)
-    asset = service.create(session, owner, body.kind, body.value, settings=_settings(request))
+    asset = service.create(session, owner, body.kind, body.value, settings=settings)
     audit.record_request(session, request, caller, "asset.add", f"{owner.slug}/{asset.kind}/{asset.value}")
     return _out(session, asset)
 
@@ -92,8 +85,8 @@ def confirm_page(session: SessionDep, token: Token) -> HTMLResponse:
 
 
 @router.post("/assets/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
-def confirm(request: Request, session: SessionDep, token: Token) -> HTMLResponse:
-    asset = verification.confirm(session, token, settings=_settings(request))
+def confirm(request: Request, settings: SettingsDep, session: SessionDep, token: Token) -> HTMLResponse:
+    asset = verification.confirm(session, token, settings=settings)
     owner = session.get(Org, asset.org_pk)
     audit.record(session, org=owner, action="asset.confirm", target=f"{asset.kind}/{asset.value}",
                  detail=f"link mailed to {asset.link_sent_to}", actor=f"link:{asset.link_sent_to}",
@@ -117,10 +110,10 @@ def remove_asset(request: Request, session: SessionDep, caller: Writer, asset_id
 
 @router.post("/assets/{asset_id}/verify", summary="Check ownership now, send a confirmation link, or approve",
              response_model=VerifyOut)
-def verify_asset(request: Request, session: SessionDep, caller: Writer, asset_id: AssetId,
+def verify_asset(request: Request, settings: SettingsDep, session: SessionDep, caller: Writer, asset_id: AssetId,
                  body: VerifyIn) -> VerifyOut:
     asset = service.get(session, caller.org, asset_id)
-    outcome = verification.verify(session, asset, body.method, settings=_settings(request), caller=caller.org,
+    outcome = verification.verify(session, asset, body.method, settings=settings, caller=caller.org,
                                   mailbox=body.mailbox)
     audit.record_request(session, request, caller, "asset.verify", f"{asset.kind}/{asset.value}",
                          f"{body.method.value}: {outcome.detail}")

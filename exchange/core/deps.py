@@ -1,4 +1,5 @@
-"""The request's database session as a FastAPI dependency: every router of every layer takes it from here.
+"""The request's database session and the app's settings as FastAPI dependencies: every router of every layer
+takes them from here.
 
 Who is calling (``MaybeOrg``, ``Writer``, ...) is a dependency too, but it needs the organisations'
 service, so it lives in ``exchange.orgs.auth`` (decision 0008).
@@ -11,6 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+
+from exchange.core.settings import Settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -29,3 +32,13 @@ def get_session(request: Request) -> Iterator[Session]:
 # the dependency after sending, so a client could read before the commit, and a failed commit
 # would still have been answered with success (seen: a TAXII POST's status 404 right after a 202).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with (``app.state.settings``), typed, instead of each router
+    reading the untyped ``request.app.state`` and annotating it again."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
