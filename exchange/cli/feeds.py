@@ -40,7 +40,7 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 @app.command("add")
 def add(
     name: str = typer.Option(..., "--name", help="A short name: lower-case letters, digits, '.', '_', '-'"),
-    kind: str = typer.Option(..., "--kind", help="taxii, csv, kev or shadowserver"),
+    kind: str = typer.Option(..., "--kind", help="taxii, csv, kev, misp, csaf or shadowserver"),
     url: str = typer.Option(..., "--url", help="Where the feed is: a TAXII collection or discovery URL, a list, a "
                             "catalogue"),
     username: str | None = typer.Option(None, "--username", help="User name (HTTP Basic); without it the "
