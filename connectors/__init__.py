@@ -9,13 +9,14 @@ from collections.abc import Callable
 
 from connectors.base import Connector
 from connectors.blocklist import Blocklist
+from connectors.csaf import Csaf
 from connectors.kev import Kev
 from connectors.misp import MispFeed
 from connectors.shadowserver import Shadowserver
 from connectors.taxii import TaxiiPull
 
 KINDS: dict[str, Callable[[], Connector]] = {"taxii": TaxiiPull, "csv": Blocklist, "kev": Kev, "misp": MispFeed,
-                                             "shadowserver": Shadowserver}
+                                             "shadowserver": Shadowserver, "csaf": Csaf}
 # The TLP a kind's feeds apply to what they leave unmarked when the feed names none: an exposure
 # finding is for the address's owner and the relaying CSIRT only.
 DEFAULT_TLP: dict[str, str] = {"shadowserver": "amber+strict"}

@@ -25,9 +25,13 @@ from typing import Any, Protocol
 
 import httpx
 
+from exchange.stix import tlp
+
 # Namespace of the ids a connector derives (identities of sources, indicators of blocklists).
 NAMESPACE = uuid.UUID("0e6f9d2c-58a4-4b8e-9c7d-0f6a1b5c3e21")
 TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+# The TLP 2.0 marking definition of each level.
+TLP2_MARKING = {level: ref for ref, level in tlp.MARKING_LEVELS.items() if ref in tlp.TLP2_DEFINITIONS}
 
 
 class FeedError(Exception):
@@ -264,3 +268,13 @@ def required(record: Mapping[str, Any], names: tuple[str, ...], where: str) -> N
     if missing:
         raise FeedError(f"{where}: the source no longer has the field(s) {', '.join(missing)}; "
                         "its format changed and this connector must be updated")
+
+
+def mark_unmarked(objects: list[dict[str, Any]], level: tlp.Tlp | None) -> list[dict[str, Any]]:
+    """Mark with ``level`` (TLP 2.0) every object the source left without a TLP of its own: the level
+    a source gives a whole document (a MISP event, a CSAF advisory) holds for all that it holds."""
+    if level is not None:
+        for obj in objects:
+            if obj.get("type") != "marking-definition" and tlp.marked_level(obj) is None:
+                obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), TLP2_MARKING[level]]
+    return objects

@@ -22,12 +22,11 @@ from urllib.parse import urljoin
 
 import orjson
 
-from connectors.base import FeedError, Http, Page, Source, required
+from connectors.base import FeedError, Http, Page, Source, mark_unmarked, required
 from exchange.stix import tlp
 
 _DISTRIBUTION = {"0": tlp.Tlp.amber_strict, "1": tlp.Tlp.amber, "2": tlp.Tlp.green, "3": tlp.Tlp.green,
                  "4": tlp.Tlp.amber}
-_TLP2 = {level: ref for ref, level in tlp.MARKING_LEVELS.items() if ref in tlp.TLP2_DEFINITIONS}
 
 
 def _json(body: bytes, what: str) -> Any:
@@ -59,12 +58,7 @@ def convert(event: Mapping[str, Any]) -> list[dict[str, Any]]:
     parser = MISPtoSTIX21Parser()
     parser.parse_json_content({"Event": dict(event)})
     objects = [orjson.loads(o.serialize()) if hasattr(o, "serialize") else dict(o) for o in parser.stix_objects]
-    level = event_level(event)
-    if level is not None:
-        for obj in objects:
-            if obj.get("type") != "marking-definition" and tlp.marked_level(obj) is None:
-                obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), _TLP2[level]]
-    return objects
+    return mark_unmarked(objects, event_level(event))
 
 
 class MispFeed:

@@ -161,4 +161,5 @@ def taxii_feed(n: int, database_url: str | None = None, *, seed: int = 1) -> lis
                  issued.org.slug, "--password-env", "BENCH_PEER_KEY", "--option", "page_size=1000")
             feed = _feed_run(f"TAXII pull from a second hub, {n:,} objects", url, "peer",
                              extra={"BENCH_PEER_KEY": issued.api_key})
-        return [feed, _import_of(peer, feed.objects, Path(tmp), database_url)]
+        # exported from this hub: what the feed stored (the peer's objects and the source's identity)
+        return [feed, _import_of(url, feed.objects, Path(tmp), database_url)]

@@ -37,10 +37,14 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+def _schedule(every_seconds: int, cron: str | None) -> str:
+    return f"cron {cron} (UTC)" if cron else f"every {every_seconds} s"
+
+
 @app.command("add")
 def add(
     name: str = typer.Option(..., "--name", help="A short name: lower-case letters, digits, '.', '_', '-'"),
-    kind: str = typer.Option(..., "--kind", help="taxii, csv, kev or shadowserver"),
+    kind: str = typer.Option(..., "--kind", help="taxii, csv, kev, misp, csaf or shadowserver"),
     url: str = typer.Option(..., "--url", help="Where the feed is: a TAXII collection or discovery URL, a list, a "
                             "catalogue"),
     username: str | None = typer.Option(None, "--username", help="User name (HTTP Basic); without it the "
@@ -55,6 +59,8 @@ def add(
     confidence: int | None = typer.Option(None, "--confidence", min=0, max=100, help="Confidence for SDOs "
                                           "without one"),
     every: str = typer.Option("1h", "--every", help="Interval between scheduled runs: 90s, 30m, 1h, 1d"),
+    cron: str | None = typer.Option(None, "--cron", help="A crontab schedule in UTC instead of --every, e.g. "
+                                    "'0 6 * * *' (every day at 06:00)"),
     option: list[str] = typer.Option([], "--option", help="A connector setting KEY=VALUE (repeatable), e.g. "
                                      "collection=ID, types=indicator, column=2, delimiter=';', snapshot=false"),
     as_json: bool = typer.Option(False, "--json", help="Print the feed as JSON"),
@@ -67,15 +73,15 @@ def add(
             raise ExchangeError(f"--tlp: {tlp_level!r} is not a TLP level") from None
         spec = service.spec(session, name=name, kind=kind, url=url, owner=owner, collection=collection,
                             username=username, password_env=password_env, tlp_level=level, confidence=confidence,
-                            every=every, options=_options(option))
+                            every=every, options=_options(option), cron=cron)
         feed = service.create(session, spec)
         audit.record_cli(session, "feed.add", feed.name, f"{feed.kind} {feed.url}")
         out = feed_out(feed, *service.names_of(session, feed))
     if as_json:
         typer.echo(out.model_dump_json())
     else:
-        console.print(f"feed [bold]{out.name}[/bold] ({out.kind}) into collection {out.collection}, every "
-                      f"{out.every_seconds} s", highlight=False, soft_wrap=True)
+        console.print(f"feed [bold]{out.name}[/bold] ({out.kind}) into collection {out.collection}, "
+                      f"{_schedule(out.every_seconds, out.cron)}", highlight=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -89,11 +95,11 @@ def list_feeds(as_json: bool = typer.Option(False, "--json", help="Print the fee
         typer.echo(json.dumps([f.model_dump() for f, _ in feeds]))
         return
     table = Table(title="feeds")
-    for column in ("name", "kind", "url", "every", "last run", "result"):
+    for column in ("name", "kind", "url", "schedule", "last run", "result"):
         table.add_column(column)
     for (f, _), run in zip(feeds, latest, strict=True):
         result = "-" if run is None else (f"error: {run.error}" if run.error else f"{run.added} added")
-        table.add_row(f.name, f.kind, f.url, f"{f.every_seconds} s", (f.last_run or "-")[:19], result)
+        table.add_row(f.name, f.kind, f.url, _schedule(f.every_seconds, f.cron), (f.last_run or "-")[:19], result)
     console.print(table)
 
 

@@ -39,7 +39,8 @@ def list_feeds(session: SessionDep, caller: HubAdmin) -> list[FeedOut]:
 def add_feed(request: Request, session: SessionDep, caller: HubAdmin, body: FeedIn) -> FeedOut:
     spec = service.spec(session, name=body.name, kind=body.kind, url=body.url, owner=body.owner,
                         collection=body.collection, username=body.username, password_env=body.password_env,
-                        tlp_level=body.tlp, confidence=body.confidence, every=body.every, options=body.options)
+                        tlp_level=body.tlp, confidence=body.confidence, every=body.every, options=body.options,
+                        cron=body.cron)
     feed = service.create(session, spec)
     audit.record_request(session, request, caller, "feed.add", feed.name, f"{feed.kind} {feed.url}")
     return _out(session, feed)

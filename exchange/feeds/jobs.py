@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from exchange.core.db import make_sessionmaker
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
-from exchange.feeds import service
+from exchange.feeds import schedule, service
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def run_due_feeds(session: Session) -> None:
     fails records why in its run and the next one goes on; an unexpected error is recorded in its run
     too, and ends the job (the scheduler logs it)."""
     sessions = make_sessionmaker(session.get_bind())  # type: ignore[arg-type]
-    for name in service.due(session, now_micros()):
+    for name in schedule.due(session, now_micros()):
         counts = service.run(sessions, name)
         log.info("feed %s: %s", name, counts.as_dict())
 

@@ -30,6 +30,7 @@ class Feed(Base):
     confidence: Mapped[int | None] = mapped_column(Integer)  # applied to SDOs the source gives none
     options: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # the connector's own settings
     every_seconds: Mapped[int] = mapped_column(Integer)
+    cron: Mapped[str | None] = mapped_column(String(100))  # replaces every_seconds when set (UTC)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     bookmark: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # the connector's state
     created_at: Mapped[int] = mapped_column(BigInteger)

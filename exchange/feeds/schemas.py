@@ -19,7 +19,7 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
 class FeedIn(BaseModel):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")]
     kind: Annotated[str, StringConstraints(max_length=16, pattern=r"^[a-z]+$")] = Field(
-        description="taxii, csv, kev or shadowserver")
+        description="taxii, csv, kev, misp, csaf or shadowserver")
     url: Url
     username: Text | None = None
     password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")] | None = Field(
@@ -33,6 +33,9 @@ class FeedIn(BaseModel):
     confidence: int | None = Field(default=None, ge=0, le=100, description="Applied to SDOs without one")
     every: Annotated[str, StringConstraints(max_length=16, pattern=NO_NUL)] = Field(
         default="1h", description="Interval between scheduled runs: 90s, 30m, 1h, 1d")
+    cron: Annotated[str, StringConstraints(min_length=9, max_length=100, pattern=NO_NUL)] | None = Field(
+        default=None, description="A crontab schedule in UTC (minute hour day month weekday, e.g. '0 6 * * *'); "
+        "replaces every")
     options: dict[str, Any] = Field(default_factory=dict, description="The connector's own settings "
                                     "(docs/decisions/0013-connectors.md)", max_length=32)
 
@@ -48,6 +51,7 @@ class FeedOut(BaseModel):
     tlp: Tlp | None
     confidence: int | None
     every_seconds: int
+    cron: str | None
     enabled: bool
     options: dict[str, Any]
     bookmark: dict[str, Any]
@@ -75,7 +79,7 @@ def feed_out(feed: Feed, owner: str | None, collection: str) -> FeedOut:
     return FeedOut(name=feed.name, kind=feed.kind, url=feed.url, username=feed.username,
                    password_env=feed.password_env, owner=owner, collection=collection,
                    tlp=Tlp(feed.tlp) if feed.tlp else None, confidence=feed.confidence,
-                   every_seconds=feed.every_seconds, enabled=feed.enabled, options=feed.options,
+                   every_seconds=feed.every_seconds, cron=feed.cron, enabled=feed.enabled, options=feed.options,
                    bookmark=feed.bookmark, created=from_micros(feed.created_at),
                    last_run=from_micros(feed.last_run_at) if feed.last_run_at else None)
 

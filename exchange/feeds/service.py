@@ -28,6 +28,7 @@ from exchange.core.errors import BadRequest, Conflict, ExchangeError, NotFound
 from exchange.core.timestamps import from_micros, now_micros
 from exchange.feeds import owners
 from exchange.feeds.models import Feed, FeedItem, FeedRun
+from exchange.feeds.schedule import MIN_EVERY_SECONDS, parse_cron, parse_every
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org
 from exchange.stix import tlp
@@ -37,25 +38,10 @@ from exchange.store.models import Collection, StixObject
 
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-_INTERVAL = re.compile(r"(\d+)\s*([smhd]?)")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-MIN_EVERY_SECONDS = 60
 _PROBLEMS_KEPT = 5
 _EXPIRE_BATCH = 1000
 # TLP 2.0 marking of each level, for objects a feed leaves unmarked.
 _MARKING = {level: ref for ref, level in tlp.MARKING_LEVELS.items() if ref in tlp.TLP2_DEFINITIONS}
-
-
-def parse_every(text: str) -> int:
-    """``90``, ``30m``, ``1h``, ``1d`` → seconds, at least a minute (a feed polled faster than that
-    gains nothing and may get the hub banned by its source)."""
-    match = _INTERVAL.fullmatch(text.strip().lower())
-    if match is None:
-        raise BadRequest(f"every: {text[:40]!r} is not an interval like 90s, 30m, 1h or 1d")
-    seconds = int(match[1]) * _UNIT_SECONDS[match[2]]
-    if seconds < MIN_EVERY_SECONDS:
-        raise BadRequest(f"every: at least {MIN_EVERY_SECONDS} seconds")
-    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +59,7 @@ class FeedSpec:
     confidence: int | None = None
     every_seconds: int = 3600
     options: Mapping[str, Any] | None = None
+    cron: str | None = None
 
 
 def create(session: Session, spec: FeedSpec) -> Feed:
@@ -95,7 +82,8 @@ def create(session: Session, spec: FeedSpec) -> Feed:
     feed = Feed(name=spec.name, kind=spec.kind, url=spec.url, username=spec.username, password_env=spec.password_env,
                 owner_org_pk=spec.owner.pk if spec.owner is not None else None, collection_pk=spec.collection.pk,
                 tlp=level, confidence=spec.confidence,
-                options=dict(spec.options or {}), every_seconds=spec.every_seconds, enabled=True, bookmark={},
+                options=dict(spec.options or {}), every_seconds=spec.every_seconds, cron=spec.cron, enabled=True,
+                bookmark={},
                 created_at=now_micros())
     session.add(feed)
     session.flush()
@@ -104,13 +92,14 @@ def create(session: Session, spec: FeedSpec) -> Feed:
 
 def spec(session: Session, *, name: str, kind: str, url: str, owner: str | None = None, collection: str | None = None,
          username: str | None = None, password_env: str | None = None, tlp_level: tlp.Tlp | None = None,
-         confidence: int | None = None, every: str = "1h", options: Mapping[str, Any] | None = None) -> FeedSpec:
+         confidence: int | None = None, every: str = "1h", options: Mapping[str, Any] | None = None,
+         cron: str | None = None) -> FeedSpec:
     """A feed's configuration as the API and the CLI give it: the owner by slug, the target
     collection by id (default: the default collection)."""
     return FeedSpec(name=name, kind=kind, url=url, collection=reads.get_collection(session, collection),
                     owner=orgs.get_by_slug(session, owner) if owner is not None else None, username=username,
                     password_env=password_env, tlp=tlp_level, confidence=confidence, every_seconds=parse_every(every),
-                    options=options)
+                    options=options, cron=parse_cron(cron) if cron is not None else None)
 
 
 def names_of(session: Session, feed: Feed) -> tuple[str | None, str]:
@@ -142,13 +131,6 @@ def runs(session: Session, feed: Feed, *, limit: int = 20) -> list[FeedRun]:
     """The latest runs, newest first."""
     return list(session.scalars(select(FeedRun).where(FeedRun.feed_pk == feed.pk)
                                 .order_by(FeedRun.pk.desc()).limit(limit)))
-
-
-def due(session: Session, now: int) -> list[str]:
-    """Names of the enabled feeds whose interval has passed since their last run."""
-    feeds = session.execute(select(Feed.name, Feed.last_run_at, Feed.every_seconds).where(Feed.enabled)
-                            .order_by(Feed.pk))
-    return [name for name, last, every in feeds if last is None or last + every * 1_000_000 <= now]
 
 
 @dataclass(slots=True)
