@@ -17,7 +17,7 @@ Conventions a publisher follows to be matched (docs/decisions/0011-alerts.md, "W
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -57,24 +57,32 @@ class Finders:
     lookalikes: LookalikeIndex[AssetRow]
     benign: Benign
 
-    def observables(self, found: list[Extracted], *, kind: AlertKind = AlertKind.listed,
+    def observables(self, found: Iterable[Extracted], *, kind: AlertKind = AlertKind.listed,
                     lookalike: bool = True) -> Iterator[Hit]:
         """Hits of ``found`` (an object's observables): its own names and addresses, and look-alikes."""
         for obs in found:
-            if obs.ip_lo is not None and obs.ip_hi is not None:
-                if self._narrow(obs.ip_lo, obs.ip_hi) and not self.benign.address(obs.ip_lo, obs.ip_hi):
-                    yield from _hits(self.index.overlapping(obs.ip_lo, obs.ip_hi), kind, obs.value)
-            elif obs.kind in ("domain", "email-domain"):
-                if self.benign.domain(obs.value):
-                    continue
-                yield from _hits(self.index.under(AssetKind.domain, obs.value), kind, obs.value)
-                if obs.kind == "email-domain":
-                    yield from _hits(self.index.exact(AssetKind.mail_domain, obs.value), kind, obs.value)
-                elif lookalike:
-                    for asset, _how in self.lookalikes.find(obs.value):
-                        yield Hit(asset.org_pk, asset, str(asset.pk), AlertKind.lookalike, obs.value)
-            elif obs.kind == "url":
-                yield from _hits(self.index.exact(AssetKind.url, obs.value), kind, obs.value)
+            yield from self.observable(obs.kind, obs.value, obs.ip_lo, obs.ip_hi, kind=kind, lookalike=lookalike)
+
+    def observable(self, what: str, value: str, lo: str | None, hi: str | None, *,
+                   kind: AlertKind = AlertKind.listed, lookalike: bool = True) -> list[Hit]:
+        """Hits of one observable (``Observable`` columns). The hot loop of matching, so the benign lists
+        are asked only about a value that hit something (a rare event), not about every value."""
+        hits: list[Hit] = []
+        if lo is not None and hi is not None:
+            if lo == hi or self._narrow(lo, hi):
+                hits.extend(_hits(self.index.overlapping(lo, hi), kind, value))
+        elif what == "domain" or what == "email-domain":
+            hits.extend(_hits(self.index.under(value), kind, value))
+            if what == "email-domain":
+                hits.extend(_hits(self.index.exact(AssetKind.mail_domain, value), kind, value))
+            elif lookalike:
+                hits.extend(Hit(asset.org_pk, asset, str(asset.pk), AlertKind.lookalike, value)
+                            for asset, _how in self.lookalikes.find(value))
+        elif what == "url":
+            hits.extend(_hits(self.index.exact(AssetKind.url, value), kind, value))
+        if hits and self.benign.is_benign(what, value, lo, hi):
+            return []
+        return hits
 
     def asns(self, numbers: list[str], kind: AlertKind = AlertKind.listed) -> Iterator[Hit]:
         for number in numbers:

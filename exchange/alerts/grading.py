@@ -1,9 +1,10 @@
 """How bad and how sure: the severity table and the source grade (docs/decisions/0011-alerts.md).
 
 Severity starts from what the alert is about (``BASE``), goes up one step when the publisher says the
-threat is exploited in the wild, and down with the source's confidence (``CONFIDENCE_STEP``). The
-grade words the STIX ``confidence`` with the STIX 2.1 Admiralty mapping (specification, appendix
-"Confidence scales"), capped by how reliable the publisher is (``RELIABILITY``).
+threat is exploited in the wild (or that a look-alike domain has only a mail exchanger), and down with
+the source's confidence (``CONFIDENCE_STEP``). The grade words the STIX ``confidence`` with the STIX 2.1
+Admiralty mapping (specification, appendix "Confidence scales"),
+capped by how reliable the publisher is (``RELIABILITY``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def grade(confidence: object, publisher_role: Role | None) -> SourceGrade:
     return found
 
 
-def severity(kind: AlertKind, source: SourceGrade, *, exploited: bool = False) -> Severity:
-    level = SEVERITY_ORDER[BASE[kind]] + (1 if exploited else 0) - CONFIDENCE_STEP[source]
+def severity(kind: AlertKind, source: SourceGrade, *, exploited: bool = False, mx_only: bool = False) -> Severity:
+    """``BASE`` of the kind; one step up when exploited in the wild, one when a look-alike has only a mail
+    exchanger (invoice fraud); down with the grade."""
+    level = SEVERITY_ORDER[BASE[kind]] + exploited + mx_only - CONFIDENCE_STEP[source]
     levels = list(Severity)
     return levels[max(0, min(level, len(levels) - 1))]

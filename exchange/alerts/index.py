@@ -39,7 +39,8 @@ _RANGE_KINDS = (AssetKind.ipv4.value, AssetKind.ipv6.value, AssetKind.cidr.value
 class AssetIndex:
     def __init__(self, rows: list[AssetRow], sectors: dict[str, list[int]], stale_at: int | None = None) -> None:
         self.stale_at = stale_at  # µs: the first verification to expire, after which ``verified`` is wrong
-        self.names: dict[tuple[str, str], list[AssetRow]] = defaultdict(list)  # (kind, value)
+        # kind -> value -> assets: one dictionary per kind, so a probe builds no (kind, value) tuple
+        self.names: dict[str, dict[str, list[AssetRow]]] = defaultdict(lambda: defaultdict(list))
         self.software: dict[str, list[AssetRow]] = defaultdict(list)  # by product
         ranges: list[AssetRow] = []
         for row in rows:
@@ -48,19 +49,31 @@ class AssetIndex:
             elif row.kind == AssetKind.software.value and row.sw_product:
                 self.software[row.sw_product].append(row)
             else:
-                self.names[(row.kind, row.value)].append(row)
+                self.names[row.kind][row.value].append(row)
         ranges.sort(key=lambda r: r.ip_lo or "")
         self._ranges = ranges
         self._los = [r.ip_lo or "" for r in ranges]
-        # the widest registered range bounds how far back a range holding an address can start
-        self._widest = max((int(r.ip_hi or "0", 16) - int(r.ip_lo or "0", 16) for r in ranges), default=0)
+        # The highest end among the ranges up to each position: walking back from the last range that starts
+        # at or before an address, nothing earlier can reach it once this falls below the address.
+        self._reach: list[str] = []
+        for r in ranges:
+            self._reach.append(max(self._reach[-1], r.ip_hi or "") if self._reach else r.ip_hi or "")
         self.sectors = sectors
-        self.has_asns = any(kind == AssetKind.asn.value for kind, _ in self.names)
-        self.domains = [r for (kind, _), found in self.names.items() if kind == AssetKind.domain.value
-                        for r in found]
+        self.has_asns = bool(self.names.get(AssetKind.asn.value))
+        self.has_urls = bool(self.names.get(AssetKind.url.value))
+        self.has_names = bool(self.names.get(AssetKind.domain.value) or self.names.get(AssetKind.mail_domain.value))
+        self.has_ranges = bool(ranges)
+        self._domains = self.names.get(AssetKind.domain.value, {})
+        self.domains = [r for found in self._domains.values() for r in found]
 
     def any(self) -> bool:
         return bool(self.names or self.software or self._ranges or self.sectors)
+
+    def observable_kinds(self) -> tuple[str, ...]:
+        """The observable kinds (``exchange.stix.observables``) that can match something here: the rest of
+        the observable table (hashes, e-mail addresses, CVE names...) is not read at all."""
+        kinds = ("domain", "email-domain") if self.has_names else ()
+        return (*kinds, *(("url",) if self.has_urls else ()), *(("ipv4", "ipv6") if self.has_ranges else ()))
 
     @classmethod
     def load(cls, session: Session) -> AssetIndex:
@@ -80,23 +93,27 @@ class AssetIndex:
                 sectors[sector].append(org_pk)
         return cls(rows, sectors, stale_at)
 
-    def under(self, kind: AssetKind, host: str) -> Iterator[AssetRow]:
-        """Assets of ``kind`` that are ``host`` or a parent domain of it: ``shop.bakery.example`` is under
+    def under(self, host: str) -> Iterator[AssetRow]:
+        """Domain assets that are ``host`` or a parent domain of it: ``shop.bakery.example`` is under
         ``bakery.example``, ``bakery.example.evil.test`` is not (labels are compared whole, from the right)."""
-        labels = host.split(".")
-        for i in range(len(labels) - 1):
-            yield from self.names.get((kind.value, ".".join(labels[i:])), ())
+        domains = self._domains
+        start = 0
+        while (dot := host.find(".", start)) >= 0:  # every suffix that still has a dot: never a bare TLD
+            found = domains.get(host[start:])
+            if found:
+                yield from found
+            start = dot + 1
 
     def exact(self, kind: AssetKind, value: str) -> list[AssetRow]:
-        return self.names.get((kind.value, value), [])
+        found = self.names.get(kind.value)
+        return found.get(value, []) if found is not None else []
 
     def overlapping(self, lo: str, hi: str) -> Iterator[AssetRow]:
         """Address assets sharing at least one address with ``lo``..``hi`` (32-hex-digit bounds)."""
-        end = bisect.bisect_right(self._los, hi)
-        earliest = f"{max(int(lo, 16) - self._widest, 0):032x}"
-        for i in range(end - 1, -1, -1):
-            row = self._ranges[i]
-            if (row.ip_lo or "") < earliest:
-                break
+        i = bisect.bisect_right(self._los, hi) - 1
+        reach, ranges = self._reach, self._ranges
+        while i >= 0 and reach[i] >= lo:
+            row = ranges[i]
             if (row.ip_hi or "") >= lo:
                 yield row
+            i -= 1

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 from typing import Generic, NamedTuple, TypeVar
 
 import tldextract
@@ -50,9 +50,12 @@ def _suffix_start(labels: list[str]) -> int:
     """Index of the first label of the longest public suffix; ``len(labels) - 1`` (the last label) when the
     list knows none, as for ``.test``. Wildcard rules count; their rare exceptions do not."""
     known = _suffixes()
+    rest = ".".join(labels[1:])
     for i in range(1, len(labels)):
-        rest = ".".join(labels[i:])
-        if rest in known or (i + 1 < len(labels) and "*." + ".".join(labels[i + 1:]) in known):
+        if rest in known:
+            return i
+        rest = rest.partition(".")[2]  # the labels from i + 1 on, without joining them again
+        if rest and "*." + rest in known:
             return i
     return len(labels) - 1
 
@@ -61,7 +64,8 @@ class Name(NamedTuple):
     registrable: str  # "bakery.example"
     label: str  # skeleton of the registrable label: "bakery"
     joined: str  # skeleton of everything left of the suffix, dots removed: "shopbakery"
-    words: tuple[str, ...]  # skeletons of the hyphen- and dot-separated parts left of the suffix
+    words: tuple[str, ...]  # skeletons of the hyphen- and dot-separated parts left of the suffix, if long
+    texts: tuple[str, ...]  # ``joined`` and ``words``, once each, longer than ``MIN_WORD``: searched inside
 
 
 def skeleton(text: str) -> str:
@@ -76,16 +80,20 @@ def skeleton(text: str) -> str:
     return folded.translate(_SINGLE)
 
 
+@lru_cache(maxsize=2**16)
 def split(host: str) -> Name | None:
-    """The keys of ``host``: its registrable domain, and skeletons of what is left of the public suffix."""
+    """The keys of ``host``: its registrable domain, and skeletons of what is left of the public suffix.
+    Memoised: a feed names the same hosts again and again, and this is most of a look-up's cost."""
     labels = host.split(".")
     start = _suffix_start(labels)
     if start < 1 or not labels[start - 1]:
         return None
-    left = ".".join(labels[:start])
-    folded = skeleton(left)
-    return Name(".".join(labels[start - 1:]), skeleton(labels[start - 1]), folded.replace(".", ""),
-                tuple(w for w in _SEPARATORS.split(folded) if w))
+    folded = skeleton(".".join(labels[:start]))
+    # No folded pair spans a dot, so the last part of the folded whole is the folded registrable label.
+    joined = folded.replace(".", "")
+    words = tuple(w for w in _SEPARATORS.split(folded) if len(w) >= MIN_WORD)
+    texts = tuple(t for t in dict.fromkeys((joined, *words)) if len(t) > MIN_WORD)
+    return Name(".".join(labels[start - 1:]), folded.rpartition(".")[2], joined, words, texts)
 
 
 def _half(length: int) -> int:
@@ -129,7 +137,14 @@ class LookalikeIndex(Generic[T]):
         # Registered label lengths: a published key two letters longer or shorter than all of them is
         # no one-edit look-alike, and only these lengths can be a registered name inside a longer one.
         self._lengths = frozenset(len(label) for label in self._exact)
-        self._word_lengths = sorted(n for n in self._lengths if n >= MIN_WORD)
+        # Registered skeletons long enough to be found inside a longer name, by their first and by their
+        # last ``MIN_WORD`` letters: two look-ups per part of a published name instead of one per length.
+        self._word_starts: dict[str, list[str]] = defaultdict(list)
+        self._word_ends: dict[str, list[str]] = defaultdict(list)
+        for label in self._exact:
+            if len(label) >= MIN_WORD:
+                self._word_starts[label[:MIN_WORD]].append(label)
+                self._word_ends[label[-MIN_WORD:]].append(label)
 
     def __len__(self) -> int:
         return len(self._exact)
@@ -142,7 +157,7 @@ class LookalikeIndex(Generic[T]):
         if name is None:
             return []
         hits: dict[str, str] = {}
-        for key in dict.fromkeys((name.label, name.joined)):
+        for key in (name.label,) if name.label == name.joined else (name.label, name.joined):
             for skel in self._near(key):
                 hits.setdefault(skel, "homoglyph or other top-level domain" if skel == key else "one letter changed")
         for word in self._words(name):
@@ -159,17 +174,18 @@ class LookalikeIndex(Generic[T]):
                 half = _half(length)
                 candidates.extend(self._starts.get((length, key[:half]), ()))
                 candidates.extend(self._ends.get((length, key[-half:]), ()))
-        found.extend(c for c in dict.fromkeys(candidates) if c != key and one_edit(c, key))
+        if candidates:
+            found.extend(c for c in dict.fromkeys(candidates) if c != key and one_edit(c, key))
         return found
 
     def _words(self, name: Name) -> Iterator[str]:
         for word in name.words:
-            if len(word) >= MIN_WORD and word in self._exact:
+            if word in self._exact:
                 yield word
-        for text in dict.fromkeys((name.joined, *name.words)):
-            for n in self._word_lengths:
-                if n >= len(text):
-                    break
-                for part in (text[:n], text[-n:]):
-                    if part in self._exact:
-                        yield part
+        for text in name.texts:
+            for label in self._word_starts.get(text[:MIN_WORD], ()):
+                if len(label) < len(text) and text.startswith(label):
+                    yield label
+            for label in self._word_ends.get(text[-MIN_WORD:], ()):
+                if len(label) < len(text) and text.endswith(label):
+                    yield label

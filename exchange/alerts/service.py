@@ -22,8 +22,8 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exchange.alerts.matching import SUPPRESSING
 from exchange.alerts.models import Alert, AlertKind, AlertState, Severity, Suppression
+from exchange.alerts.rules import SUPPRESSING
 from exchange.core.errors import BadRequest, NotFound
 from exchange.core.timestamps import from_micros, now_micros
 from exchange.orgs.models import Org
