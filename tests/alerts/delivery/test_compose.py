@@ -12,6 +12,7 @@ from stix2.v21 import TLP_GREEN
 from exchange.alerts import links
 from exchange.alerts.delivery import compose
 from exchange.alerts.delivery.models import Channel, Subscription
+from exchange.alerts.message import Message
 from exchange.alerts.models import Alert, AlertKind
 from exchange.assets.models import AssetKind
 from exchange.orgs.models import Org, Role
@@ -38,7 +39,7 @@ def _action(author: str, target: str, description: str, *, marking: str = TLP_GR
     return [action, rel]
 
 
-def _message(world: World, org: Org, channel: Channel = Channel.email) -> tuple[Alert, compose.Message]:
+def _message(world: World, org: Org, channel: Channel = Channel.email) -> tuple[Alert, Message]:
     with world.sessions() as s:
         alert = s.scalars(select(Alert).where(Alert.org_pk == org.pk)).one()
         return alert, compose.message(s, alert, s.get_one(Org, org.pk), _sub(org, channel),
