@@ -37,6 +37,7 @@ class Message:
     read_url: str  # where the full alert can be read after signing in
     answer_urls: Mapping[str, str] = field(default_factory=dict)  # AlertState value -> one-click link
     cleared: bool = False  # the object was revoked or expired: an "all clear" about an earlier alert
+    withheld: bool = False  # the asset is not verified: only "confirm it is yours", nothing of the object
     title: str | None = None  # the object's name, if it has one (never for TLP:RED in e-mail)
     description: str | None = None  # the publisher's words (never for TLP:RED in e-mail)
     steps: tuple[str, ...] = ()  # from the publisher's course-of-action; empty: the template's own

@@ -128,7 +128,14 @@ def _restricted(message: Message) -> Message:
         exploited=False, port=None, service=None, sector=None, answer_urls={})
 
 
+def _withheld(message: Message) -> Message:
+    """What of a withheld alert (its asset is not verified yet) may be said: which asset to confirm, by whom."""
+    return dataclasses.replace(_restricted(message), asset=message.asset)
+
+
 def _kind(message: Message) -> str:
+    if message.withheld:
+        return "verify"
     if message.tlp == "red":
         return "red"
     return "cleared" if message.cleared else message.kind.value
@@ -137,7 +144,7 @@ def _kind(message: Message) -> str:
 def _item(message: Message, language: str) -> dict[str, Any]:
     """The template context of one message: the message as it may be shown and its words."""
     env = _environment(language)  # first: it refuses a language we have no words for
-    shown = _restricted(message) if message.tlp == "red" else message
+    shown = _withheld(message) if message.withheld else _restricted(message) if message.tlp == "red" else message
     kind = _kind(message)
     local = _local(message.published_at, message.timezone)
     context: dict[str, Any] = {"m": shown, "kind": kind, "when": when(message.published_at, message.timezone, language),

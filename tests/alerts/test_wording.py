@@ -63,6 +63,7 @@ def variants() -> dict[str, Message]:
     found["cleared-sector"] = make_message(AlertKind.sector, cleared=True, matched="I", asset="sector:I")
     found["listed-own"] = make_message(AlertKind.listed, matched="bakery.example")
     found["red"] = make_message(AlertKind.listed, tlp="red")
+    found["withheld"] = make_message(AlertKind.listed, withheld=True, title="Fake login page", description="Secret")
     found["many-steps"] = make_message(AlertKind.listed, steps=tuple(f"Step {n}." for n in range(7)))
     found["every-term"] = make_message(AlertKind.listed, description=EVERY_TERM)
     for grade in SourceGrade:
@@ -217,6 +218,19 @@ def test_tlp_red_says_where_to_read_and_nothing_else(language: str, kind: AlertK
             for secret in ("Croissant", "10.9.8.7", "secret-login", "Unplug", "SecretSoft", "secret-service", "till."):
                 assert secret not in part, f"{language} {kind}: {secret} leaked"
         assert "TLP:RED" in rendered.text
+
+
+@pytest.mark.parametrize("language", wording.LANGUAGES)
+@pytest.mark.parametrize("kind", list(AlertKind))
+def test_a_withheld_alert_names_the_asset_to_confirm_and_nothing_of_the_object(language: str,
+                                                                               kind: AlertKind) -> None:
+    withheld = make_message(kind, withheld=True, **SECRETS)
+    rendered = wording.render(withheld, language)
+    for part in (rendered.text, rendered.html):
+        assert "till.bakery.example" in part, "the asset to confirm is named"
+        for secret in ("Croissant", "10.9.8.7", "secret-login", "Unplug", "SecretSoft", "secret-service"):
+            assert secret not in part, f"{language} {kind}: {secret} leaked"
+        assert "https://hub.example/a/" not in part, "a withheld alert cannot be answered"
 
 
 @pytest.mark.parametrize("language", wording.LANGUAGES)

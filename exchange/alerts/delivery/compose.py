@@ -1,20 +1,29 @@
 """What one message about one alert may say to one subscriber, read through the one read rule.
 
-The object is read with ``sharing.access.readable`` as the recipient organisation, so a message
-never says more than that organisation may read; its name and description stay out of e-mail
-when it is TLP:RED (the mail says there is something to read and where).
+Everything is read with ``sharing.access.readable`` as the recipient organisation: the object, the
+publisher's identity (its contact), the ``mitigates`` relationships and their ``course-of-action``
+objects (the steps), so a message never says more than that organisation may read. A TLP:RED object
+in an e-mail, or a withheld alert (its asset is not verified yet), never has its content read at all:
+the message says only that there is something to read, and where (``wording`` strips the rest again).
+
+The wording itself is ``exchange.alerts.wording``, the same text the web inbox shows.
 """
 
 from __future__ import annotations
 
-import html
 import json
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import LargeBinary, func, literal
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
+from exchange.alerts import links
 from exchange.alerts.delivery.models import Channel, Subscription
-from exchange.alerts.message import Message, Rendered, Sender
+from exchange.alerts.message import Message, Sender
 from exchange.alerts.models import Alert, AlertEventType, AlertKind, Severity, SourceGrade
 from exchange.assets.models import Asset
 from exchange.orgs.models import Org
@@ -22,37 +31,115 @@ from exchange.sharing import access
 from exchange.stix.tlp import Tlp
 from exchange.store.models import StixObject
 
+ANSWER_DAYS = links.LIFETIME_DAYS  # answer links work until the alert's last change plus this
+EXPLOITED_LABELS = frozenset({"known-exploited", "kev", "exploited"})  # as alerts.finders reads them
+_SECONDS = 1_000_000
+_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(.+?)\s*$")  # "1. Do this", "- Do that"
+_MAX_STEP = 400  # characters of one step; the full course of action is a click away
+
 
 def message(session: Session, alert: Alert, org: Org, sub: Subscription, *, base_url: str,
             event: AlertEventType = AlertEventType.created) -> Message:
-    obj = session.scalars(access.readable(org).where(StixObject.stix_id == alert.object_id)
-                          .order_by(StixObject.is_latest.desc(), StixObject.modified.desc()).limit(1)).first()
-    raw = json.loads(obj.raw) if obj is not None else {}
-    tlp = obj.tlp if obj is not None else Tlp.red.value  # unreadable: say nothing, as for RED
-    hidden = obj is None or (tlp == Tlp.red.value and sub.channel == Channel.email)
+    """The message about ``alert`` for ``org``'s subscription ``sub``, as ``org`` may read it now."""
+    obj = _object(session, org, alert)
+    tlp = obj.tlp if obj is not None else Tlp.red.value  # no longer readable: say nothing, as for RED
+    hidden = obj is None or alert.withheld or (tlp == Tlp.red.value and sub.channel == Channel.email)
+    raw: dict[str, Any] = {} if hidden or obj is None else json.loads(obj.raw)
     publisher = session.get(Org, obj.publisher_org_pk) if obj is not None and obj.publisher_org_pk else None
     asset = session.get(Asset, alert.asset_pk) if alert.asset_pk is not None else None
+    cleared = event is AlertEventType.cleared
+    root = base_url.rstrip("/")
     return Message(
         kind=AlertKind(alert.kind), severity=Severity(alert.severity), grade=SourceGrade(alert.grade), tlp=tlp,
-        organisation=org.name, asset=asset.value if asset is not None else alert.match_key, matched=alert.matched,
-        published_at=datetime.fromtimestamp(alert.object_modified / 1_000_000, tz=UTC),
-        sender=Sender(name=publisher.name if publisher is not None else "the hub"),
-        read_url=f"{base_url.rstrip('/')}/api/v1/alerts/{alert.pk}", cleared=event is AlertEventType.cleared,
-        title=None if hidden else _text(raw.get("name")), description=None if hidden else _text(raw.get("description")),
+        organisation=org.name, asset=asset.value if asset is not None else alert.match_key,
+        matched="" if alert.withheld else alert.matched,
+        published_at=datetime.fromtimestamp(alert.object_modified / _SECONDS, tz=UTC),
+        sender=Sender(name=publisher.name if publisher is not None else "the hub",
+                      contact=None if obj is None else _contact(session, org, obj, publisher)),
+        read_url=f"{root}/api/v1/alerts/{alert.pk}", cleared=cleared, withheld=alert.withheld,
+        answer_urls={} if alert.withheld or cleared else answer_urls(session, alert, root),
+        title=_text(raw.get("name")), description=_text(raw.get("description")),
+        steps=() if hidden or obj is None else steps(session, org, obj),
+        software=_software(asset) if alert.kind == AlertKind.software and not alert.withheld else None,
+        exploited=bool(raw) and _exploited(raw), sector=alert.matched if alert.kind == AlertKind.sector else None,
         timezone=sub.timezone)
 
 
+def _object(session: Session, org: Org, alert: Alert) -> StixObject | None:
+    """The version that alerted if ``org`` may still read it, else the newest one it may read."""
+    return session.scalars(access.readable(org).where(StixObject.stix_id == alert.object_id)
+                           .order_by((StixObject.modified == alert.object_modified).desc(),
+                                     StixObject.modified.desc()).limit(1)).first()
+
+
+def answer_urls(session: Session, alert: Alert, root: str) -> dict[str, str]:
+    """AlertState value -> one-click link, valid until the alert's last change plus ``ANSWER_DAYS``: a mail
+    read after a holiday still works, and a link from a long-closed alert does not."""
+    expires = max(alert.updated_at, alert.object_modified) // _SECONDS + ANSWER_DAYS * 86_400
+    return {state.value: f"{root}/a/{links.token(session, alert.pk, state, expires=expires)}"
+            for state in links.LINK_ANSWERS}
+
+
+def _contains(session: Session, needle: str) -> ColumnElement[bool]:
+    """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked."""
+    value = literal(needle.encode(), LargeBinary)
+    if session.get_bind().dialect.name == "postgresql":
+        return func.position(value.op("IN")(StixObject.raw)) > 0
+    return func.instr(StixObject.raw, value) > 0
+
+
+def steps(session: Session, org: Org, obj: StixObject) -> tuple[str, ...]:
+    """The steps of the publisher's ``course-of-action`` objects that ``mitigates`` ``obj``, oldest first:
+    each numbered or bulleted line of a description is a step, else the whole description (or the name)."""
+    rels = session.scalars(access.readable(org).with_only_columns(StixObject.raw).where(
+        StixObject.type == "relationship", StixObject.revoked.is_(False),
+        StixObject.publisher_org_pk == obj.publisher_org_pk, _contains(session, obj.stix_id)))
+    sources = [rel["source_ref"] for rel in map(json.loads, rels)
+               if rel.get("relationship_type") == "mitigates" and rel.get("target_ref") == obj.stix_id
+               and str(rel.get("source_ref", "")).startswith("course-of-action--")]
+    if not sources:
+        return ()
+    actions = session.scalars(access.readable(org).with_only_columns(StixObject.raw).where(
+        StixObject.stix_id.in_(sources), StixObject.revoked.is_(False),
+        StixObject.publisher_org_pk == obj.publisher_org_pk).order_by(StixObject.pk))
+    found: dict[str, list[str]] = {}
+    for action in map(json.loads, actions):
+        found[action["id"]] = _action_steps(action)  # the newest readable version wins
+    return tuple(step[:_MAX_STEP] for action_steps in found.values() for step in action_steps)
+
+
+def _action_steps(action: Mapping[str, Any]) -> list[str]:
+    description, name = _text(action.get("description")), _text(action.get("name"))
+    if description is None:
+        return [name] if name else []
+    items = [m.group(1) for line in description.splitlines() if (m := _ITEM.match(line))]
+    return items if len(items) >= 2 else [" ".join(description.split())]
+
+
+def _contact(session: Session, org: Org, obj: StixObject, publisher: Org | None) -> str | None:
+    """``contact_information`` of the identity that authored ``obj`` (or of the publisher's own identity)."""
+    ids = {i for i in (obj.created_by_ref, publisher.identity_id if publisher is not None else None) if i}
+    if not ids:
+        return None
+    raws = session.scalars(access.readable(org).with_only_columns(StixObject.raw).where(
+        StixObject.stix_id.in_(ids), StixObject.type == "identity").order_by(StixObject.modified.desc()))
+    for identity in map(json.loads, raws):
+        if contact := _text(identity.get("contact_information")):
+            return contact[:300]
+    return None
+
+
+def _software(asset: Asset | None) -> str | None:
+    if asset is None or not asset.sw_product:
+        return None
+    return " ".join(part for part in (asset.sw_vendor, asset.sw_product, asset.sw_version) if part)
+
+
+def _exploited(raw: Mapping[str, Any]) -> bool:
+    labels = raw.get("labels")
+    named = {label.lower() for label in labels if isinstance(label, str)} if isinstance(labels, list) else set()
+    return raw.get("x_exchange_exploited") is True or bool(EXPLOITED_LABELS & named)
+
+
 def _text(value: object) -> str | None:
-    return value[:2000] if isinstance(value, str) and value else None
-
-
-def render(message: Message, language: str) -> Rendered:
-    """English stand-in for ``exchange.alerts.wording.render`` (issue 18 item 2), which replaces it on merge."""
-    what = "All clear" if message.cleared else f"{message.severity.value.capitalize()} alert"
-    subject = f"{what} for {message.asset}: {message.matched}"
-    lines = [subject, "", f"Sent by {message.sender.name} to {message.organisation}.",
-             f"TLP:{message.tlp.upper()}.", *(x for x in (message.title, message.description) if x),
-             f"Read it all: {message.read_url}", *(f"{k}: {v}" for k, v in message.answer_urls.items())]
-    text = "\n".join(lines) + "\n"
-    return Rendered(subject=subject, text=text,
-                    html="".join(f"<p>{html.escape(line)}</p>" for line in lines if line))
+    return value[:2000] if isinstance(value, str) and value.strip() else None

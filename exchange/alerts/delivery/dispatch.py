@@ -20,10 +20,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from exchange.alerts import wording
 from exchange.alerts.delivery import compose, events, mail, outbox, service, webhook
 from exchange.alerts.delivery.models import Category, Channel, Delivery, Subscription
 from exchange.alerts.delivery.outbox import Outcome, Result
-from exchange.alerts.message import Rendered
+from exchange.alerts.message import Message
 from exchange.alerts.models import Alert, AlertEvent, AlertEventType
 from exchange.core.db import transaction
 from exchange.core.settings import Settings
@@ -64,7 +65,10 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
             bundled = session.scalars(select(Delivery).where(Delivery.digest_pk == delivery.pk).order_by(Delivery.pk))
             latest = {d.alert_pk: d for d in bundled}  # an alert that changed twice: as it is now
             parts = [_part(session, d, sub, org, settings) for d in latest.values()]
-            rendered = _digest([r for r, _ in parts])
+            if not parts:
+                continue  # every alert it held went with its organisation
+            rendered = wording.render_digest([m for m, _ in parts], sub.language, organisation=org.name,
+                                             period=sub.digest)
             work.email = mail.compose(session, delivery.pk, sub, rendered, sorted({c for _, c in parts}),
                                       settings=settings)
         else:
@@ -82,26 +86,19 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
                                             organisation=org.slug, object_id=alert.object_id,
                                             source=settings.base_url)
             else:
-                work.email = mail.compose(session, delivery.pk, sub, compose.render(message, sub.language),
+                work.email = mail.compose(session, delivery.pk, sub, wording.render(message, sub.language),
                                           [service.KIND_CATEGORY[message.kind]], settings=settings)
         out.append(work)
     return out
 
 
 def _part(session: Session, delivery: Delivery, sub: Subscription, org: Org,
-          settings: Settings) -> tuple[Rendered, Category]:
+          settings: Settings) -> tuple[Message, Category]:
     alert = session.get_one(Alert, delivery.alert_pk)  # bundled rows go with their alert and event
     event = session.get_one(AlertEvent, delivery.event_pk)
     message = compose.message(session, alert, org, sub, base_url=settings.base_url,
                               event=AlertEventType(event.type))
-    return compose.render(message, sub.language), service.KIND_CATEGORY[message.kind]
-
-
-def _digest(parts: list[Rendered]) -> Rendered:
-    """Stand-in for ``exchange.alerts.wording.render_digest`` (issue 18 item 2), which replaces it on merge."""
-    subject = f"{len(parts)} new or changed alerts"
-    return Rendered(subject=subject, text="\n\n".join(p.text for p in parts),
-                    html="<hr>".join(p.html for p in parts))
+    return message, service.KIND_CATEGORY[message.kind]
 
 
 def run_batch(sessions: sessionmaker[Session], settings: Settings, holder: str) -> int:

@@ -1,0 +1,99 @@
+"""What a message may say, read through the read rule: only the alert's own publisher's readable courses of
+action become steps, a withheld alert reads nothing of the object, answer links last until the alert's
+last change plus 30 days, and software, exploitation and contact come from what was published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from stix2.v21 import TLP_GREEN
+
+from exchange.alerts import links
+from exchange.alerts.delivery import compose
+from exchange.alerts.delivery.models import Channel, Subscription
+from exchange.alerts.message import Message
+from exchange.alerts.models import Alert, AlertKind
+from exchange.assets.models import AssetKind
+from exchange.orgs.models import Org, Role
+from tests.alerts.conftest import World
+from tests.factories import TLP2, indicator
+
+
+def _sub(org: Org, channel: Channel = Channel.email) -> Subscription:
+    return Subscription(org_pk=org.pk, channel=channel.value, address="boss@bakery.example", language="en",
+                        timezone="Europe/Paris")
+
+
+def _action(author: str, target: str, description: str, *, marking: str = TLP_GREEN.id,
+            **extra: Any) -> list[dict[str, Any]]:
+    suffix = target.split("--")[1][:-12] + f"{abs(hash((author, description))) % 10**12:012d}"
+    action = {"type": "course-of-action", "spec_version": "2.1", "id": f"course-of-action--{suffix}",
+              "created": "2024-01-02T00:00:00.000Z", "modified": "2024-01-02T00:00:00.000Z",
+              "name": "What to do", "description": description, "object_marking_refs": [marking],
+              "created_by_ref": author, **extra}
+    rel = {"type": "relationship", "spec_version": "2.1", "id": f"relationship--{suffix}",
+           "created": "2024-01-02T00:00:00.000Z", "modified": "2024-01-02T00:00:00.000Z",
+           "relationship_type": "mitigates", "source_ref": action["id"], "target_ref": target,
+           "object_marking_refs": [marking], "created_by_ref": author, **extra}
+    return [action, rel]
+
+
+def _message(world: World, org: Org, channel: Channel = Channel.email) -> tuple[Alert, Message]:
+    with world.sessions() as s:
+        alert = s.scalars(select(Alert).where(Alert.org_pk == org.pk)).one()
+        return alert, compose.message(s, alert, s.get_one(Org, org.pk), _sub(org, channel),
+                                      base_url="https://hub.test/")
+
+
+def test_steps_come_only_from_the_publishers_readable_courses_of_action(world: World) -> None:
+    sme, csirt, other = world.org(), world.org(Role.csirt), world.org(Role.csirt)
+    world.asset(sme.org, AssetKind.domain, "bakery.test")
+    found = indicator("[domain-name:value = 'login.bakery.test']", markings=[TLP2["green"]])
+    world.publish(csirt.org, found, {"type": "identity", "spec_version": "2.1", "id": csirt.org.identity_id,
+                                     "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                                     "name": "CERT", "contact_information": "cert@cert.test"})
+    world.publish(csirt.org, *_action(csirt.org.identity_id, found["id"], "1. Unplug it.\n2. Call us.\n- Breathe."))
+    world.publish(csirt.org, *_action(csirt.org.identity_id, found["id"], "Never shown: for someone else.",
+                                      marking=TLP2["amber+strict"], x_exchange_recipients=[other.org.identity_id]))
+    world.publish(other.org, *_action(other.org.identity_id, found["id"], "Another CSIRT's advice."))
+    world.match()
+    alert, message = _message(world, sme.org)
+    assert message.steps == ("Unplug it.", "Call us.", "Breathe.")
+    assert message.sender.contact == "cert@cert.test"
+    expiry = int(message.answer_urls["fixed"].rsplit("/", 1)[1].split(".")[2])
+    assert expiry == max(alert.updated_at, alert.object_modified) // 1_000_000 + links.LIFETIME_DAYS * 86_400
+    assert set(message.answer_urls) == {state.value for state in links.LINK_ANSWERS}
+
+
+def test_a_withheld_alert_reads_nothing_of_the_object(world: World) -> None:
+    sme, csirt = world.org(), world.org(Role.csirt)
+    world.asset(sme.org, AssetKind.domain, "bakery.test", verified=False)
+    found = indicator("[domain-name:value = 'login.bakery.test']", name="Secret name", description="Secret words",
+                      markings=[TLP2["green"]])
+    world.publish(csirt.org, found, *_action(csirt.org.identity_id, found["id"], "1. Secret step.\n2. Another."))
+    world.match()
+    for channel in Channel:
+        _, message = _message(world, sme.org, channel)
+        assert message.withheld
+        assert (message.title, message.description, message.steps, message.matched) == (None, None, (), "")
+        assert message.answer_urls == {}, "a withheld alert cannot be answered"
+        assert message.asset == "bakery.test"
+
+
+def test_software_and_exploitation_come_from_the_asset_and_the_object(world: World) -> None:
+    sme, csirt = world.org(), world.org(Role.csirt)
+    world.asset(sme.org, AssetKind.software, "cpe:2.3:o:paloaltonetworks:pan-os:10.2.5")
+    flaw = {"type": "vulnerability", "spec_version": "2.1", "id": "vulnerability--1f3c2f4e-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+            "created": "2024-04-12T00:00:00.000Z", "modified": "2024-04-12T00:00:00.000Z", "name": "CVE-2024-3400",
+            "labels": ["known-exploited"], "object_marking_refs": [TLP2["clear"]],
+            "x_exchange_affected": [{"cpe": "cpe:2.3:o:paloaltonetworks:pan-os:*",
+                                     "versions": "vers:generic/>=10.2|<10.2.9"}]}
+    world.publish(csirt.org, flaw)
+    world.match()
+    _, message = _message(world, sme.org)
+    assert message.kind is AlertKind.software
+    assert message.software is not None
+    assert message.software.lower() == "paloaltonetworks pan-os 10.2.5"
+    assert message.exploited
+    assert message.matched == "CVE-2024-3400"
