@@ -167,14 +167,15 @@ def bounce(to: str | None = typer.Option(None, "--to", help="The envelope recipi
             done = bounces.receive(session, report, settings)
             address, fallbacks = done.subscription.address, [f.address for f in done.fallbacks]
     except OperationalError as exc:  # the database is away: the MTA keeps the report and tries again
-        console.print(f"[red]error:[/red] cannot record the bounce now: {str(exc.orig).strip()}", highlight=False)
+        console.print(f"[red]error:[/red] cannot record the bounce now: {str(exc.orig).strip()}", highlight=False,
+                      soft_wrap=True)
         raise typer.Exit(EX_TEMPFAIL) from None
     except (BadRequest, NotFound) as exc:
-        console.print(f"[red]error:[/red] {exc.description}", highlight=False)
+        console.print(f"[red]error:[/red] {exc.description}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if not done.permanent:
         console.print(f"delivery {report.delivery_pk} to {address}: a temporary failure, nothing to do",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         return
     console.print(f"delivery {report.delivery_pk}: {address} bounced; {done.alerts} alerts queued to "
                   f"{', '.join(fallbacks) or 'nobody (no other contact)'}", highlight=False, soft_wrap=True)

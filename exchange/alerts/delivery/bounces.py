@@ -265,7 +265,7 @@ def unreachable(session: Session, org_pk: int | None = None) -> list[Unreachable
     if org_pk is not None:
         query = query.where(Org.pk == org_pk)
     by_org: dict[int, tuple[Org, list[Subscription], list[Subscription]]] = {}
-    for org, sub in session.execute(query).tuples():
+    for org, sub in session.execute(query):
         _, working, disabled = by_org.setdefault(org.pk, (org, [], []))
         (working if sub.disabled_at is None else disabled).append(sub)
     found = [Unreachable(org, bool(working), disabled) for org, working, disabled in by_org.values() if disabled]
