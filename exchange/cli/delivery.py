@@ -1,5 +1,6 @@
-"""``subscription add|list|remove|rotate-secret`` and ``delivery list|replay|schema``: alert delivery from
-the hub's command line. The command line is the hub operator: it acts on any organisation, audited."""
+"""``subscription add|list|remove|rotate-secret|clear-bounce`` and ``delivery list|replay|schema|bounce|unreachable``:
+alert delivery from the hub's command line. The command line is the hub operator: it acts on any organisation,
+audited."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
-from exchange.alerts.delivery import events, outbox, service
-from exchange.alerts.delivery.models import Category, Channel, DeliveryStatus, Digest
-from exchange.alerts.delivery.schemas import DeliveryOut, SubscriptionOut, delivery_out, subscription_out
+from exchange.alerts.delivery import bounces, events, outbox, service
+from exchange.alerts.delivery.models import Category, Channel, DeliveryStatus, Digest, Subscription
+from exchange.alerts.delivery.schemas import (
+    DeliveryOut,
+    SubscriptionOut,
+    delivery_out,
+    subscription_out,
+    unreachable_out,
+)
 from exchange.alerts.models import Severity
 from exchange.cli.common import console, unit_of_work
+from exchange.core.errors import BadRequest, NotFound
 from exchange.core.settings import Settings
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
@@ -140,6 +149,67 @@ def schema(write: Path | None = typer.Option(None, help="Write every file into t
         else:
             write.mkdir(parents=True, exist_ok=True)
             (write / name).write_text(text)
+
+
+EX_TEMPFAIL = 75  # sysexits.h: an MTA pipe keeps the message and tries again later
+
+
+@deliveries.command("bounce")
+def bounce(to: str | None = typer.Option(None, "--to", help="The envelope recipient, bounces+<id>@… (Postfix: "
+                                         "${recipient}); default: read from the report's headers")) -> None:
+    """Read a bounce (a delivery status notification, RFC 3464) from stdin, for an MTA pipe: a permanent
+    failure (5.x.x) marks the address bounced and sends its alerts to the organisation's other contacts."""
+    raw = typer.get_binary_stream("stdin").read()
+    settings = Settings()
+    try:
+        report = bounces.parse(raw, to=to)
+        with unit_of_work(settings) as session:
+            done = bounces.receive(session, report, settings)
+            address, fallbacks = done.subscription.address, [f.address for f in done.fallbacks]
+    except OperationalError as exc:  # the database is away: the MTA keeps the report and tries again
+        console.print(f"[red]error:[/red] cannot record the bounce now: {str(exc.orig).strip()}", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(EX_TEMPFAIL) from None
+    except (BadRequest, NotFound) as exc:
+        console.print(f"[red]error:[/red] {exc.description}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if not done.permanent:
+        console.print(f"delivery {report.delivery_pk} to {address}: a temporary failure, nothing to do",
+                      highlight=False, soft_wrap=True)
+        return
+    console.print(f"delivery {report.delivery_pk}: {address} bounced; {done.alerts} alerts queued to "
+                  f"{', '.join(fallbacks) or 'nobody (no other contact)'}", highlight=False, soft_wrap=True)
+
+
+@deliveries.command("unreachable")
+def unreachable(as_json: bool = typer.Option(False, "--json", help="Print a JSON list")) -> None:
+    """Organisations with addresses that no longer work, those no alert reaches at all first."""
+    with unit_of_work(Settings()) as session:
+        rows = [unreachable_out(u.org, u.reachable, u.disabled) for u in bounces.unreachable(session)]
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows]))
+        return
+    table = Table(title="organisations with addresses that no longer work")
+    for column in ("org", "reachable", "subscription", "address", "reason"):
+        table.add_column(column)
+    for row in rows:
+        for lost in row.lost:
+            table.add_row(row.org, "yes" if row.reachable else "NO", str(lost.subscription), lost.address,
+                          lost.reason or "-")
+    console.print(table)
+
+
+@subscriptions.command("clear-bounce")
+def clear_bounce(sub_id: int = typer.Argument(..., help="Subscription id (see `exchange delivery unreachable`)")
+                 ) -> None:
+    """Switch a bounced address back on once it works again."""
+    with unit_of_work(Settings()) as session:
+        sub = session.get(Subscription, sub_id)
+        if sub is None:
+            raise NotFound(f"no subscription {sub_id}")
+        bounces.clear(session, sub)
+        audit.record_cli(session, "subscription.clear-bounce", f"{sub_id}/{sub.address}")
+    console.print(f"subscription {sub_id} ({sub.address}) receives alerts again", highlight=False)
 
 
 def _table(title: str, rows: list[SubscriptionOut] | list[DeliveryOut], columns: tuple[str, ...]) -> None:

@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     dkim_domain: str = Field(default="", description="Sign outgoing alert mail with DKIM for this domain (empty: no).")
     dkim_selector: str = Field(default="exchange", description="DKIM selector (the DNS name `<selector>._domainkey`).")
     dkim_private_key: str = Field(default="", description="PEM private key for DKIM, or a path to a file holding it.")
+    mail_return_path: str = Field(
+        default="", description="Envelope sender of alert mail, e.g. `bounces@hub.example`: each message goes out "
+        "from `bounces+<delivery id>@hub.example` (VERP), so a bounce names the message it returns. The mail "
+        "server pipes mail to that address into `exchange delivery bounce`. Empty: the From address.",
+    )
     cors_origins: list[str] = Field(
         default=[],
         description='Origins whose browser scripts may call the API, as JSON: `["https://portal.example"]`. '

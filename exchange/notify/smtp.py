@@ -93,7 +93,8 @@ class Mailer:
                 self._client.close()
             self._client = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, envelope_from: str | None = None) -> None:
+        """Send; ``envelope_from`` is the return path bounces go to (default: the From address)."""
         raw = message.as_bytes(policy=SMTP)
         if self.dkim is not None:
             raw = self.dkim.sign(raw)
@@ -101,13 +102,15 @@ class Mailer:
             folder = Path(unquote(self.url.path))
             folder.mkdir(parents=True, exist_ok=True)
             name = _FILE_NAME_JUNK.sub("_", str(message["Message-ID"]).strip("<>"))
+            if envelope_from:  # what the receiving server would add: the .eml shows where bounces go
+                raw = f"Return-Path: <{envelope_from}>\r\n".encode() + raw
             (folder / f"{name}.eml").write_bytes(raw)
             return
         port = self.url.port or _DEFAULT_PORTS[self.url.scheme]
         where = f"the mail server at {self.url.hostname}:{port}"
         try:
             client = self._connect(port)
-            client.sendmail(str(message["From"]), [str(message["To"])], raw)
+            client.sendmail(envelope_from or str(message["From"]), [str(message["To"])], raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise (MailRefused if code >= 500 else MailFailed)(f"{where} refused {message['To']}: {code} "

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from exchange.alerts.delivery import outbox, service, unsubscribe
+from exchange.alerts.delivery import bounces, outbox, service, unsubscribe
 from exchange.alerts.delivery.models import DeliveryStatus
 from exchange.alerts.delivery.schemas import (
     DeliveryOut,
@@ -23,10 +23,12 @@ from exchange.alerts.delivery.schemas import (
     RotateOut,
     SubscriptionIn,
     SubscriptionOut,
+    UnreachableOut,
     delivery_out,
     subscription_out,
+    unreachable_out,
 )
-from exchange.assets.service import target_org
+from exchange.assets.service import acts_for_others, target_org
 from exchange.core.deps import SessionDep
 from exchange.core.handlers import ERRORS
 from exchange.core.queryparams import INT_MAX, known_only, page_limit, text_path, text_query
@@ -111,6 +113,25 @@ def replay(request: Request, session: SessionDep, caller: Writer, delivery_id: I
         audit.record_request(session, request, caller, "delivery.replay", f"{target.slug}/{delivery.pk}")
         session.refresh(delivery)
     return delivery_out(delivery)
+
+
+@router.get("/deliveries/unreachable", summary="Organisations with addresses that no longer work (bounced, "
+            "410 Gone); reachable=false: alerts reach nobody", response_model=list[UnreachableOut])
+def list_unreachable(session: SessionDep, caller: CurrentOrg) -> list[UnreachableOut]:
+    """csirt and admin organisations see every organisation; the others their own."""
+    found = bounces.unreachable(session, None if acts_for_others(caller) else caller.pk)
+    return [unreachable_out(u.org, u.reachable, u.disabled) for u in found]
+
+
+@router.post("/subscriptions/{sub_id}/clear-bounce", summary="Switch a bounced e-mail address back on once it "
+             "works again", response_model=SubscriptionOut)
+def clear_bounce(request: Request, session: SessionDep, caller: Writer, sub_id: ItemId,
+                 org: OrgSlug = None) -> SubscriptionOut:
+    target = target_org(session, caller.org, org)
+    sub = service.get(session, target, sub_id)
+    bounces.clear(session, sub)
+    audit.record_request(session, request, caller, "subscription.clear-bounce", f"{target.slug}/{sub.address}")
+    return subscription_out(sub, target.slug)
 
 
 def _page(title: str, body: str) -> HTMLResponse:

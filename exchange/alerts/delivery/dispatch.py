@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.alerts import wording
-from exchange.alerts.delivery import compose, events, mail, outbox, service, webhook
+from exchange.alerts.delivery import bounces, compose, events, mail, outbox, service, webhook
 from exchange.alerts.delivery.models import Category, Channel, Delivery, Subscription
 from exchange.alerts.delivery.outbox import Outcome, Result
 from exchange.alerts.message import Message
@@ -132,6 +132,8 @@ def run_batch(sessions: sessionmaker[Session], settings: Settings, holder: str) 
                         _consented(session, work.sub_pk)
                 elif outcome.result is Result.refused:
                     refused.add(work.sub_pk)
+                    if work.channel is Channel.email:  # a 5xx: the address bounced
+                        bounces.bounce(session, work.pk, outcome.detail, settings=settings)
                 outbox.record(session, work.pk, holder, outcome, max_attempts=settings.delivery_max_attempts)
     return len(pks)
 
@@ -162,7 +164,7 @@ class _Senders:
             if self._mailer is None:
                 self._mailer = self.stack.enter_context(
                     smtp.Mailer(self.settings.smtp_url, dkim_signer=mail.dkim_signer(self.settings)))
-            self._mailer.send(work.email)
+            self._mailer.send(work.email, envelope_from=bounces.return_path(self.settings, work.pk))
         except smtp.MailRefused as exc:
             return Outcome(Result.refused, exc.description)
         except smtp.MailFailed as exc:

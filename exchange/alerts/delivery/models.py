@@ -65,6 +65,7 @@ class Subscription(Base):
     consented_at: Mapped[int | None] = mapped_column(BigInteger)  # webhooks: the OPTIONS handshake passed
     disabled_at: Mapped[int | None] = mapped_column(BigInteger)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    bounced_at: Mapped[int | None] = mapped_column(BigInteger)  # e-mail: refused for good (5xx or DSN 5.x.x)
     last_digest_at: Mapped[int | None] = mapped_column(BigInteger)  # the scheduled time of the last digest
     created_at: Mapped[int] = mapped_column(BigInteger)
 

@@ -62,16 +62,25 @@ def fan_out(session: Session, *, limit: int = 1000) -> int:
                                                           Subscription.disabled_at.is_(None))):
         subs.setdefault(sub.org_pk, []).append(sub)
     now = now_micros()
-    rows = [{"event_pk": e.pk, "subscription_pk": s.pk, "org_pk": e.org_pk, "alert_pk": e.alert_pk,
-             "status": (DeliveryStatus.pending if s.digest == Digest.none else DeliveryStatus.held).value,
-             "attempts": 0, "next_at": now, "created_at": now}
-            for e in events for s in subs.get(e.org_pk, []) if service.wants(s, alerts[e.alert_pk])]
+    add(session, [row(e, s, now) for e in events for s in subs.get(e.org_pk, [])
+                  if service.wants(s, alerts[e.alert_pk])])
+    session.execute(update(AlertEvent).where(AlertEvent.pk.in_([e.pk for e in events])).values(dispatched_at=now))
+    return len(events)
+
+
+def row(event: AlertEvent, sub: Subscription, now: int) -> dict[str, object]:
+    """The new delivery of ``event`` to ``sub``: due now, or held for the subscription's digest."""
+    return {"event_pk": event.pk, "subscription_pk": sub.pk, "org_pk": event.org_pk, "alert_pk": event.alert_pk,
+            "status": (DeliveryStatus.pending if sub.digest == Digest.none else DeliveryStatus.held).value,
+            "attempts": 0, "next_at": now, "created_at": now}
+
+
+def add(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert deliveries; an (event, subscription) pair that already has one keeps it, so adding is idempotent."""
     if rows:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(insert(Delivery).values(rows)
                         .on_conflict_do_nothing(index_elements=["event_pk", "subscription_pk"]))
-    session.execute(update(AlertEvent).where(AlertEvent.pk.in_([e.pk for e in events])).values(dispatched_at=now))
-    return len(events)
 
 
 def claim(session: Session, holder: str, *, limit: int, lease_seconds: float) -> list[int]:
@@ -110,16 +119,21 @@ def record(session: Session, pk: int, holder: str, outcome: Outcome, *, max_atte
         delivery.status = DeliveryStatus.dead.value
         sub = session.get(Subscription, delivery.subscription_pk)
         if sub is not None:
-            service.disable(sub, outcome.detail)
-            session.execute(update(Delivery).where(Delivery.subscription_pk == sub.pk,
-                                                   Delivery.status.in_([DeliveryStatus.pending.value,
-                                                                        DeliveryStatus.held.value]))
-                            .values(status=DeliveryStatus.cancelled.value, last_error="subscription disabled"))
+            stop(session, sub, outcome.detail)
     elif delivery.attempts >= max_attempts:
         delivery.status = DeliveryStatus.dead.value
     else:
         delivery.next_at = now + (outcome.retry_after or backoff(delivery.attempts))
     return True
+
+
+def stop(session: Session, sub: Subscription, reason: str) -> None:
+    """Disable a subscription and cancel what it had waiting (410 Gone, a bounce)."""
+    service.disable(sub, reason)
+    session.execute(update(Delivery).where(Delivery.subscription_pk == sub.pk,
+                                           Delivery.status.in_([DeliveryStatus.pending.value,
+                                                                DeliveryStatus.held.value]))
+                    .values(status=DeliveryStatus.cancelled.value, last_error="subscription disabled"))
 
 
 def backoff(attempts: int) -> int:

@@ -11,6 +11,7 @@ from exchange.alerts.delivery.models import Category, Channel, Delivery, Deliver
 from exchange.alerts.models import Severity
 from exchange.core.text import NO_NUL
 from exchange.core.timestamps import from_micros
+from exchange.orgs.models import Org
 
 Address = Annotated[str, StringConstraints(min_length=3, max_length=2048, pattern=NO_NUL)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
@@ -47,6 +48,8 @@ class SubscriptionOut(BaseModel):
     categories: list[Category]
     consented: bool = Field(description="Webhooks: the endpoint accepted the abuse-protection handshake")
     disabled: str | None = Field(description="Why it no longer receives (410 Gone, a bounce); null: active")
+    bounced: str | None = Field(default=None, description="E-mail: when the address was refused for good; "
+                                "POST .../clear-bounce once it is fixed")
     created: str
 
 
@@ -80,7 +83,8 @@ def subscription_out(sub: Subscription, org_slug: str) -> SubscriptionOut:
         min_severity=Severity(sub.min_severity), digest=Digest(sub.digest), timezone=sub.timezone,
         digest_hour=sub.digest_hour, categories=sorted(service.categories(sub)), consented=sub.consented_at is not None,
         disabled=(sub.disabled_reason or "disabled") if sub.disabled_at is not None else None,
-        created=from_micros(sub.created_at))
+        created=from_micros(sub.created_at),
+        bounced=from_micros(sub.bounced_at) if sub.bounced_at is not None else None)
 
 
 def delivery_out(d: Delivery) -> DeliveryOut:
@@ -88,3 +92,26 @@ def delivery_out(d: Delivery) -> DeliveryOut:
                        attempts=d.attempts,
                        next_at=from_micros(d.next_at) if d.status == DeliveryStatus.pending else None,
                        sent_at=from_micros(d.sent_at) if d.sent_at is not None else None, last_error=d.last_error)
+
+
+class LostAddressOut(BaseModel):
+    subscription: int
+    channel: Channel
+    address: str
+    bounced: bool = Field(description="Refused for good by a mail server (else: a webhook's 410 Gone)")
+    reason: str | None
+    since: str
+
+
+class UnreachableOut(BaseModel):
+    org: str
+    name: str
+    reachable: bool = Field(description="false: no working subscription is left, alerts reach nobody")
+    lost: list[LostAddressOut] = Field(description="The subscriptions that no longer work")
+
+
+def unreachable_out(org: Org, reachable: bool, disabled: list[Subscription]) -> UnreachableOut:
+    return UnreachableOut(org=org.slug, name=org.name, reachable=reachable, lost=[
+        LostAddressOut(subscription=s.pk, channel=Channel(s.channel), address=s.address,
+                       bounced=s.bounced_at is not None, reason=s.disabled_reason,
+                       since=from_micros(s.disabled_at or s.created_at)) for s in disabled])
