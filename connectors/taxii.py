@@ -50,7 +50,8 @@ class _Bearer(requests.auth.AuthBase):
         return request
 
 
-def _status(exc: Exception) -> tuple[int, str | None] | None:
+def status_of(exc: Exception) -> tuple[int, str | None] | None:
+    """An exception of requests/taxii2-client as ``Retry.call`` reads it (HTTP status, Retry-After)."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return exc.response.status_code, exc.response.headers.get("Retry-After")
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
@@ -60,12 +61,39 @@ def _status(exc: Exception) -> tuple[int, str | None] | None:
     raise exc
 
 
+def connect(source: Source) -> _HTTPConnection:
+    """A taxii2-client connection with the feed's credentials and a timeout on every request."""
+    auth = _Bearer(source.secret) if source.secret is not None and source.username is None else None
+    connection = _HTTPConnection(user=source.username, password=source.secret, version="2.1", auth=auth)
+    adapter = _Timeouts(source.timeout_seconds)
+    connection.session.mount("http://", adapter)
+    connection.session.mount("https://", adapter)
+    return connection
+
+
+def find_collection(source: Source, connection: _HTTPConnection, *, write: bool = False) -> Collection:
+    """The feed's collection: its URL, or the one discovery finds (option ``collection``, else the only
+    one the credentials may read, or write to with ``write``)."""
+    if _COLLECTION_URL.fullmatch(source.url):
+        return Collection(source.url if source.url.endswith("/") else f"{source.url}/", conn=connection)
+    wanted = source.option("collection")
+    # The server's ApiRoot objects open connections of their own (without our timeouts): re-made on ours.
+    roots = [ApiRoot(root.url, conn=connection) for root in Server(source.url, conn=connection).api_roots]
+    usable = [c for root in roots for c in root.collections
+              if (c.can_write if write else c.can_read) and (wanted is None or c.id == wanted)]
+    if len(usable) != 1:
+        what = "writable" if write else "readable"
+        named = f"collection {wanted}" if wanted else f"one {what} collection (set option collection)"
+        raise FeedError(f"{source.url}: expected {named}, found {len(usable)}")
+    return usable[0]
+
+
 class TaxiiPull:
     def snapshot(self, source: Source) -> bool:
         return False
 
     def pages(self, source: Source, bookmark: Mapping[str, Any]) -> Iterator[Page]:
-        connection = self._connection(source)
+        connection = connect(source)
         last_headers: dict[str, str] = {}  # names in lower case: HTTP/2 and ASGI servers send them so
 
         def keep_headers(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -74,7 +102,7 @@ class TaxiiPull:
 
         connection.session.hooks["response"].append(keep_headers)
         try:
-            collection = source.retry.call("TAXII discovery", lambda: self._collection(source, connection), _status)
+            collection = source.retry.call("TAXII discovery", lambda: find_collection(source, connection), status_of)
             filters: dict[str, Any] = {"limit": int(source.option("page_size", DEFAULT_PAGE_SIZE))}
             added_after = bookmark.get("added_after")
             if added_after:
@@ -86,7 +114,7 @@ class TaxiiPull:
             while True:
                 wanted = filters | ({"next": following} if following else {})
                 envelope = source.retry.call(f"GET objects of {collection.url}",
-                                             lambda w=wanted: collection.get_objects(**w), _status)  # type: ignore[misc]
+                                             lambda w=wanted: collection.get_objects(**w), status_of)  # type: ignore[misc]
                 objects = envelope.get("objects") or []
                 if not isinstance(objects, list):
                     raise FeedError("the server's envelope has no list of objects")
@@ -98,24 +126,3 @@ class TaxiiPull:
         finally:
             connection.close()
 
-    @staticmethod
-    def _connection(source: Source) -> _HTTPConnection:
-        auth = _Bearer(source.secret) if source.secret is not None and source.username is None else None
-        connection = _HTTPConnection(user=source.username, password=source.secret, version="2.1", auth=auth)
-        adapter = _Timeouts(source.timeout_seconds)
-        connection.session.mount("http://", adapter)
-        connection.session.mount("https://", adapter)
-        return connection
-
-    @staticmethod
-    def _collection(source: Source, connection: _HTTPConnection) -> Collection:
-        if _COLLECTION_URL.fullmatch(source.url):
-            return Collection(source.url if source.url.endswith("/") else f"{source.url}/", conn=connection)
-        wanted = source.option("collection")
-        # The server's ApiRoot objects open connections of their own (without our timeouts): re-made on ours.
-        roots = [ApiRoot(root.url, conn=connection) for root in Server(source.url, conn=connection).api_roots]
-        readable = [c for root in roots for c in root.collections if c.can_read and (wanted is None or c.id == wanted)]
-        if len(readable) != 1:
-            named = f"collection {wanted}" if wanted else "one readable collection (set option collection)"
-            raise FeedError(f"{source.url}: expected {named}, found {len(readable)}")
-        return readable[0]

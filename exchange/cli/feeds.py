@@ -44,7 +44,8 @@ def _schedule(every_seconds: int, cron: str | None) -> str:
 @app.command("add")
 def add(
     name: str = typer.Option(..., "--name", help="A short name: lower-case letters, digits, '.', '_', '-'"),
-    kind: str = typer.Option(..., "--kind", help="taxii, csv, kev, misp, csaf or shadowserver"),
+    kind: str = typer.Option(..., "--kind", help="taxii, csv, kev, misp, csaf or shadowserver; "
+                            "taxii-push sends the collection to a remote TAXII server"),
     url: str = typer.Option(..., "--url", help="Where the feed is: a TAXII collection or discovery URL, a list, a "
                             "catalogue"),
     username: str | None = typer.Option(None, "--username", help="User name (HTTP Basic); without it the "

@@ -18,8 +18,8 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
 
 class FeedIn(BaseModel):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")]
-    kind: Annotated[str, StringConstraints(max_length=16, pattern=r"^[a-z]+$")] = Field(
-        description="taxii, csv, kev, misp, csaf or shadowserver")
+    kind: Annotated[str, StringConstraints(max_length=16, pattern=r"^[a-z][a-z-]*$")] = Field(
+        description="taxii, csv, kev, misp, csaf or shadowserver; taxii-push sends instead")
     url: Url
     username: Text | None = None
     password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")] | None = Field(

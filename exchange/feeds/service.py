@@ -26,7 +26,7 @@ from connectors.base import FeedError, Page, Retry, Source
 from exchange.core.db import transaction
 from exchange.core.errors import BadRequest, Conflict, ExchangeError, NotFound
 from exchange.core.timestamps import from_micros, now_micros
-from exchange.feeds import owners
+from exchange.feeds import owners, push
 from exchange.feeds.models import Feed, FeedItem, FeedRun
 from exchange.feeds.schedule import MIN_EVERY_SECONDS, parse_cron, parse_every
 from exchange.orgs import service as orgs
@@ -65,8 +65,10 @@ class FeedSpec:
 def create(session: Session, spec: FeedSpec) -> Feed:
     if not NAME.fullmatch(spec.name):
         raise BadRequest("name: lower-case letters, digits, '.', '_' and '-', at most 64")
-    if spec.kind not in connectors.KINDS:
-        raise BadRequest(f"kind: one of {', '.join(sorted(connectors.KINDS))}")
+    if spec.kind not in connectors.KINDS and spec.kind not in connectors.PUSH_KINDS:
+        raise BadRequest(f"kind: one of {', '.join(sorted([*connectors.KINDS, *connectors.PUSH_KINDS]))}")
+    if spec.kind in connectors.PUSH_KINDS and spec.owner is None:
+        raise BadRequest("owner: a push feed forwards what its owner may read; name the organisation")
     if not spec.url.startswith(("http://", "https://")):
         raise BadRequest("url: an http(s) URL")
     if spec.password_env is not None and not ENV_NAME.fullmatch(spec.password_env):
@@ -176,10 +178,13 @@ def run(sessions: sessionmaker[Session], name: str, *, retry: Retry | None = Non
         counts = RunCounts(record.pk)
         target = _target(feed, retry)
     problems: list[str] = []
-    connector = connectors.KINDS[feed.kind]()
     try:
         if target.source.secret is None and feed.password_env is not None:
             raise FeedError(f"the environment variable {feed.password_env} (the feed's password) is not set")
+        if feed.kind in connectors.PUSH_KINDS:
+            _push(sessions, feed.kind, target, counts, problems, on_page)
+            return counts
+        connector = connectors.KINDS[feed.kind]()
         first, snapshot = True, connector.snapshot(target.source)
         for page in connector.pages(target.source, target.bookmark):
             with transaction(sessions) as session:
@@ -202,6 +207,23 @@ def run(sessions: sessionmaker[Session], name: str, *, retry: Retry | None = Non
         with transaction(sessions) as session:
             _save(session, counts, problems, ended=True)
     return counts
+
+
+def _push(sessions: sessionmaker[Session], kind: str, target: _Target, counts: RunCounts, problems: list[str],
+          on_page: Callable[[RunCounts], None] | None) -> None:
+    """A push feed's run: each batch the remote confirmed moves the bookmark (``exchange.feeds.push``)."""
+    if target.owner_pk is None:
+        raise FeedError("the push feed's owner was removed: it forwards what its owner may read")
+    for batch in push.batches(sessions, kind, target.source, target.owner_pk, target.collection_pk, target.bookmark):
+        counts.fetched += batch.fetched
+        counts.added += batch.added
+        counts.rejected += batch.rejected
+        problems.extend(batch.problems[:max(0, _PROBLEMS_KEPT - len(problems))])
+        with transaction(sessions) as session:
+            session.execute(update(Feed).where(Feed.pk == target.feed_pk).values(bookmark=batch.bookmark))
+            _save(session, counts, problems)
+        if on_page is not None:
+            on_page(counts)
 
 
 def _target(feed: Feed, retry: Retry | None) -> _Target:

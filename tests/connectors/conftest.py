@@ -17,6 +17,9 @@ import medallion
 import pytest
 from werkzeug.serving import make_server
 
+from exchange.core import db
+from tests.taxii.live import Server, start_server
+
 ROOT = "api1"
 COLLECTION = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 USER, PASSWORD = "reader", "s3cret"
@@ -70,6 +73,20 @@ class Medallion:
             medallion.set_config(app, "users", config)
             medallion.set_config(app, "taxii", config)
             medallion.set_config(app, "backend", config)
+
+
+@pytest.fixture(scope="module")
+def second_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second Exchange's database (SQLite, its own file: the suite's database is this hub's)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('second') / 'second.db'}"
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def second_hub(second_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real ``exchange serve`` on ``second_url``, one per test module."""
+    yield from start_server(second_url, tmp_path_factory.mktemp("second-hub"))
 
 
 @pytest.fixture

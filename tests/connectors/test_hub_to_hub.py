@@ -3,7 +3,6 @@ on a database of its own), relayed by a CSIRT here, the second hub's author kept
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,7 @@ from exchange.store.reads import DEFAULT_COLLECTION_ID, get_collection
 from tests.connectors.conftest import indicator
 from tests.feeds.helpers import add, current, run
 from tests.orgs_factory import MakeOrg
-from tests.taxii.live import Server, start_server
-
-
-@pytest.fixture(scope="module")
-def second_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('second') / 'second.db'}"
-    db.upgrade(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def second_hub(second_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from start_server(second_url, tmp_path_factory.mktemp("second-hub"))
+from tests.taxii.live import Server
 
 
 def test_a_hub_pulls_another_hubs_collection(settings: Settings, sessions: sessionmaker[Session], make_org: MakeOrg,
