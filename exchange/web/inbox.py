@@ -62,7 +62,7 @@ def inbox(request: Request, session: SessionDep, me: SignedInDep,
           after: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None) -> Response:
     found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
     wanted = {a.asset_pk for a in found.alerts if a.asset_pk is not None}
-    assets = {pk: value for pk, value in session.execute(select(Asset.pk, Asset.value).where(Asset.pk.in_(wanted)))}
+    assets = dict(session.execute(select(Asset.pk, Asset.value).where(Asset.pk.in_(wanted))).all())
     rows = [{"alert": a, "asset": assets.get(a.asset_pk or 0, ""),
              "subject": None if a.withheld else rendered(request, session, a).subject} for a in found.alerts]
     return page(request, "inbox.html", {"rows": rows, "show": show, "next": found.next, "filters": list(FILTERS)})
