@@ -24,10 +24,14 @@ import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.alerts import matching
+from exchange.alerts.models import Alert
 from exchange.app import create_app
+from exchange.assets import service as assets
+from exchange.assets.models import Asset, AssetKind
 from exchange.core.db import transaction
 from exchange.core.settings import Settings
 from exchange.orgs import users
@@ -74,6 +78,26 @@ class Portal:
                             headers={**auth(csirt.key), "Content-Type": TAXII, "Accept": TAXII}, timeout=30)
         assert answer.status_code == 202, answer.text
         assert answer.json()["success_count"] == len(objects), answer.text
+
+    def asset(self, org_pk: int, domain: str) -> int:
+        """A verified domain asset of the organisation."""
+        with transaction(self.sessions) as s:
+            asset = assets.create(s, s.get_one(Org, org_pk), AssetKind.domain, domain, settings=self.settings)
+            assets.approve(asset, None, settings=self.settings)
+            return asset.pk
+
+    def approve(self, org_pk: int, domain: str) -> None:
+        with transaction(self.sessions) as s:
+            asset = s.scalars(select(Asset).where(Asset.org_pk == org_pk, Asset.value == domain)).one()
+            assets.approve(asset, None, settings=self.settings)
+
+    def alert_ids(self, org_pk: int) -> list[int]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Alert.pk).where(Alert.org_pk == org_pk).order_by(Alert.pk)))
+
+    def alert_states(self, org_pk: int) -> list[str]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Alert.state).where(Alert.org_pk == org_pk).order_by(Alert.pk)))
 
     def match(self) -> None:
         """What the worker's matching job does: read what was stored since last time, write the alerts."""
