@@ -86,6 +86,10 @@ class Portal:
             assets.approve(asset, None, settings=self.settings)
             return asset.pk
 
+    def add_unverified(self, org_pk: int, domain: str) -> int:
+        with transaction(self.sessions) as s:
+            return assets.create(s, s.get_one(Org, org_pk), AssetKind.domain, domain, settings=self.settings).pk
+
     def approve(self, org_pk: int, domain: str) -> None:
         with transaction(self.sessions) as s:
             asset = s.scalars(select(Asset).where(Asset.org_pk == org_pk, Asset.value == domain)).one()
