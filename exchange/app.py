@@ -33,6 +33,7 @@ from exchange.sharing import api as sharing_api
 from exchange.store import api as store_api
 from exchange.taxii import api as taxii_api
 from exchange.taxii.ingest_queue import Ingester
+from exchange.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(alerts_api.router)
     app.include_router(alerts_api.pages)
     app.include_router(delivery_api.router)
+    web_routes.install(app)  # the web portal's pages at / (exchange.web)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

@@ -16,9 +16,11 @@ from exchange.store.models import (
     StixObject,
     TaxiiStatus,
 )
+from exchange.web.models import WebPreference, WebSession, WebSigninLink
 
 __all__ = [
     "Alert", "AlertEvent", "ApiKey", "ApiRoot", "Asset", "AuditEntry", "Base", "Collection", "CollectionGrant",
     "Delivery", "Feed", "FeedItem", "FeedRun", "HubSecret", "JobLease", "MatchCursor", "Observable", "Org",
     "OrgProfile", "StixObject", "Subscription", "Suppression", "TaxiiStatus", "WebhookSecret",
+    "WebPreference", "WebSession", "WebSigninLink",
 ]

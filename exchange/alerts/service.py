@@ -60,7 +60,8 @@ class Reach:
 
 
 def page(session: Session, org: Org, *, limit: int, after: str | None = None, state: AlertState | None = None,
-         kind: AlertKind | None = None, severity: Severity | None = None) -> Page:
+         kind: AlertKind | None = None, severity: Severity | None = None,
+         states: tuple[AlertState, ...] | None = None) -> Page:
     """The organisation's alerts, newest first; ``after`` is ``next`` of the previous page (an alert id:
     listings are per organisation, so a plain key reveals nothing)."""
     query = select(Alert).where(Alert.org_pk == org.pk).order_by(Alert.pk.desc()).limit(limit + 1)
@@ -70,6 +71,8 @@ def page(session: Session, org: Org, *, limit: int, after: str | None = None, st
         query = query.where(Alert.pk < int(after))
     if state is not None:
         query = query.where(Alert.state == state.value)
+    if states is not None:  # the web inbox's "open" filter: several states at once
+        query = query.where(Alert.state.in_([s.value for s in states]))
     if kind is not None:
         query = query.where(Alert.kind == kind.value)
     if severity is not None:

@@ -19,6 +19,7 @@ from exchange.orgs import audit
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Role
 from exchange.store.bulk import ingest_stream
+from exchange.web import demo as web_demo
 
 DEMO_KEY_NAME = "serve --demo"  # the demo's own keys: the only ones a second run replaces
 
@@ -61,6 +62,7 @@ def load_demo(settings: Settings) -> list[orgs.IssuedKey]:
                   soft_wrap=True)
     console.print("each SME's key reads the findings about it: "
                   f"'http://{settings.host}:{settings.port}/api/v1/objects?type=indicator'", soft_wrap=True)
+    web_demo.print_signins(sessions, settings.base_url)
     return issued
 
 

@@ -59,6 +59,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def error_response(request: Request, status: int, description: str, *, title: str | None = None,
                    headers: Mapping[str, str] | None = None, details: dict[str, Any] | None = None) -> Response:
     title = title or _TITLES.get(status) or HTTPStatus(status).phrase
+    # A browser asking for a page gets the web portal's HTML error page instead (exchange.web.errors).
+    html = getattr(request.scope["app"].state, "html_error", None) if "app" in request.scope else None
+    page: Response | None = html(request, status, title, description, headers) if html is not None else None
+    if page is not None:
+        return page
     body: dict[str, Any] = {"title": title, "description": description, "http_status": str(status)}
     if details:
         body["details"] = details

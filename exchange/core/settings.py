@@ -166,6 +166,17 @@ class Settings(BaseSettings):
         "Empty (the default): no cross-origin access.",
     )
 
+    web_session_idle_minutes: int = Field(
+        default=60, ge=1, description="A web session ends after this many minutes without a page view.")
+    web_session_hours: int = Field(
+        default=12, ge=1, description="A web session ends this many hours after sign-in, however active.")
+    web_link_minutes: int = Field(default=15, ge=1, description="How long a mailed web sign-in link is valid.")
+    web_signin_limit: str = Field(
+        default="10/15minutes",
+        description="Sign-in attempts (password or link request) per e-mail address and per client address.")
+    web_signin_storage: str = Field(
+        default="memory://", description="Where the sign-in attempt counters live (as `rate_limit_storage`).")
+
     @field_validator("metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

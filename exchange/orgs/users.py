@@ -69,3 +69,8 @@ def disable(user: User) -> None:
     """The user's keys stop working at once; the row stays for the audit trail."""
     if user.disabled_at is None:
         user.disabled_at = now_micros()
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password (same length rule as ``create``); the web sessions it opened stay until they expire."""
+    user.password_hash = _hash_password(password)

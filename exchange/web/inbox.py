@@ -1,0 +1,91 @@
+"""The inbox: an organisation's alerts in the words of the e-mail, and the one-click answers as forms.
+
+Everything goes through the alerts' own services: ``alerts.service.page`` (keyset paging, own alerts
+only), ``alerts.service.get`` (another organisation's alert is a 404), ``alerts.service.answer`` (the
+sighting back to the publisher), and the delivery's ``compose.message`` + ``wording.render``, so the
+page says exactly what the mail says and reads the object through the one read rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exchange.alerts import service as alerts
+from exchange.alerts import wording
+from exchange.alerts.delivery import compose
+from exchange.alerts.delivery.models import Channel, Subscription
+from exchange.alerts.message import Rendered
+from exchange.alerts.models import Alert, AlertState
+from exchange.assets.models import Asset
+from exchange.core.deps import SessionDep
+from exchange.core.errors import Forbidden
+from exchange.core.queryparams import INT_MAX
+from exchange.orgs import audit
+from exchange.orgs.models import Scope
+from exchange.web.cookies import settings_of
+from exchange.web.deps import CsrfChecked, SignedInDep, see_other
+from exchange.web.render import page
+
+router = APIRouter()
+PAGE_SIZE = 25
+OPEN = (AlertState.new, AlertState.acknowledged, AlertState.need_help)
+FILTERS: dict[str, tuple[AlertState, ...] | None] = {"open": OPEN, "fixed": (AlertState.fixed,), "all": None}
+# The answers the page offers, in the order of the e-mail's links.
+ANSWERS = (AlertState.acknowledged, AlertState.fixed, AlertState.false_positive, AlertState.need_help)
+AlertId = Annotated[int, Path(ge=1, le=INT_MAX)]
+
+
+def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
+    """The alert as its e-mail words it, in the page's language; its own page is where to read it."""
+    me = request.state.web
+    # A web page is a channel like a webhook: the signed-in reader may read what the read rule lets it read.
+    reader = Subscription(channel=Channel.webhook.value, timezone="UTC", language=request.state.language)
+    message = compose.message(session, alert, me.org, reader, base_url=settings_of(request).base_url)
+    base = settings_of(request).base_url.rstrip("/")
+    return wording.render(dataclasses.replace(message, read_url=f"{base}/inbox/{alert.pk}"), request.state.language)
+
+
+@router.get("/")
+def start(request: Request, me: SignedInDep) -> Response:
+    return see_other(request, "/inbox")
+
+
+@router.get("/inbox")
+def inbox(request: Request, session: SessionDep, me: SignedInDep,
+          show: Annotated[Literal["open", "fixed", "all"], Query()] = "open",
+          after: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None) -> Response:
+    found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
+    wanted = {a.asset_pk for a in found.alerts if a.asset_pk is not None}
+    assets = dict(session.execute(select(Asset.pk, Asset.value).where(Asset.pk.in_(wanted))).all())
+    rows = [{"alert": a, "asset": assets.get(a.asset_pk or 0, ""),
+             "subject": None if a.withheld else rendered(request, session, a).subject} for a in found.alerts]
+    return page(request, "inbox.html", {"rows": rows, "show": show, "next": found.next, "filters": list(FILTERS)})
+
+
+@router.get("/inbox/{alert_id}")
+def alert_page(request: Request, session: SessionDep, me: SignedInDep, alert_id: AlertId,
+               answered: Annotated[bool, Query()] = False) -> Response:
+    alert = alerts.get(session, me.org, alert_id)
+    asset = session.get(Asset, alert.asset_pk) if alert.asset_pk is not None else None
+    text = None if alert.withheld else rendered(request, session, alert)
+    return page(request, "alert.html", {"alert": alert, "asset": asset, "text": text, "answers": ANSWERS,
+                                        "answered": answered,
+                                        "can_answer": Scope.write in me.user.role.scopes and not alert.withheld})
+
+
+@router.post("/inbox/{alert_id}/answer", dependencies=[CsrfChecked])
+def answer(request: Request, session: SessionDep, me: SignedInDep, alert_id: AlertId,
+           state: Annotated[AlertState, Form(alias="answer")],
+           named: Annotated[bool, Form()] = False) -> Response:
+    if Scope.write not in me.user.role.scopes:
+        raise Forbidden("your role may read alerts but not answer them")
+    alert = alerts.answer(session, alerts.get(session, me.org, alert_id), state, named=named)
+    audit.record(session, org=me.org, action="alert.answer", target=str(alert.pk), detail=f"{state.value} (web)",
+                 actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    return see_other(request, f"/inbox/{alert.pk}?answered=true")
