@@ -3,7 +3,7 @@
 See exchange/web/models.py and docs/decisions/0014-web.md.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016b
 Create Date: 2026-12-06 02:40:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0016b'
 branch_labels = None
 depends_on = None
 

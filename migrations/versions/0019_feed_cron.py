@@ -3,14 +3,14 @@
 See exchange/feeds/schedule.py and docs/decisions/0013-connectors.md.
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 Create Date: 2026-12-06 02:30:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0015'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
