@@ -76,9 +76,10 @@ def match_pending(session: Session, *, limit: int = BATCH) -> Outcome:
     hits = _dedupe(batch.hits)
     allowed = candidates.readable(session, ((h.org_pk, row.pk) for h, row in hits))
     found = _graded(session, batch.raws, [(h, row) for h, row in hits if (h.org_pk, row.pk) in allowed])
+    started = now_micros()
     changes = rules.apply(session, cursor.last_pk, last, found)  # also when nobody has assets: clearing
-    outcome.created, outcome.escalated = changes.created, changes.escalated + rules.mitigated(session,
-                                                                                            batch.mitigations)
+    escalated = rules.mitigated(session, batch.mitigations, created_before=started)
+    outcome.created, outcome.escalated = changes.created, changes.escalated + escalated
     outcome.cleared, outcome.withheld = changes.cleared, changes.withheld
     cursor.last_pk = outcome.last_pk = last
     cursor.updated_at = now_micros()

@@ -156,9 +156,11 @@ def _withheld_assets(session: Session, found: list[Found]) -> set[int | None]:
     return waiting
 
 
-def mitigated(session: Session, mitigations: list[Mitigation]) -> int:
+def mitigated(session: Session, mitigations: list[Mitigation], *, created_before: int) -> int:
     """Open alerts about an object that a newly stored ``course-of-action`` ``mitigates``: escalated (back to
     "new", with an event), so the organisation hears the steps delivery reads from the course of action.
+    Alerts created by this same batch are left alone: their first message already reads those steps, and a
+    CSIRT publishing an indicator with its course of action must not send two messages.
     Only where the organisation may read both the relationship and the course of action: an alert never
     tells of a mitigation the organisation could not read. A relationship stored before its course of
     action finds none to read, and escalates nothing."""
@@ -172,7 +174,8 @@ def mitigated(session: Session, mitigations: list[Mitigation]) -> int:
         courses.update((r[0], r[1]) for r in session.execute(select(StixObject.stix_id, StixObject.pk).where(
             StixObject.stix_id.in_(chunk), StixObject.is_latest.is_(True), StixObject.revoked.is_(False))))
     alerts = [a for chunk in chunks(sorted(by_target)) for a in session.scalars(select(Alert).where(
-        Alert.object_id.in_(chunk), Alert.state.in_(_OPEN_VALUES), Alert.withheld.is_(False)))]
+        Alert.object_id.in_(chunk), Alert.state.in_(_OPEN_VALUES), Alert.withheld.is_(False),
+        Alert.created_at < created_before))]
     pairs = {(a.org_pk, pk) for a in alerts for m in by_target[a.object_id]
              for pk in (m.row.pk, courses.get(m.course_of_action)) if pk is not None}
     allowed = readable(session, pairs)
