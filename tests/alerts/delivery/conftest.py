@@ -69,6 +69,15 @@ class Receiver:
         with self.arrived:
             return self.arrived.wait_for(lambda: len(self.ids()) >= distinct, timeout)
 
+    def wait_while_progressing(self, distinct: int, stall: float = 30) -> bool:
+        """Like ``wait_for``, but fails only when no new delivery arrives for ``stall`` seconds: a slow,
+        loaded machine still passes while a stuck worker fails."""
+        with self.arrived:
+            while (count := len(self.ids())) < distinct:
+                if not self.arrived.wait_for(lambda: len(self.ids()) > count, stall):
+                    return False
+            return True
+
     def take(self, body: bytes, headers: dict[str, str]) -> int:
         for secret in self.secrets:
             try:

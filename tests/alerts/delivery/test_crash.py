@@ -52,7 +52,7 @@ def test_kill_9_mid_batch_loses_nothing(sessions: sessionmaker[Session], setting
         many_alerts(s, sme, csirt, COUNT)
     first = _worker(database_url, tmp_path / "a.log")
     try:
-        assert receiver.wait_for(150, timeout=30), (tmp_path / "a.log").read_text()
+        assert receiver.wait_while_progressing(150), (tmp_path / "a.log").read_text()
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -62,7 +62,7 @@ def test_kill_9_mid_batch_loses_nothing(sessions: sessionmaker[Session], setting
     assert in_flight, "the worker died holding part of a batch"
     second = _worker(database_url, tmp_path / "b.log")
     try:
-        assert receiver.wait_for(COUNT, timeout=30), (len(receiver.ids()), _counts(sessions), second.poll())
+        assert receiver.wait_while_progressing(COUNT), (len(receiver.ids()), _counts(sessions), second.poll())
         deadline = time.monotonic() + 20
         while _counts(sessions).get("sent", 0) < COUNT:  # the last outcomes are being recorded
             assert time.monotonic() < deadline, _counts(sessions)
