@@ -50,7 +50,7 @@ def read(text: str) -> ObservationExpression | None:
         object_type, path, op, text_value = single.groups()
         comparison = _comparison(object_type, path, op, text_value)
         return None if comparison is None else Observation(comparison)
-    if not text.startswith("["):
+    if not text.startswith("[") or not text.endswith("]"):  # e.g. a qualifier at the end: not flat
         return None
     observations: list[ObservationExpression] = []
     pos, end = 1, len(text)
