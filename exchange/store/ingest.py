@@ -156,12 +156,13 @@ def _store(
     newest: dict[str, int] = {}  # stix id -> index of its newest accepted candidate
     superseded: list[int] = []  # pks of stored versions that stop being current
     homes: dict[int, str] = {}  # collection pk -> id, for refusals
+    collection_pk = collection.pk  # read once: an ORM attribute costs a method call per read
     for k, c in enumerate(candidates):
-        refusal = rules.named_refusal(c, recipients)
+        refusal = rules.named_refusal(c, recipients) if c.recipients else None
         if refusal is None and producer_only:
             refusal = rules.producer_refusal(c, stored.producers.get(c.stix_id, set()), publisher, others_identities)
-        if refusal is None:
-            refusal = rules.home_refusal(session, c, stored.homes.get(c.stix_id), collection, homes)
+        if refusal is None and c.stix_id in stored.homes:
+            refusal = rules.home_refusal(session, c, stored.homes[c.stix_id], collection, homes)
         if refusal is not None:
             results.append(refusal)
             continue
@@ -169,9 +170,9 @@ def _store(
         if c.type in rules.UNVERSIONED and versions is not None:
             # Kept once per publisher and collection: another reporter's copy (at its own TLP) neither
             # hides this one nor is revealed by it.
-            versions = [v for v in versions if v[2] == publisher and v[3] == collection.pk] or None
+            versions = [v for v in versions if v[2] == publisher and v[3] == collection_pk] or None
         if versions is None:  # the common case: an object the hub has never seen
-            existing.setdefault(c.stix_id, []).append((c.modified, c.revoked, publisher, collection.pk))
+            existing.setdefault(c.stix_id, []).append((c.modified, c.revoked, publisher, collection_pk))
             latest[k] = True
             newest[c.stix_id] = k
         else:
@@ -186,7 +187,7 @@ def _store(
                 if previous is not None:  # an older version earlier in this batch
                     latest[previous] = False
                 newest[c.stix_id] = k
-            versions.append((c.modified, c.revoked, publisher, collection.pk))
+            versions.append((c.modified, c.revoked, publisher, collection_pk))
         accepted.append((k, c))
         results.append(ObjectResult(c.stix_id, c.version, "added"))
     if accepted:
@@ -194,7 +195,7 @@ def _store(
         pks = rows.allocate_pks(session, len(accepted))
         added = rows.date_added_start(session)
         default_tlp = collection.default_tlp
-        new = [(pk, collection.pk, added + i, publisher, c.marked_tlp or default_tlp, latest[k], *c.values)
+        new = [(pk, collection_pk, added + i, publisher, c.marked_tlp or default_tlp, latest[k], *c.values)
                for i, (pk, (k, c)) in enumerate(zip(pks, accepted, strict=True))]
         rows.insert(session, StixObject, rows.ROW_COLUMNS, new)
         obs = [(pk, *o) for pk, (_, c) in zip(pks, accepted, strict=True) for o in c.observables]

@@ -8,12 +8,12 @@ parentheses nest at most ``MAX_DEPTH`` deep (the recursion stays far from Python
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Final
 
 from exchange.stix.patterns.errors import PatternError
-from exchange.stix.patterns.lexer import KEYWORDS, Token, tokens
+from exchange.stix.patterns.flat import read
+from exchange.stix.patterns.lexer import Token, tokens
 from exchange.stix.patterns.tree import (
     STAR,
     Binary,
@@ -51,26 +51,13 @@ _NAMES: Final = {"end": "the end of the pattern", "str": "a string", "id": "a na
                  "bin": "a b'…' literal", "bool": "true or false"}
 
 
-# The shape most indicators have, ``[type:path op 'literal']`` with one space around the operator,
-# no escapes and no list index: read with one match instead of the tokens and the descent (the
-# tree is the same; the round-trip and differential tests cover both ways).
-_SINGLE: Final = re.compile(
-    r"\[([A-Za-z_][A-Za-z0-9_-]*):([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|'[^'\\]*'))*)"
-    r" (=|!=|LIKE|MATCHES|ISSUBSET|ISSUPERSET) '([^'\\]*)'\]\Z")
-_STEP: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|'([^'\\]*)'")
-_NOT_NAMES: Final = KEYWORDS | {"true", "false"}
-
-
 def parse(text: str) -> ObservationExpression:
     """The tree of a pattern; ``PatternError`` when it is not one (or is over the limits)."""
     if len(text) > MAX_LENGTH:
         raise PatternError(f"the pattern is longer than {MAX_LENGTH} characters")
-    single = _SINGLE.match(text)
-    if single is not None:
-        object_type, path, op, value = single.groups()
-        steps = _STEP.findall(path)
-        if object_type not in _NOT_NAMES and not any(name in _NOT_NAMES for name, _ in steps):
-            return Observation(Comparison(object_type, tuple(name or key for name, key in steps), op, False, value))
+    tree = read(text)  # the common shapes, without tokens (``flat``)
+    if tree is not None:
+        return tree
     return _Parser(tokens(text)).pattern()
 
 
