@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from exchange.alerts import service
+from connectors import shadowserver
+from connectors.base import Source
+from exchange.alerts import exposure, service
 from exchange.alerts.models import AlertState
 from exchange.assets.models import AssetKind
 from exchange.core.db import transaction
@@ -117,3 +119,39 @@ def test_a_look_alike_that_only_receives_mail_weighs_one_step_more(world: World)
     assert severities == {"dupont-bou1angerie.com": ("lookalike", "medium"),
                           "dupont-boulangerle.com": ("lookalike", "high"),
                           "dupont-boulangerie.net": ("lookalike", "high")}
+
+
+def _shadowserver(owner: Org, ip: str, port: str, report: str) -> list[dict[str, Any]]:
+    """A finding as the Shadowserver connector publishes it, named to the owner at TLP:AMBER+STRICT."""
+    converted = shadowserver.convert(Source(name="scan", url="https://reports.test/scan.csv",
+                                            options={"report": report}),
+                                     {"timestamp": "2024-05-01 10:00:00", "ip": ip, "port": port,
+                                      "protocol": "tcp"}, 2)
+    assert isinstance(converted, list)
+    return [dict(o, object_marking_refs=[TLP2["amber+strict"]], x_exchange_recipients=[owner.identity_id])
+            for o in converted]
+
+
+def test_an_exposure_alert_tells_port_protocol_service_and_when_only_to_its_reader(world: World) -> None:
+    sme, neighbour = world.org().org, world.org().org
+    csirt = world.org(Role.csirt).org
+    world.asset(sme, AssetKind.cidr, "203.0.113.0/28")
+    world.asset(neighbour, AssetKind.cidr, "203.0.113.16/28")
+    world.publish(csirt, *_shadowserver(sme, "203.0.113.5", "3389", "scan_rdp"))
+    world.publish(csirt, *_shadowserver(sme, "203.0.113.20", "3389", "scan_rdp"))  # names the wrong owner
+    world.match()
+    [alert] = [a for a in world.alerts(sme) if a.kind == "exposure"]
+    assert alert.matched == "203.0.113.5"
+    with world.sessions() as s:
+        told = exposure.details(s, s.get_one(Org, sme.pk), alert)
+        assert told == exposure.Exposure(3389, ("tcp",), "rdp", "2024-05-01T10:00:00.000Z")
+        assert exposure.details(s, s.get_one(Org, neighbour.pk), alert) is None  # may not read the finding
+    assert [a for a in world.alerts(neighbour) if a.kind == "exposure"] == []
+
+
+def test_an_exposure_without_a_report_name_takes_the_service_from_the_port() -> None:
+    finding = {"type": "observed-data", "last_observed": "2024-05-01T10:00:00.000Z"}
+    flows = [{"type": "network-traffic", "dst_port": 9200, "protocols": ["TCP", "http"]}]
+    assert exposure.summarise(finding, flows) == exposure.Exposure(9200, ("tcp", "http"), "elasticsearch",
+                                                                     "2024-05-01T10:00:00.000Z")
+    assert exposure.summarise(finding, [{"dst_port": True}]).port is None  # not a number
