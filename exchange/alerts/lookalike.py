@@ -20,7 +20,6 @@ letters) are left out: one edit away from a four-letter name is half the diction
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
@@ -33,7 +32,6 @@ MIN_LENGTH = 5  # letters of a registrable label for one-edit look-alikes
 MIN_WORD = 6  # letters of a registrable label found inside a longer name
 _PAIRS = (("rn", "m"), ("nr", "m"), ("vv", "w"), ("cl", "d"), ("lc", "k"), ("nn", "m"))
 _SINGLE = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "c": "e", "5": "s", "$": "s", "@": "a", "_": "-"})
-_SEPARATORS = re.compile(r"[.-]")
 T = TypeVar("T")
 
 
@@ -91,8 +89,8 @@ def split(host: str) -> Name | None:
     folded = skeleton(".".join(labels[:start]))
     # No folded pair spans a dot, so the last part of the folded whole is the folded registrable label.
     joined = folded.replace(".", "")
-    words = tuple(w for w in _SEPARATORS.split(folded) if len(w) >= MIN_WORD)
-    texts = tuple(t for t in dict.fromkeys((joined, *words)) if len(t) > MIN_WORD)
+    words = tuple(w for w in folded.replace(".", "-").split("-") if len(w) >= MIN_WORD)
+    texts = (joined, *(w for w in words if w != joined)) if len(joined) > MIN_WORD else ()
     return Name(".".join(labels[start - 1:]), folded.rpartition(".")[2], joined, words, texts)
 
 

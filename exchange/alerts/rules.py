@@ -9,9 +9,11 @@ caller's transaction. New alerts and their events are inserted in bulk (two stat
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import exists, insert, or_, select
+from sqlalchemy import exists, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from exchange.alerts.candidates import ROW, Mitigation, Row, chunks, readable
@@ -108,13 +110,40 @@ def _create(session: Session, found: list[Found], now: int, changes: Changes) ->
             waiting.add(asset_pk)
     if not alerts:
         return
-    # Core bulk inserts: the ORM's unit of work costs more than matching for thousands of new alerts.
-    pks = session.scalars(insert(Alert).returning(Alert.pk, sort_by_parameter_order=True), alerts).all()
-    events = [{"alert_pk": pk, "org_pk": a["org_pk"], "type": AlertEventType.created.value, "created_at": now}
-              for pk, a, told in zip(pks, alerts, notify, strict=True) if told]
-    if events:
-        session.execute(insert(AlertEvent), events)
+    keys = {(r[1], r[2], r[3]): r[0] for r in _insert(session, Alert, alerts,
+                                                      returning=("pk", "org_pk", "object_id", "match_key"))}
+    events = [{"alert_pk": keys[(a["org_pk"], a["object_id"], a["match_key"])], "org_pk": a["org_pk"],
+               "type": AlertEventType.created.value, "created_at": now} for a, told in zip(alerts, notify, strict=True)
+              if told]
+    _insert(session, AlertEvent, events)
     changes.created += len(alerts)
+
+
+def _insert(session: Session, model: type[Alert | AlertEvent], rows: list[dict[str, Any]],
+            returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` in one statement, returning ``returning`` of each (in no particular order).
+
+    The ORM's unit of work, and even SQLAlchemy's multi-row VALUES with thousands of parameters, cost more
+    than matching itself for the thousands of alerts of a large batch (3,000 rows: 3 s on a loaded
+    PostgreSQL). On PostgreSQL the rows go as one array per column, ``INSERT … SELECT unnest(…)``: 13
+    parameters however many rows (0.5 s). Column names and types come from our own models, never from
+    input."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        dialect = session.get_bind().dialect
+        names = list(rows[0])
+        columns = model.__table__.c
+        # the column's type without its collation (``key_string`` is ``VARCHAR(n) COLLATE "C"``): an array cast
+        types = {n: columns[n].type.compile(dialect=dialect).split(" COLLATE ")[0] for n in names}
+        arrays = ", ".join(f"unnest(CAST(:{n} AS {types[n]}[]))" for n in names)
+        back = f" RETURNING {', '.join(returning)}" if returning else ""
+        statement = text(f"INSERT INTO {model.__tablename__} ({', '.join(names)}) SELECT {arrays}{back}")  # noqa: S608
+        result = session.execute(statement, {n: [r[n] for r in rows] for n in names})
+    else:
+        table = insert(model)
+        result = session.execute(table.returning(*(getattr(model, n) for n in returning)) if returning else table, rows)
+    return [tuple(r) for r in result] if returning else []
 
 
 def event(session: Session, alert: Alert, kind: AlertEventType, now: int, *, state: AlertState,
