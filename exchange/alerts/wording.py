@@ -136,6 +136,7 @@ def _local(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(ZoneInfo(timezone))
 
 
+@functools.lru_cache(maxsize=4096)  # a batch says the same publication time to many readers: format it once
 def when(moment: datetime, timezone: str, language: str) -> str:
     """A date and time as the reader writes them, in their time zone, named by its city in their language."""
     local = _local(moment, timezone)
