@@ -35,6 +35,21 @@ DEMO_ORGS: tuple[tuple[str, str], ...] = (
     ("Example Dental Practice", "sme"),
 )
 DEMO_SMES = ("Example Bakery", "Example Dental Practice")  # the owners of DEMO_SME_DOMAINS, in that order
+DEMO_FIREWALL = "cpe:2.3:o:paloaltonetworks:pan-os:10.2.5"  # the bakery's firewall: CVE-2024-3400 applies
+# What each demo SME registered (asset kind value, value); the demo CSIRT vouches for them, so the
+# indicators above alert at once (``exchange.cli.demo.load_demo``).
+DEMO_ASSETS: dict[str, tuple[tuple[str, str], ...]] = {
+    DEMO_SMES[0]: (("domain", DEMO_SME_DOMAINS[0]), ("cidr", DEMO_SME_NETWORK), ("software", DEMO_FIREWALL)),
+    DEMO_SMES[1]: (("domain", DEMO_SME_DOMAINS[1]),),
+}
+DEMO_CONTACT = "cert@csirt-demo.test, +33 1 00 00 00 00 (24/7)"
+# The steps the demo CSIRT gives for the bakery's hijacked subdomain (a course-of-action that mitigates it).
+DEMO_STEPS = (
+    "Delete the DNS record of the login subdomain, or point it back to a server you control.",
+    "Check the other records of your domain at your DNS provider for names you do not know.",
+    "Change the password of your DNS provider account and turn on two-step sign-in.",
+    "Tell your staff and customers not to enter passwords on that page.",
+)
 
 _BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 _MARKINGS = (TLP_WHITE, TLP_GREEN, TLP_AMBER)  # TLP 1.0: WHITE is what TLP 2.0 calls CLEAR
@@ -261,6 +276,7 @@ def demo_bundle(seed: int = 2026, indicators: int = 300, recipients: tuple[str, 
         "name": "Demo National CSIRT",
         "identity_class": "organization",
         "sectors": ["government-national"],
+        "contact_information": DEMO_CONTACT,
     }
     author = identity["id"]
     malware = {
@@ -282,6 +298,9 @@ def demo_bundle(seed: int = 2026, indicators: int = 300, recipients: tuple[str, 
         }
         for cve, desc in _CVES
     ]
+    # What alert matching reads of a vulnerability (docs/decisions/0011-alerts.md): the bakery's firewall.
+    vulns[0].update(x_exchange_affected=[{"cpe": "cpe:2.3:o:paloaltonetworks:pan-os:*",
+                                          "versions": "vers:generic/>=10.2|<10.2.9"}], x_exchange_exploited=True)
     inds = _sme_indicators(g, author, recipients)
     links: list[tuple[str, str, str]] = []  # (source, relationship_type, target)
     kinds, weights = list(_KINDS), list(_KINDS.values())
@@ -291,10 +310,21 @@ def demo_bundle(seed: int = 2026, indicators: int = 300, recipients: tuple[str, 
         if family is not None:
             links.append((ind["id"], "indicates", malware[family]["id"]))
     links.extend((m["id"], "targets", g.rng.choice(vulns)["id"]) for m in malware.values())
+    action = {
+        **_header(g, "course-of-action", author, TLP_AMBER.id),
+        "name": "Take back the hijacked subdomain",
+        "description": "\n".join(f"{n}. {step}" for n, step in enumerate(DEMO_STEPS, 1)),
+    }
+    if recipients is not None:
+        action[RECIPIENTS_PROPERTY] = [recipients[0]]
+    links.append((action["id"], "mitigates", inds[0]["id"]))
     rels = [
         {**_header(g, "relationship", author), "relationship_type": rel, "source_ref": src, "target_ref": dst}
         for src, rel, dst in links
     ]
+    rels[-1]["object_marking_refs"] = [TLP_AMBER.id]  # it names the bakery's finding: as private as the finding
+    if recipients is not None:
+        rels[-1][RECIPIENTS_PROPERTY] = [recipients[0]]
     report = {
         **_header(g, "report", author),
         "name": "Weekly threat summary for businesses",
@@ -308,5 +338,5 @@ def demo_bundle(seed: int = 2026, indicators: int = 300, recipients: tuple[str, 
         ],
     }
     report["published"] = report["created"]
-    objects = [*markings, identity, *malware.values(), *vulns, *inds, *rels, report]
+    objects = [*markings, identity, *malware.values(), *vulns, *inds, action, *rels, report]
     return {"type": "bundle", "id": g.sid("bundle"), "objects": objects}

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import re
+import subprocess
 from collections import Counter
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import stix2
 from stix2.v21 import TLP_AMBER, TLP_GREEN, TLP_WHITE
 
-from exchange.demo import DEMO_ORGS, DEMO_SME_DOMAINS, DEMO_SME_NETWORK, demo_bundle
+from exchange.demo import DEMO_ORGS, DEMO_SME_DOMAINS, DEMO_SME_NETWORK, DEMO_STEPS, demo_bundle
+from tests.test_serve import EXCHANGE, _free_port, _wait_for_line
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -181,3 +189,39 @@ def test_demo_orgs() -> None:
     assert "bakery" in smes
     assert "dental" in smes
     assert all(d.endswith(".test") for d in DEMO_SME_DOMAINS)
+
+
+def test_serve_demo_yields_real_alerts_and_delivers_them(tmp_path: Path) -> None:
+    """As the README says: ``exchange serve --demo`` alone; within a minute the SMEs have alerts over the API,
+    the bakery a mail in ./exchange-demo/mail with the CSIRT's steps, the dental practice a signed webhook."""
+    port = _free_port()
+    env = os.environ | {"EXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "COLUMNS": "200"}
+    env.pop("EXCHANGE_SMTP_URL", None)
+    proc = subprocess.Popen([EXCHANGE, "serve", "--demo", "--port", str(port)], env=env, cwd=tmp_path,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        log = _wait_for_line(proc, b"deliveries handled", timeout=120).decode()
+        keys = dict(re.findall(r"slug: (\S+)\s+key:\s+(exk_\S+)", log))
+        base = f"http://127.0.0.1:{port}"
+        alerts = {slug: httpx.get(f"{base}/api/v1/alerts", headers={"Authorization": f"Bearer {keys[slug]}"}
+                                  ).json()["alerts"] for slug in ("example-bakery", "example-dental-practice")}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    bakery = {(a["kind"], a["matched"]) for a in alerts["example-bakery"]}
+    assert bakery == {("listed", f"login.{DEMO_SME_DOMAINS[0]}"), ("listed", "198.51.100.23"),
+                      ("software", "CVE-2024-3400")}, alerts["example-bakery"]
+    assert alerts["example-dental-practice"], "the dental practice's site and mail server are named too"
+    folder = tmp_path / "exchange-demo"
+    mails = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in sorted(folder.glob("mail/*.eml"))]
+    assert len(mails) == len(bakery)
+    [login] = [m for m in mails if f"login.{DEMO_SME_DOMAINS[0]}" in str(m["Subject"])]
+    assert isinstance(login, EmailMessage)
+    body = login.get_body(("plain",))
+    assert isinstance(body, EmailMessage)
+    text = str(body.get_content())
+    for n, step in enumerate(DEMO_STEPS, 1):
+        assert f"{n}. {step}" in text
+    hooks = [json.loads(line) for line in (folder / "webhooks.jsonl").read_text().splitlines()]
+    assert len(hooks) == len(alerts["example-dental-practice"])
+    assert all(hook["signature_verified"] for hook in hooks)

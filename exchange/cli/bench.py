@@ -166,6 +166,36 @@ def wording(
     console.print(table)
 
 
+@app.command("delivery")
+def delivery(
+    alerts: int = typer.Option(1000, "--alerts", help="Indicators POSTed over TAXII, one alert each (0: skip)"),
+    mails: int = typer.Option(10_000, "--mails", help="E-mails sent by one worker, then again by two (0: skip)"),
+    smes: int = typer.Option(100, "--smes", help="SME organisations the alerts are spread over"),
+    database_url: str | None = typer.Option(
+        None, help="Server to measure; a throw-away schema is used on PostgreSQL [default: a temporary SQLite file]"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """Issue 18's figures: TAXII POST accepted to signed webhook received (p50, p99) with one worker; e-mails
+    per second to a local SMTP server with one worker, and with two (and how many arrived twice)."""
+    from exchange.bench import delivery as delivery_bench  # starts servers; not needed by other commands
+
+    lat = one = two = None
+    if alerts:
+        with db.scratch_database(database_url, "bench") as url:
+            lat = delivery_bench.latency(url, alerts=alerts, smes=smes)
+    if mails:
+        with db.scratch_database(database_url, "bench") as url:
+            one, two = delivery_bench.mail_rates(url, mails=mails, smes=smes)
+    figures = delivery_bench.summary(lat, one, two)
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table("figure", "value", title="exchange bench delivery")
+    for name, value in figures.items():
+        table.add_row(name, str(value))
+    console.print(table)
+
+
 @app.command("feeds")
 def feeds(
     rows: int = typer.Option(1_000_000, "--rows", help="Rows of the CSV blocklist (0: skip)"),

@@ -5,19 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from exchange.alerts.delivery import service as subscriptions
 from exchange.alerts.delivery.models import Channel
 from exchange.alerts.delivery.sink import WebhookLog
+from exchange.assets import service as assets
+from exchange.assets.models import Asset, AssetKind
 from exchange.cli.common import console, session_factory
 from exchange.core.db import transaction
 from exchange.core.errors import NotFound
 from exchange.core.settings import Settings
-from exchange.demo import DEMO_ORGS, DEMO_SMES, demo_bundle
+from exchange.demo import DEMO_ASSETS, DEMO_ORGS, DEMO_SMES, demo_bundle
 from exchange.jobs import scheduler
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
-from exchange.orgs.models import Role
+from exchange.orgs.models import Org, Role
 from exchange.store.bulk import ingest_stream
 from exchange.web import demo as web_demo
 
@@ -47,6 +51,7 @@ def load_demo(settings: Settings) -> list[orgs.IssuedKey]:
                     orgs.revoke_key(session, key)
             issued.append(orgs.issue_key(session, org, name=DEMO_KEY_NAME, expires_in_days=orgs.FIRST_KEY_DAYS))
             audit.record_cli(session, "key.rotate", f"{slug}/{DEMO_KEY_NAME}", "serve --demo")
+        _demo_assets(session, {i.org.name: i.org for i in issued}, settings)
     csirt = next(i.org.slug for i in issued if i.org.role == Role.csirt)
     identities = {i.org.name: i.org.identity_id for i in issued}
     bundle = demo_bundle(recipients=(identities[DEMO_SMES[0]], identities[DEMO_SMES[1]]))
@@ -64,6 +69,23 @@ def load_demo(settings: Settings) -> list[orgs.IssuedKey]:
                   f"'http://{settings.host}:{settings.port}/api/v1/objects?type=indicator'", soft_wrap=True)
     web_demo.print_signins(sessions, settings.base_url)
     return issued
+
+
+def _demo_assets(session: Session, demo_orgs: dict[str, Org], settings: Settings) -> None:
+    """The SMEs' domains, network and firewall, vouched for by the demo CSIRT (once): the demo indicators
+    name them, so alert matching finds real alerts within seconds of the start."""
+    csirt = next(org for org in demo_orgs.values() if org.role == Role.csirt)
+    reserved = settings.model_copy(update={"assets_allow_reserved": True})  # the demo's names are .test ones
+    for name, owned in DEMO_ASSETS.items():
+        org = demo_orgs[name]
+        have = set(session.execute(select(Asset.kind, Asset.value).where(Asset.org_pk == org.pk)).tuples())
+        for kind, value in owned:
+            if (kind, value) in have:
+                continue
+            asset = assets.create(session, org, AssetKind(kind), value, settings=reserved)
+            if asset.verified_at is None:
+                assets.approve(asset, csirt, settings=settings)
+            audit.record_cli(session, "asset.create", f"{org.slug}/{kind}/{value}", "serve --demo")
 
 
 def start_delivery(settings: Settings, folder: Path) -> tuple[Settings, BackgroundScheduler, WebhookLog]:

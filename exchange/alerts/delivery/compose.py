@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,31 +39,70 @@ _ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(.+?)\s*$")  # "1. Do this", 
 _MAX_STEP = 400  # characters of one step; the full course of action is a click away
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """Which version of an alerted object one organisation may read now, who published it, how to reach them."""
+
+    obj: StixObject | None
+    publisher: Org | None
+    contact: str | None
+
+
+class Composer:
+    """Messages for one dispatch batch, in its transaction: what one organisation may read of one object
+    version is read once, however many messages are about it (an e-mail and a webhook per alert, an
+    alert per asset the object names); its content only when a message may show it."""
+
+    def __init__(self, session: Session, base_url: str) -> None:
+        self.session, self.root = session, base_url.rstrip("/")
+        self._seen: dict[tuple[int, str, int], _Seen] = {}
+        self._content: dict[tuple[int, int], tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+    def _version(self, alert: Alert, org: Org) -> _Seen:
+        key = (org.pk, alert.object_id, alert.object_modified)
+        if (seen := self._seen.get(key)) is None:
+            obj = _object(self.session, org, alert)
+            publisher = (self.session.get(Org, obj.publisher_org_pk)
+                         if obj is not None and obj.publisher_org_pk else None)
+            contact = None if obj is None else _contact(self.session, org, obj, publisher)
+            seen = self._seen[key] = _Seen(obj, publisher, contact)
+        return seen
+
+    def _read(self, org: Org, obj: StixObject) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The object's words and the publisher's steps for it: only for a message that may show them."""
+        key = (org.pk, obj.pk)
+        if (found := self._content.get(key)) is None:
+            found = self._content[key] = (json.loads(obj.raw), steps(self.session, org, obj))
+        return found
+
+    def message(self, alert: Alert, org: Org, sub: Subscription,
+                event: AlertEventType = AlertEventType.created) -> Message:
+        """The message about ``alert`` for ``org``'s subscription ``sub``, as ``org`` may read it now."""
+        seen = self._version(alert, org)
+        tlp = seen.obj.tlp if seen.obj is not None else Tlp.red.value  # unreadable now: say nothing, as for RED
+        hidden = alert.withheld or (tlp == Tlp.red.value and sub.channel == Channel.email)
+        raw, actions = self._read(org, seen.obj) if seen.obj is not None and not hidden else ({}, ())
+        asset = self.session.get(Asset, alert.asset_pk) if alert.asset_pk is not None else None
+        cleared = event is AlertEventType.cleared
+        return Message(
+            kind=AlertKind(alert.kind), severity=Severity(alert.severity), grade=SourceGrade(alert.grade), tlp=tlp,
+            organisation=org.name, asset=asset.value if asset is not None else alert.match_key,
+            matched="" if alert.withheld else alert.matched,
+            published_at=datetime.fromtimestamp(alert.object_modified / _SECONDS, tz=UTC),
+            sender=Sender(name=seen.publisher.name if seen.publisher is not None else "the hub", contact=seen.contact),
+            read_url=f"{self.root}/api/v1/alerts/{alert.pk}", cleared=cleared, withheld=alert.withheld,
+            answer_urls={} if alert.withheld or cleared else answer_urls(self.session, alert, self.root),
+            title=_text(raw.get("name")), description=_text(raw.get("description")),
+            steps=actions,
+            software=_software(asset) if alert.kind == AlertKind.software and not alert.withheld else None,
+            exploited=bool(raw) and _exploited(raw), sector=alert.matched if alert.kind == AlertKind.sector else None,
+            timezone=sub.timezone)
+
+
 def message(session: Session, alert: Alert, org: Org, sub: Subscription, *, base_url: str,
             event: AlertEventType = AlertEventType.created) -> Message:
-    """The message about ``alert`` for ``org``'s subscription ``sub``, as ``org`` may read it now."""
-    obj = _object(session, org, alert)
-    tlp = obj.tlp if obj is not None else Tlp.red.value  # no longer readable: say nothing, as for RED
-    hidden = obj is None or alert.withheld or (tlp == Tlp.red.value and sub.channel == Channel.email)
-    raw: dict[str, Any] = {} if hidden or obj is None else json.loads(obj.raw)
-    publisher = session.get(Org, obj.publisher_org_pk) if obj is not None and obj.publisher_org_pk else None
-    asset = session.get(Asset, alert.asset_pk) if alert.asset_pk is not None else None
-    cleared = event is AlertEventType.cleared
-    root = base_url.rstrip("/")
-    return Message(
-        kind=AlertKind(alert.kind), severity=Severity(alert.severity), grade=SourceGrade(alert.grade), tlp=tlp,
-        organisation=org.name, asset=asset.value if asset is not None else alert.match_key,
-        matched="" if alert.withheld else alert.matched,
-        published_at=datetime.fromtimestamp(alert.object_modified / _SECONDS, tz=UTC),
-        sender=Sender(name=publisher.name if publisher is not None else "the hub",
-                      contact=None if obj is None else _contact(session, org, obj, publisher)),
-        read_url=f"{root}/api/v1/alerts/{alert.pk}", cleared=cleared, withheld=alert.withheld,
-        answer_urls={} if alert.withheld or cleared else answer_urls(session, alert, root),
-        title=_text(raw.get("name")), description=_text(raw.get("description")),
-        steps=() if hidden or obj is None else steps(session, org, obj),
-        software=_software(asset) if alert.kind == AlertKind.software and not alert.withheld else None,
-        exploited=bool(raw) and _exploited(raw), sector=alert.matched if alert.kind == AlertKind.sector else None,
-        timezone=sub.timezone)
+    """One message on its own (a batch uses one ``Composer`` for all of its messages)."""
+    return Composer(session, base_url).message(alert, org, sub, event)
 
 
 def _object(session: Session, org: Org, alert: Alert) -> StixObject | None:

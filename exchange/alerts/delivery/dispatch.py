@@ -56,6 +56,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
                            .join(Org, Org.pk == Delivery.org_pk).where(Delivery.pk.in_(pks)).order_by(Delivery.pk))
     now = now_micros()
     secrets: dict[int, list[str]] = {}
+    composer = compose.Composer(session, settings.base_url)
     out: list[Work] = []
     for delivery, sub, org in rows:
         channel = Channel(sub.channel)
@@ -64,7 +65,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
         if delivery.event_pk is None:  # a digest
             bundled = session.scalars(select(Delivery).where(Delivery.digest_pk == delivery.pk).order_by(Delivery.pk))
             latest = {d.alert_pk: d for d in bundled}  # an alert that changed twice: as it is now
-            parts = [_part(session, d, sub, org, settings) for d in latest.values()]
+            parts = [_part(session, composer, d, sub, org) for d in latest.values()]
             if not parts:
                 continue  # every alert it held went with its organisation
             rendered = wording.render_digest([m for m, _ in parts], sub.language, organisation=org.name,
@@ -77,7 +78,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
             if event is None or alert is None:
                 continue  # deleted with its organisation; its delivery goes with it
             change = AlertEventType(event.type)
-            message = compose.message(session, alert, org, sub, base_url=settings.base_url, event=change)
+            message = composer.message(alert, org, sub, change)
             if channel is Channel.webhook:
                 if sub.pk not in secrets:
                     secrets[sub.pk] = [s.secret for s in service.active_secrets(session, sub.pk, now=now)]
@@ -92,12 +93,11 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
     return out
 
 
-def _part(session: Session, delivery: Delivery, sub: Subscription, org: Org,
-          settings: Settings) -> tuple[Message, Category]:
+def _part(session: Session, composer: compose.Composer, delivery: Delivery, sub: Subscription,
+          org: Org) -> tuple[Message, Category]:
     alert = session.get_one(Alert, delivery.alert_pk)  # bundled rows go with their alert and event
     event = session.get_one(AlertEvent, delivery.event_pk)
-    message = compose.message(session, alert, org, sub, base_url=settings.base_url,
-                              event=AlertEventType(event.type))
+    message = composer.message(alert, org, sub, AlertEventType(event.type))
     return message, service.KIND_CATEGORY[message.kind]
 
 

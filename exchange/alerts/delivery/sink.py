@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
 class WebhookLog:
-    def __init__(self, path: Path, secret: str) -> None:
-        self.path, self.secret = path, secret
+    def __init__(self, path: Path, secret: str, on_event: Callable[[Any, bool], None] | None = None) -> None:
+        """``on_event(event, verified)`` is called as each POST arrives (``exchange bench delivery`` times them)."""
+        self.path, self.secret, self.on_event = path, secret, on_event
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -41,6 +43,8 @@ class WebhookLog:
             event, verified = Webhook(self.secret).verify(body, headers), True
         except WebhookVerificationError:
             event, verified = body.decode(errors="replace"), False
+        if self.on_event is not None:
+            self.on_event(event, verified)
         line = json.dumps({"webhook-id": headers.get("webhook-id"), "signature_verified": verified, "event": event})
         with self._lock, self.path.open("a") as out:
             out.write(line + "\n")
