@@ -250,6 +250,14 @@ def test_reports_the_hub_cannot_use_are_refused_clearly(sessions: sessionmaker[S
     assert _sub(sessions, it.pk).bounced_at is None
 
 
+def test_without_the_database_the_mta_is_told_to_try_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 75 (EX_TEMPFAIL): Postfix keeps the report and pipes it again later, nothing is lost."""
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", f"postgresql+psycopg://exchange@127.0.0.1:{free_port()}/exchange")
+    done = _bounce(_dsn(to=RETURN_PATH, recipient="it@bakery.example"), "--to", "bounces+1@hub.example")
+    assert done.exit_code == 75, done.output
+    assert "cannot use the database" in done.output
+
+
 def test_a_bounced_digest_sends_the_alerts_it_carried(sessions: sessionmaker[Session], settings: Settings,
                                                       make_org: MakeOrg, mx: Mx) -> None:
     mx.gone = {"gone@bakery.example"}
