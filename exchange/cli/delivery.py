@@ -21,7 +21,7 @@ from exchange.alerts.delivery.schemas import (
     unreachable_out,
 )
 from exchange.alerts.models import Severity
-from exchange.cli.common import console, unit_of_work
+from exchange.cli.common import console, database_failure, unit_of_work
 from exchange.core.errors import BadRequest, NotFound
 from exchange.core.settings import Settings
 from exchange.orgs import audit
@@ -167,8 +167,8 @@ def bounce(to: str | None = typer.Option(None, "--to", help="The envelope recipi
             done = bounces.receive(session, report, settings)
             address, fallbacks = done.subscription.address, [f.address for f in done.fallbacks]
     except OperationalError as exc:  # the database is away: the MTA keeps the report and tries again
-        console.print(f"[red]error:[/red] cannot record the bounce now: {str(exc.orig).strip()}", highlight=False,
-                      soft_wrap=True)
+        console.print(f"[red]error:[/red] {database_failure(exc, settings.database_url)}; the bounce is not "
+                      "recorded", highlight=False, soft_wrap=True)
         raise typer.Exit(EX_TEMPFAIL) from None
     except (BadRequest, NotFound) as exc:
         console.print(f"[red]error:[/red] {exc.description}", highlight=False, soft_wrap=True)

@@ -93,8 +93,9 @@ def parse(raw: bytes, *, to: str | None = None) -> Report:
     status = next((p for p in message.walk() if p.get_content_type() == "message/delivery-status"), None)
     if status is None:
         raise BadRequest("not a delivery status notification: no message/delivery-status part (RFC 3464)")
-    blocks = status.get_payload()
-    recipients = [_recipient(b) for b in blocks[1:] if isinstance(b, Message)] if isinstance(blocks, list) else []
+    blocks = status.get_payload()  # the per-message fields, then one block per recipient
+    recipients = [_recipient(b) for b in blocks if isinstance(b, Message) and ("Final-Recipient" in b or "Status" in b)
+                  ] if isinstance(blocks, list) else []
     if not recipients:
         raise BadRequest("the delivery status notification has no per-recipient fields")
     returned = _returned_message_id(message)

@@ -145,10 +145,10 @@ def test_with_no_other_address_the_users_get_the_alert(sessions: sessionmaker[Se
 
 
 def _dsn(*, to: str, recipient: str, status: str = "5.1.1", action: str = "failed",
-         message_id: str | None = None) -> bytes:
+         message_id: str | None = None, returned_as: str = "text/rfc822-headers") -> bytes:
     """A delivery status notification as Postfix writes one (RFC 3464)."""
-    returned = (f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: alerts@hub.example\r\n"
-                f"Message-ID: {message_id}\r\nSubject: an alert\r\n\r\n") if message_id else ""
+    returned = (f"--B\r\nContent-Type: {returned_as}\r\n\r\nFrom: alerts@hub.example\r\n"
+                f"Message-ID: {message_id}\r\nSubject: an alert\r\n\r\nThe alert.\r\n") if message_id else ""
     return (f"From: MAILER-DAEMON@mx.bakery.example (Mail Delivery System)\r\nTo: {to}\r\n"
             "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
             'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
@@ -181,7 +181,7 @@ def _sent_to(sessions: sessionmaker[Session], settings: Settings, make_org: Make
     return sme, it, boss, delivery
 
 
-@pytest.mark.parametrize("how", ["--to", "To header", "returned Message-ID"])
+@pytest.mark.parametrize("how", ["--to", "To header", "returned headers", "returned message"])
 def test_a_dsn_fed_to_the_cli_bounces_the_address(sessions: sessionmaker[Session], settings: Settings,
                                                   make_org: MakeOrg, mx: Mx, how: str) -> None:
     _, it, boss, delivery = _sent_to(sessions, settings, make_org, mx)
@@ -191,9 +191,10 @@ def test_a_dsn_fed_to_the_cli_bounces_the_address(sessions: sessionmaker[Session
         done = _bounce(_dsn(to=RETURN_PATH, recipient="it@bakery.example"), "--to", path)
     elif how == "To header":
         done = _bounce(_dsn(to=f"<{path}>", recipient="IT@bakery.example"))
-    else:
+    else:  # a forwarded address: only the message it returns says which delivery it is
         done = _bounce(_dsn(to="alerts@hub.example", recipient="someone@forwarded.example",
-                            message_id=str(mx.received[0][2]["Message-ID"])))
+                            message_id=str(mx.received[0][2]["Message-ID"]),
+                            returned_as="message/rfc822" if how == "returned message" else "text/rfc822-headers"))
     assert done.exit_code == 0, done.output
     assert "it@bakery.example bounced; 1 alerts queued to boss@bakery.example" in done.output
     sub = _sub(sessions, it.pk)
@@ -248,6 +249,14 @@ def test_reports_the_hub_cannot_use_are_refused_clearly(sessions: sessionmaker[S
     assert plain.exit_code == 1
     assert "not a delivery status notification" in plain.output
     assert _sub(sessions, it.pk).bounced_at is None
+
+
+def test_without_the_database_the_mta_is_told_to_try_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit 75 (EX_TEMPFAIL): Postfix keeps the report and pipes it again later, nothing is lost."""
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", f"postgresql+psycopg://exchange@127.0.0.1:{free_port()}/exchange")
+    done = _bounce(_dsn(to=RETURN_PATH, recipient="it@bakery.example"), "--to", "bounces+1@hub.example")
+    assert done.exit_code == 75, done.output
+    assert "cannot use the database" in done.output
 
 
 def test_a_bounced_digest_sends_the_alerts_it_carried(sessions: sessionmaker[Session], settings: Settings,
