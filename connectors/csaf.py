@@ -139,4 +139,7 @@ class Csaf:
         why = invalid(advisory)
         if why is not None:
             return [], [f"{entry.url}: not a valid CSAF 2.0 document: {why}"]
-        return convert(source, advisory, entry.url, fallback=listing.level), []
+        try:
+            return convert(source, advisory, entry.url, fallback=listing.level), []
+        except ValueError as exc:  # what the schema does not check (it leaves formats to the reader): dates
+            return [], [f"{entry.url}: not a valid CSAF 2.0 document: {exc}"]

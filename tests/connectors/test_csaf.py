@@ -128,13 +128,16 @@ def test_advisories_from_a_rolie_feed_map_to_vulnerabilities_fixes_and_actions(
 def test_a_directory_provider_is_read_through_changes_csv_with_its_own_bookmark(
         settings: Settings, sessions: sessionmaker[Session], httpserver: HTTPServer) -> None:
     httpserver.expect_request("/advisories/changes.csv").respond_with_data(
-        '"2024/acme-2024-010.json","2024-04-01T00:00:00Z"\n"2024/acme-2024-011.json","2024-04-02T00:00:00+02:00"\n')
+        '"2024/acme-2024-010.json","2024-04-01T00:00:00Z"\n"2024/acme-2024-011.json","2024-04-02T00:00:00+02:00"\n'
+        '"2024/acme-2024-012.json","2024-04-03T00:00:00Z"\n')
     httpserver.expect_request("/advisories/2024/acme-2024-010.json").respond_with_json(
         advisory("ACME-2024-010", cve="CVE-2024-1010", updated="2024-04-01T00:00:00Z"))
     httpserver.expect_request("/advisories/2024/acme-2024-011.json").respond_with_data("{not json")
+    undated = advisory("ACME-2024-012", cve="CVE-2024-1012", updated="the day before yesterday")
+    httpserver.expect_request("/advisories/2024/acme-2024-012.json").respond_with_json(undated)
     add("acme-dir", "csaf", httpserver.url_for("/advisories/"))
     counts = run("acme-dir")
-    assert (counts["fetched"], counts["rejected"]) == (2, 1)
+    assert (counts["fetched"], counts["rejected"]) == (3, 2)
     assert [v["name"] for v in current(sessions, "vulnerability").values()] == ["CVE-2024-1010"]
     assert run("acme-dir")["fetched"] == 0
 
