@@ -5,6 +5,8 @@ SME told by alert matching that it runs an affected version."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -55,7 +57,7 @@ def advisory(tracking: str, *, cve: str, version: str = "1", updated: str = "202
                 {"category": "none_available", "details": "No fix for the router.", "product_ids": ["RT-1.5"]}]}]}
 
 
-def rolie(httpserver: HTTPServer, entries: list[tuple[str, str]]) -> None:
+def rolie(httpserver: HTTPServer, entries: list[tuple[str, str]], *, hashed: bool = False) -> None:
     httpserver.expect_request("/.well-known/csaf/provider-metadata.json").respond_with_json({
         "canonical_url": httpserver.url_for("/.well-known/csaf/provider-metadata.json"), "metadata_version": "2.0",
         "list_on_CSAF_aggregators": True, "mirror_on_CSAF_aggregators": True, "role": "csaf_provider",
@@ -67,7 +69,8 @@ def rolie(httpserver: HTTPServer, entries: list[tuple[str, str]]) -> None:
     httpserver.expect_request("/.well-known/csaf/white/feed.json").respond_with_json({"feed": {
         "id": "acme-white", "title": "Acme advisories", "updated": "2024-03-01T10:00:00Z",
         "entry": [{"id": name, "title": name, "published": "2024-03-01T10:00:00Z", "updated": when,
-                   "link": [{"rel": "self", "href": httpserver.url_for(f"/.well-known/csaf/white/{name}.json")}],
+                   "link": [{"rel": "self", "href": httpserver.url_for(f"/.well-known/csaf/white/{name}.json")},
+                            *([{"rel": "hash", "href": f"{name}.json.sha256"}] if hashed else [])],
                    "content": {"type": "application/json",
                                "src": httpserver.url_for(f"/.well-known/csaf/white/{name}.json")},
                    "format": {"schema": "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json",
@@ -123,6 +126,22 @@ def test_advisories_from_a_rolie_feed_map_to_vulnerabilities_fixes_and_actions(
     # only the revision is read (nothing else is served now): a new version of its five objects
     assert run("acme") == {"fetched": 1, "added": 5, "duplicates": 2, "rejected": 0}
     assert current(sessions, "vulnerability")[first["id"]]["modified"] == "2024-03-05T10:00:00.000Z"
+
+
+def test_an_advisory_that_differs_from_its_published_hash_is_rejected(
+        settings: Settings, sessions: sessionmaker[Session], httpserver: HTTPServer) -> None:
+    rolie(httpserver, [("acme-2024-001", "2024-03-01T10:00:00Z"), ("acme-2024-002", "2024-03-02T10:00:00Z")],
+          hashed=True)
+    base = "/.well-known/csaf/white"
+    for name, cve in (("acme-2024-001", "CVE-2024-1001"), ("acme-2024-002", "CVE-2024-1002")):
+        body = json.dumps(advisory(name.upper(), cve=cve)).encode()
+        httpserver.expect_request(f"{base}/{name}.json").respond_with_data(body)
+        published = body if name.endswith("001") else body.replace(b"remote code execution", b"nothing to see")
+        httpserver.expect_request(f"{base}/{name}.json.sha256").respond_with_data(
+            f"{hashlib.sha256(published).hexdigest()}  {name}.json\n")
+    add("hashed", "csaf", httpserver.url_for("/.well-known/csaf/provider-metadata.json"))
+    assert run("hashed")["rejected"] == 1
+    assert [v["name"] for v in current(sessions, "vulnerability").values()] == ["CVE-2024-1001"]
 
 
 def test_a_directory_provider_is_read_through_changes_csv_with_its_own_bookmark(
