@@ -111,6 +111,7 @@ def test_advisories_from_a_rolie_feed_map_to_vulnerabilities_fixes_and_actions(
     assert tlp.marked_level(vulnerabilities["CVE-2024-1002"]) == tlp.Tlp.amber  # the document's own TLP
     (publisher,) = [i for i in current(sessions, "identity").values() if i["name"] == "Acme PSIRT"]
     assert first["created_by_ref"] == publisher["id"]
+    assert tlp.marked_level(publisher) is None  # one identity for advisories of every TLP: not marked by one
     actions = [a for a in current(sessions, "course-of-action").values() if a["name"].startswith("CVE-2024-1001")]
     assert sorted(a["x_exchange_remediation"] for a in actions) == ["vendor_fix", "workaround"]  # not none_available
     links = {(r["source_ref"], r["target_ref"]) for r in current(sessions, "relationship").values()
