@@ -10,8 +10,10 @@ Each listing has its own bookmark, the ``updated`` time of the newest advisory s
 run reads only what changed since, oldest first, one advisory a page, and moves the bookmark past a
 time only once every advisory carrying it is stored. Every advisory is validated against the CSAF 2.0
 JSON schema (``connectors.csaf_stix``); one that is not valid JSON or not valid CSAF is rejected,
-with the schema's reason, and the run goes on. A listing that lost a field this connector needs
-(``updated``, the document's link) fails the run naming it.
+with the schema's reason, and the run goes on. Where a ROLIE entry links the advisory's SHA-512 or
+SHA-256 (``rel="hash"``), the advisory is checked against it first, and rejected if it differs.
+A listing that lost a field this connector needs (``updated``, the document's link) fails the run
+naming it.
 
 TLP: the document's ``distribution.tlp``, else the ROLIE feed's ``tlp_label``, else the feed's.
 """
@@ -19,8 +21,9 @@ TLP: the document's ``distribution.tlp``, else the ROLIE feed's ``tlp_label``, e
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -42,6 +45,7 @@ class Listing:
 class Entry:
     updated: str  # a STIX timestamp, UTC: ordered as text
     url: str
+    digest_url: str | None = field(default=None, compare=False)  # the ROLIE entry's rel="hash" link
 
 
 def _json(body: bytes, what: str) -> Any:
@@ -101,7 +105,10 @@ def entries(http: Http, listing: Listing) -> Iterator[Entry]:
             if not link:
                 raise FeedError(f"{where}: the source no longer has the field(s) content.src or link rel=self; "
                                 "its format changed and this connector must be updated")
-            yield Entry(_time(entry["updated"], where), urljoin(listing.url, link))
+            digests = [k["href"] for k in entry.get("link") or ()
+                       if k.get("rel") == "hash" and str(k.get("href", "")).endswith(_DIGESTS)]
+            yield Entry(_time(entry["updated"], where), urljoin(listing.url, link),
+                        urljoin(listing.url, digests[0]) if digests else None)
         return
     with http.open(listing.url) as response:
         for n, row in enumerate(csv.reader(lines(response)), start=1):
@@ -110,6 +117,20 @@ def entries(http: Http, listing: Listing) -> Iterator[Entry]:
             if len(row) < 2:
                 raise FeedError(f"{listing.url} line {n}: expected \"path\",\"date-time\"")
             yield Entry(_time(row[1], f"{listing.url} line {n}"), urljoin(listing.url, row[0].strip()))
+
+
+_DIGESTS = (".sha512", ".sha256")
+
+
+def digest_problem(http: Http, entry: Entry, body: bytes) -> str | None:
+    """Why ``body`` does not match the hash the provider published for it (CSAF 2.0, 7.1.18), or None."""
+    if entry.digest_url is None:
+        return None
+    expected = http.get(entry.digest_url).text.split()
+    algorithm = "sha512" if entry.digest_url.endswith(".sha512") else "sha256"
+    if not expected or hashlib.new(algorithm, body).hexdigest() != expected[0].lower():
+        return f"{entry.url}: its {algorithm} is not the one the provider published ({entry.digest_url})"
+    return None
 
 
 class Csaf:
@@ -132,11 +153,17 @@ class Csaf:
 
     @staticmethod
     def _advisory(http: Http, source: Source, entry: Entry, listing: Listing) -> tuple[list[dict[str, Any]], list[str]]:
+        body = http.get(entry.url).content
+        if (mismatch := digest_problem(http, entry, body)) is not None:
+            return [], [mismatch]
         try:
-            advisory = orjson.loads(http.get(entry.url).content)
+            advisory = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             return [], [f"{entry.url}: not JSON ({exc})"]
         why = invalid(advisory)
         if why is not None:
             return [], [f"{entry.url}: not a valid CSAF 2.0 document: {why}"]
-        return convert(source, advisory, entry.url, fallback=listing.level), []
+        try:
+            return convert(source, advisory, entry.url, fallback=listing.level), []
+        except ValueError as exc:  # what the schema does not check (it leaves formats to the reader): dates
+            return [], [f"{entry.url}: not a valid CSAF 2.0 document: {exc}"]

@@ -16,7 +16,7 @@ never fetches a schema from the network. What an advisory becomes:
 
 Ids are UUIDv5 of the feed, the advisory's tracking id and the CVE (one advisory's CVE is one
 object; a revision of the advisory is a new version of it, dated ``current_release_date``). The
-document's TLP (``distribution.tlp.label``) marks every object.
+document's TLP (``distribution.tlp.label``) marks every object but the publisher's identity.
 """
 
 from __future__ import annotations
@@ -156,11 +156,13 @@ def convert(source: Source, advisory: Mapping[str, Any], url: str, *,
               "modified": stix_time(tracking["current_release_date"]), "created_by_ref": author["id"]}
     advisory_ref = {"source_name": publisher["name"], "external_id": tracking["id"], "url": url}
     known = products(advisory.get("product_tree") or {})
-    objects: list[dict[str, Any]] = [author]
+    objects: list[dict[str, Any]] = []
     for vulnerability in advisory.get("vulnerabilities") or ():
         objects.extend(_vulnerability(source, vulnerability, tracking["id"], document["title"], common, advisory_ref,
                                       known))
-    return mark_unmarked(objects, document_level(document) or fallback)
+    # The publisher is public (its provider metadata names it) and one object for all its advisories:
+    # marked with the first one's TLP it would hide the author of every later, laxer advisory.
+    return [author, *mark_unmarked(objects, document_level(document) or fallback)]
 
 
 def _vulnerability(source: Source, found: Mapping[str, Any], tracking_id: str, title: str, common: dict[str, Any],

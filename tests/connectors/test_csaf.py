@@ -5,6 +5,8 @@ SME told by alert matching that it runs an affected version."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -55,7 +57,7 @@ def advisory(tracking: str, *, cve: str, version: str = "1", updated: str = "202
                 {"category": "none_available", "details": "No fix for the router.", "product_ids": ["RT-1.5"]}]}]}
 
 
-def rolie(httpserver: HTTPServer, entries: list[tuple[str, str]]) -> None:
+def rolie(httpserver: HTTPServer, entries: list[tuple[str, str]], *, hashed: bool = False) -> None:
     httpserver.expect_request("/.well-known/csaf/provider-metadata.json").respond_with_json({
         "canonical_url": httpserver.url_for("/.well-known/csaf/provider-metadata.json"), "metadata_version": "2.0",
         "list_on_CSAF_aggregators": True, "mirror_on_CSAF_aggregators": True, "role": "csaf_provider",
@@ -67,7 +69,8 @@ def rolie(httpserver: HTTPServer, entries: list[tuple[str, str]]) -> None:
     httpserver.expect_request("/.well-known/csaf/white/feed.json").respond_with_json({"feed": {
         "id": "acme-white", "title": "Acme advisories", "updated": "2024-03-01T10:00:00Z",
         "entry": [{"id": name, "title": name, "published": "2024-03-01T10:00:00Z", "updated": when,
-                   "link": [{"rel": "self", "href": httpserver.url_for(f"/.well-known/csaf/white/{name}.json")}],
+                   "link": [{"rel": "self", "href": httpserver.url_for(f"/.well-known/csaf/white/{name}.json")},
+                            *([{"rel": "hash", "href": f"{name}.json.sha256"}] if hashed else [])],
                    "content": {"type": "application/json",
                                "src": httpserver.url_for(f"/.well-known/csaf/white/{name}.json")},
                    "format": {"schema": "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json",
@@ -108,6 +111,7 @@ def test_advisories_from_a_rolie_feed_map_to_vulnerabilities_fixes_and_actions(
     assert tlp.marked_level(vulnerabilities["CVE-2024-1002"]) == tlp.Tlp.amber  # the document's own TLP
     (publisher,) = [i for i in current(sessions, "identity").values() if i["name"] == "Acme PSIRT"]
     assert first["created_by_ref"] == publisher["id"]
+    assert tlp.marked_level(publisher) is None  # one identity for advisories of every TLP: not marked by one
     actions = [a for a in current(sessions, "course-of-action").values() if a["name"].startswith("CVE-2024-1001")]
     assert sorted(a["x_exchange_remediation"] for a in actions) == ["vendor_fix", "workaround"]  # not none_available
     links = {(r["source_ref"], r["target_ref"]) for r in current(sessions, "relationship").values()
@@ -125,16 +129,35 @@ def test_advisories_from_a_rolie_feed_map_to_vulnerabilities_fixes_and_actions(
     assert current(sessions, "vulnerability")[first["id"]]["modified"] == "2024-03-05T10:00:00.000Z"
 
 
+def test_an_advisory_that_differs_from_its_published_hash_is_rejected(
+        settings: Settings, sessions: sessionmaker[Session], httpserver: HTTPServer) -> None:
+    rolie(httpserver, [("acme-2024-001", "2024-03-01T10:00:00Z"), ("acme-2024-002", "2024-03-02T10:00:00Z")],
+          hashed=True)
+    base = "/.well-known/csaf/white"
+    for name, cve in (("acme-2024-001", "CVE-2024-1001"), ("acme-2024-002", "CVE-2024-1002")):
+        body = json.dumps(advisory(name.upper(), cve=cve)).encode()
+        httpserver.expect_request(f"{base}/{name}.json").respond_with_data(body)
+        published = body if name.endswith("001") else body.replace(b"remote code execution", b"nothing to see")
+        httpserver.expect_request(f"{base}/{name}.json.sha256").respond_with_data(
+            f"{hashlib.sha256(published).hexdigest()}  {name}.json\n")
+    add("hashed", "csaf", httpserver.url_for("/.well-known/csaf/provider-metadata.json"))
+    assert run("hashed")["rejected"] == 1
+    assert [v["name"] for v in current(sessions, "vulnerability").values()] == ["CVE-2024-1001"]
+
+
 def test_a_directory_provider_is_read_through_changes_csv_with_its_own_bookmark(
         settings: Settings, sessions: sessionmaker[Session], httpserver: HTTPServer) -> None:
     httpserver.expect_request("/advisories/changes.csv").respond_with_data(
-        '"2024/acme-2024-010.json","2024-04-01T00:00:00Z"\n"2024/acme-2024-011.json","2024-04-02T00:00:00+02:00"\n')
+        '"2024/acme-2024-010.json","2024-04-01T00:00:00Z"\n"2024/acme-2024-011.json","2024-04-02T00:00:00+02:00"\n'
+        '"2024/acme-2024-012.json","2024-04-03T00:00:00Z"\n')
     httpserver.expect_request("/advisories/2024/acme-2024-010.json").respond_with_json(
         advisory("ACME-2024-010", cve="CVE-2024-1010", updated="2024-04-01T00:00:00Z"))
     httpserver.expect_request("/advisories/2024/acme-2024-011.json").respond_with_data("{not json")
+    undated = advisory("ACME-2024-012", cve="CVE-2024-1012", updated="the day before yesterday")
+    httpserver.expect_request("/advisories/2024/acme-2024-012.json").respond_with_json(undated)
     add("acme-dir", "csaf", httpserver.url_for("/advisories/"))
     counts = run("acme-dir")
-    assert (counts["fetched"], counts["rejected"]) == (2, 1)
+    assert (counts["fetched"], counts["rejected"]) == (3, 2)
     assert [v["name"] for v in current(sessions, "vulnerability").values()] == ["CVE-2024-1010"]
     assert run("acme-dir")["fetched"] == 0
 

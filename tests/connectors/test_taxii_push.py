@@ -22,7 +22,7 @@ from exchange.store.ingest import ingest
 from exchange.store.models import StixObject
 from exchange.store.reads import DEFAULT_COLLECTION_ID, get_collection
 from tests.factories import TLP2, indicator
-from tests.feeds.helpers import add, run
+from tests.feeds.helpers import add, cli, run
 from tests.orgs_factory import MakeOrg
 from tests.taxii.live import QUEUE_FROM, Server
 
@@ -68,6 +68,9 @@ def test_push_sends_what_may_leave_and_then_only_what_is_new(
         settings: Settings, sessions: sessionmaker[Session], make_org: MakeOrg, second_url: str, second_hub: Server,
         receiver: str) -> None:
     owner = make_org(Role.csirt).org
+    ownerless = cli("feed", "add", "--name", "nobody", "--kind", "taxii-push", "--url", f"{second_hub.base}/taxii2/")
+    assert ownerless.exit_code != 0
+    assert "a push feed forwards what its owner may read" in ownerless.output
     first = {level: marked(level) for level in LEVELS}
     publish(sessions, owner, *first.values())
     push_feed("out", second_hub, receiver, owner)
