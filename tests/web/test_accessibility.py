@@ -38,6 +38,7 @@ def _check(page: Page, path: str, axe: Axe) -> None:
     results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
     problems = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]]
     assert problems == [], f"{path}: {problems}"
+    screenshot(page, f"desktop{path.replace('/', '-')}")
 
 
 def test_every_page_passes_axe_wcag_21_aa(portal: Portal, browser: Browser, pages: tuple[str, list[str]]) -> None:
