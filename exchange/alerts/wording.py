@@ -193,8 +193,7 @@ def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
     """Subject first (the layouts show it), then the text, whose jargon decides the glossary that ends
     both bodies."""
     env = _environment(language)
-    subject = re.sub(r"\s*[\r\n]+\s*|[ \t]+", " ", env.get_template(f"{layout}.subject").render(context)).strip()
-    context["subject"] = subject if len(subject) <= MAX_SUBJECT else subject[:MAX_SUBJECT - 1].rstrip() + "…"
+    context["subject"] = _one_line(env.get_template(f"{layout}.subject").render(context))
     text = env.get_template(f"{layout}.txt").render(context)
     glossary = _jargon_in(text)
     return Rendered(subject=context["subject"],
@@ -222,3 +221,13 @@ def render_digest(messages: Sequence[Message], language: str, *, organisation: s
     ordered = sorted(messages, key=lambda m: (-SEVERITY_ORDER[m.severity], -m.published_at.timestamp()))
     items = [_item(message, language) for message in ordered]
     return _render(language, "digest", {"items": items, "organisation": organisation, "period": period})
+
+
+def _one_line(subject: str) -> str:
+    subject = re.sub(r"\s*[\r\n]+\s*|[ \t]+", " ", subject).strip()
+    return subject if len(subject) <= MAX_SUBJECT else subject[:MAX_SUBJECT - 1].rstrip() + "…"
+
+
+def subject(message: Message, language: str) -> str:
+    """Only the subject ``render`` gives, at an eighth of its cost: for lists of alerts (the web inbox)."""
+    return _one_line(_environment(language).get_template("message.subject").render(_item(message, language)))

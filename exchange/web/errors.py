@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from exchange.web.cookies import finish
 from exchange.web.deps import safe_next
 from exchange.web.render import environment, negotiate, translations
 
@@ -49,5 +50,5 @@ def html_error(request: Request, status: int, title: str, description: str,
     detail = description if status in (400, 409, 422, 429) else ""
     body = environment(language).get_template("error.html").render(
         title=_(TITLES.get(status, title)), message=message, detail=detail, path=request.url.path,
-        me=getattr(request.state, "web", None), csrf="")
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type="text/html")
+        me=getattr(request.state, "web", None), csrf=getattr(request.state, "csrf", ""))
+    return finish(request, Response(body, status_code=status, headers=dict(headers or {}), media_type="text/html"))

@@ -20,7 +20,7 @@ from exchange.alerts import service as alerts
 from exchange.alerts import wording
 from exchange.alerts.delivery import compose
 from exchange.alerts.delivery.models import Channel, Subscription
-from exchange.alerts.message import Rendered
+from exchange.alerts.message import Message, Rendered
 from exchange.alerts.models import Alert, AlertState
 from exchange.assets.models import Asset
 from exchange.core.deps import SessionDep
@@ -41,14 +41,18 @@ ANSWERS = (AlertState.acknowledged, AlertState.fixed, AlertState.false_positive,
 AlertId = Annotated[int, Path(ge=1, le=INT_MAX)]
 
 
-def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
-    """The alert as its e-mail words it, in the page's language; its own page is where to read it."""
-    me = request.state.web
+def _message(request: Request, session: Session, alert: Alert) -> Message:
+    """The alert's message as delivery composes it; its page is where to read it, its buttons answer it."""
     # A web page is a channel like a webhook: the signed-in reader may read what the read rule lets it read.
     reader = Subscription(channel=Channel.webhook.value, timezone="UTC", language=request.state.language)
-    message = compose.message(session, alert, me.org, reader, base_url=settings_of(request).base_url)
-    base = settings_of(request).base_url.rstrip("/")
-    return wording.render(dataclasses.replace(message, read_url=f"{base}/inbox/{alert.pk}"), request.state.language)
+    base = settings_of(request).base_url
+    message = compose.message(session, alert, request.state.web.org, reader, base_url=base)
+    return dataclasses.replace(message, read_url=f"{base.rstrip('/')}/inbox/{alert.pk}", answer_urls={})
+
+
+def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
+    """The alert as its e-mail words it, in the page's language."""
+    return wording.render(_message(request, session, alert), request.state.language)
 
 
 @router.get("/")
@@ -63,8 +67,10 @@ def inbox(request: Request, session: SessionDep, me: SignedInDep,
     found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
     wanted = {a.asset_pk for a in found.alerts if a.asset_pk is not None}
     assets = dict(session.execute(select(Asset.pk, Asset.value).where(Asset.pk.in_(wanted))).all())
+    language = request.state.language
     rows = [{"alert": a, "asset": assets.get(a.asset_pk or 0, ""),
-             "subject": None if a.withheld else rendered(request, session, a).subject} for a in found.alerts]
+             "subject": None if a.withheld else wording.subject(_message(request, session, a), language)}
+            for a in found.alerts]
     return page(request, "inbox.html", {"rows": rows, "show": show, "next": found.next, "filters": list(FILTERS)})
 
 

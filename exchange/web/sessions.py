@@ -128,10 +128,3 @@ def redeem_link(session: Session, token: str) -> User:
         raise NotFound("this sign-in link is unknown, used or expired; ask for a new one")
     return user
 
-
-def purge(session: Session) -> int:
-    """Delete ended sessions and links (the worker's housekeeping may call it)."""
-    now = now_micros()
-    gone = session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount  # type: ignore[attr-defined]
-    gone += session.execute(delete(WebSigninLink).where(WebSigninLink.expires_at <= now)).rowcount  # type: ignore[attr-defined]
-    return int(gone)

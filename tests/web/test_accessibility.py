@@ -25,12 +25,14 @@ def pages(portal: Portal) -> tuple[str, list[str]]:
     sme, email = portal.person()
     csirt, _ = portal.person(Role.csirt)
     portal.asset(sme.org.pk, "bakery.test")
-    portal.publish(csirt, indicator("[domain-name:value = 'login.bakery.test']", name="Phishing page"))
+    published = indicator("[domain-name:value = 'login.bakery.test']", name="Phishing page")
+    portal.publish(csirt, published)
     portal.match()
     [alert] = portal.alert_ids(sme.org.pk)
     pending = portal.add_unverified(sme.org.pk, "shop.test")
     return email, ["/signin", "/inbox", f"/inbox/{alert}", "/assets", f"/assets/{pending}", "/settings",
-                  "/inbox/999999999"]
+                  "/inbox/999999999", "/objects", "/objects?type=indicator&value=login.bakery.test",
+                   f"/objects/{published['id']}"]
 
 
 def _check(page: Page, path: str, axe: Axe) -> None:
@@ -38,6 +40,7 @@ def _check(page: Page, path: str, axe: Axe) -> None:
     results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
     problems = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]]
     assert problems == [], f"{path}: {problems}"
+    screenshot(page, f"desktop{path.replace('/', '-')}")
 
 
 def test_every_page_passes_axe_wcag_21_aa(portal: Portal, browser: Browser, pages: tuple[str, list[str]]) -> None:
