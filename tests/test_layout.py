@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "exchange"
 
 # Lowest first: each package may import those before it (and itself).
-LAYERS = ["core", "stix", "orgs", "sharing", "store", "taxii", "notify", "assets", "feeds", "alerts"]
+LAYERS = ["core", "stix", "orgs", "sharing", "store", "taxii", "notify", "assets", "feeds", "alerts", "web"]
 TABLES_MAY_IMPORT = {"core", "stix"}
 
 
