@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 import connectors
-from connectors.base import FeedError, Page, Retry, Source
+from connectors.base import TLP2_MARKING, FeedError, Page, Retry, Source
 from exchange.core.db import transaction
 from exchange.core.errors import BadRequest, Conflict, ExchangeError, NotFound
 from exchange.core.timestamps import from_micros, now_micros
@@ -40,8 +40,6 @@ NAME = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 _PROBLEMS_KEPT = 5
 _EXPIRE_BATCH = 1000
-# TLP 2.0 marking of each level, for objects a feed leaves unmarked.
-_MARKING = {level: ref for ref, level in tlp.MARKING_LEVELS.items() if ref in tlp.TLP2_DEFINITIONS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +256,7 @@ def _with_provenance(obj: dict[str, Any], target: _Target) -> dict[str, Any]:
         if target.confidence is not None:
             obj.setdefault("confidence", target.confidence)
     if target.tlp is not None and tlp.marked_level(obj) is None:
-        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), _MARKING[tlp.Tlp(target.tlp)]]
+        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), TLP2_MARKING[tlp.Tlp(target.tlp)]]
     return obj
 
 

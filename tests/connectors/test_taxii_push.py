@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,7 @@ from exchange.store.models import StixObject
 from exchange.store.reads import DEFAULT_COLLECTION_ID, get_collection
 from tests.factories import TLP2, indicator
 from tests.feeds.helpers import add, cli, run
-from tests.orgs_factory import MakeOrg
+from tests.orgs_factory import MakeOrg, auth
 from tests.taxii.live import QUEUE_FROM, Server
 
 LEVELS = ("clear", "green", "amber", "amber+strict", "red")
@@ -117,3 +118,14 @@ def test_a_queued_envelope_is_polled_until_stored(second_url: str, second_hub: S
     assert (sent.successes, sent.failures) == (len(many), 0)
     assert any(a.startswith("GET ") and "/status/" in a for a in asked)  # it was pending, and polled
     assert {o["id"] for o in many} <= remote_ids(second_url)
+
+
+def test_push_feeds_over_rest_need_an_owner(client: TestClient, make_org: MakeOrg) -> None:
+    _, admin = make_org(Role.admin)
+    owner = make_org(Role.csirt).org
+    body = {"name": "out", "kind": "taxii-push", "url": "https://isac.example/taxii2/api/collections/x/"}
+    refused = client.post("/api/v1/feeds", json=body, headers=auth(admin))
+    assert refused.status_code == 400, refused.text
+    assert "owner" in refused.text
+    created = client.post("/api/v1/feeds", json=body | {"owner": owner.slug}, headers=auth(admin))
+    assert created.status_code == 201, created.text
