@@ -17,7 +17,7 @@ unmarked, which receivers read as TLP:CLEAR. It is sent only when that level is 
 of the standard TLP marking definitions, public by nature); otherwise it is held back and counted
 as rejected, with the reason. It is not re-marked: a new marking without a new ``modified`` would be
 a second content for one version, and a new version is its author's to make. The bookmark is the last object
-version (row) sent: each run sends the versions added since, oldest first, in batches of
+version (row) read: each run sends the versions added since, oldest first, in batches of
 ``page_size`` (default 200, under the 500 at which this hub queues a POST) each confirmed by the
 remote's status before the bookmark moves. Decision 0013, "Push".
 """
