@@ -10,8 +10,14 @@ what its owner may read here, and then only what the destination may be given:
 - never TLP:AMBER+STRICT or TLP:RED: they are for named organisations of this hub only.
 
 The level is the hub's effective level of each version (its markings, else the collection's
-default), so an unmarked object of an AMBER collection stays home. The bookmark is the last object
-version (row) sent: each run sends the versions added since, oldest first, in batches of
+default), so an unmarked object of an AMBER collection stays home. Objects leave as stored, so TLP
+must never weaken on the way out: a version whose effective level is not carried by its own
+markings (an unmarked object, GREEN or AMBER here by its collection's default) would arrive
+unmarked, which receivers read as TLP:CLEAR. It is sent only when that level is CLEAR (or it is one
+of the standard TLP marking definitions, public by nature); otherwise it is held back and counted
+as rejected, with the reason. It is not re-marked: a new marking without a new ``modified`` would be
+a second content for one version, and a new version is its author's to make. The bookmark is the last object
+version (row) read: each run sends the versions added since, oldest first, in batches of
 ``page_size`` (default 200, under the 500 at which this hub queues a POST) each confirmed by the
 remote's status before the bookmark moves. Decision 0013, "Push".
 """
@@ -28,9 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import connectors
 from connectors.base import Source
+from connectors.taxii_push import Sent
 from exchange.core.db import transaction
 from exchange.orgs.models import Org
 from exchange.sharing import access
+from exchange.stix import tlp
 from exchange.stix.tlp import Tlp
 from exchange.store.models import StixObject
 
@@ -54,14 +62,29 @@ def levels(options: Mapping[str, Any]) -> tuple[str, ...]:
     return AGREED if options.get("sharing_agreement") is True else SHAREABLE
 
 
+def held_back(obj: dict[str, Any], effective: str) -> str | None:
+    """Why a readable version of a level that may leave still stays home, or None when it may go.
+
+    ``effective`` is the level ``store.ingest`` stored for the version (its markings, else the
+    collection's default; the level ``sharing.access`` reads by). The remote sees only the object,
+    so it goes only when its own markings say that level, or the level is CLEAR (what unmarked
+    means anyway)."""
+    if effective == Tlp.clear.value or tlp.marked_level(obj) == Tlp(effective) or obj.get("id") in tlp.DEFINITIONS:
+        return None
+    return (f"{obj.get('id')}: not sent: TLP:{effective.upper()} here only by the collection's default; it carries "
+            "no TLP marking of its own and would arrive unmarked, read as TLP:CLEAR (its author may publish a "
+            "version that carries the marking)")
+
+
 def pending(session: Session, owner: Org, collection_pk: int, after_pk: int, allowed: tuple[str, ...],
-            limit: int) -> list[tuple[int, bytes]]:
-    """The next versions to send: readable by the owner, of a level that may leave, after the bookmark."""
-    query = (select(StixObject.pk, StixObject.raw)
+            limit: int) -> list[tuple[int, bytes, str]]:
+    """The next versions to send (pk, raw, effective level): readable by the owner, of a level that
+    may leave, after the bookmark."""
+    query = (select(StixObject.pk, StixObject.raw, StixObject.tlp)
              .where(access.visible(owner), StixObject.collection_pk == collection_pk, StixObject.pk > after_pk,
                     StixObject.tlp.in_(allowed))
              .order_by(StixObject.pk).limit(limit))
-    return [(pk, raw) for pk, raw in session.execute(query)]
+    return [(pk, raw, level) for pk, raw, level in session.execute(query)]
 
 
 def batches(sessions: sessionmaker[Session], kind: str, source: Source, owner_pk: int, collection_pk: int,
@@ -77,6 +100,16 @@ def batches(sessions: sessionmaker[Session], kind: str, source: Source, owner_pk
                 rows = pending(session, session.get_one(Org, owner_pk), collection_pk, after, allowed, size)
             if not rows:
                 return
-            sent = pusher.send([orjson.loads(raw) for _, raw in rows])
+            objects: list[dict[str, Any]] = []
+            skipped: list[str] = []
+            for _, raw, level in rows:
+                obj = orjson.loads(raw)
+                reason = held_back(obj, level)
+                if reason is None:
+                    objects.append(obj)
+                else:
+                    skipped.append(reason)
+            sent = pusher.send(objects) if objects else Sent(0, 0)
             after = rows[-1][0]
-            yield Batch(len(rows), sent.successes, sent.failures, {"last_pk": after}, sent.problems)
+            yield Batch(len(rows), sent.successes, sent.failures + len(skipped), {"last_pk": after},
+                        [*skipped, *sent.problems])

@@ -1,10 +1,12 @@
 """TAXII 2.1 push to a second Exchange (a real ``exchange serve`` on a database of its own): what the
 feed's owner may read leaves, CLEAR and GREEN by default, AMBER only under a sharing agreement, RED
-and AMBER+STRICT never; a second run sends only what is new; a queued (pending) envelope is polled
-until the remote has stored it."""
+and AMBER+STRICT never; a second run sends only what is new; TLP never weakens on the way out (an
+unmarked object leaves only when it is CLEAR here); a queued (pending) envelope is polled until the
+remote has stored it."""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -19,6 +21,8 @@ from exchange.core import db
 from exchange.core.settings import Settings
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org, Role
+from exchange.sharing import catalog
+from exchange.stix.tlp import TLP2_DEFINITIONS, Tlp
 from exchange.store.ingest import ingest
 from exchange.store.models import StixObject
 from exchange.store.reads import DEFAULT_COLLECTION_ID, get_collection
@@ -30,9 +34,11 @@ from tests.taxii.live import QUEUE_FROM, Server
 LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 
 
-def publish(sessions: sessionmaker[Session], org: Org, *objects: dict[str, Any]) -> None:
+def publish(sessions: sessionmaker[Session], org: Org, *objects: dict[str, Any], collection: str | None = None
+            ) -> None:
     with db.transaction(sessions) as session:
-        result = ingest(session, list(objects), collection=get_collection(session), org=session.get_one(Org, org.pk))
+        result = ingest(session, list(objects), collection=get_collection(session, collection),
+                        org=session.get_one(Org, org.pk))
     assert result.added == len(objects), result.results
 
 
@@ -102,6 +108,39 @@ def test_push_reads_as_its_owner(settings: Settings, sessions: sessionmaker[Sess
     sent = remote_ids(second_url)
     assert own["id"] in sent
     assert others["id"] not in sent
+
+
+def test_tlp_never_weakens_on_the_way_out(
+        settings: Settings, sessions: sessionmaker[Session], make_org: MakeOrg, second_url: str, second_hub: Server,
+        receiver: str) -> None:
+    """An unmarked object is GREEN here by the default collection's default; sent as stored it would
+    arrive unmarked, read as CLEAR there: it stays home, counted with the reason. Unmarked in a CLEAR
+    collection it goes (unmarked means CLEAR anyway), and so does what is marked GREEN."""
+    owner = make_org(Role.csirt).org
+    with db.transaction(sessions) as session:
+        clear_id = catalog.create(session, title=f"clear {owner.slug}", default_tlp=Tlp.clear,
+                                  owner=session.get_one(Org, owner.pk)).id
+    by_default = indicator("[ipv4-addr:value = '203.0.113.1']", name="green by default")
+    green = marked("green", 3)
+    green_definition = TLP2_DEFINITIONS[TLP2["green"]]  # unmarked too, but the standard (public) definition
+    publish(sessions, owner, by_default, green, green_definition)
+    unmarked_clear = indicator("[ipv4-addr:value = '203.0.113.2']", name="clear by default")
+    publish(sessions, owner, unmarked_clear, collection=clear_id)
+
+    push_feed("green-home", second_hub, receiver, owner)
+    assert run("green-home") == {"fetched": 3, "added": 2, "duplicates": 0, "rejected": 1}
+    sent = remote_ids(second_url)
+    assert green["id"] in sent
+    assert by_default["id"] not in sent
+    problems = json.loads(cli("feed", "show", "green-home", "--json").stdout)["runs"][0]["problems"]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{by_default['id']}: not sent: TLP:GREEN here only by the collection's default")
+    assert run("green-home")["fetched"] == 0  # held back once, not re-examined every run
+
+    add("clear-out", "taxii-push", f"{second_hub.base}/taxii2/default/collections/{DEFAULT_COLLECTION_ID}/",
+        "--username", receiver, "--password-env", "SECOND_HUB_KEY", "--owner", owner.slug, "--collection", clear_id)
+    assert run("clear-out") == {"fetched": 1, "added": 1, "duplicates": 0, "rejected": 0}
+    assert unmarked_clear["id"] in remote_ids(second_url)
 
 
 def test_a_queued_envelope_is_polled_until_stored(second_url: str, second_hub: Server, receiver: str) -> None:
