@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import statistics
 import sys
@@ -182,10 +183,8 @@ class _Received:
 
 @contextmanager
 def _smtp_server() -> Iterator[tuple[_Received, str]]:
-    try:
-        import aiosmtpd  # noqa: F401 - a development dependency: only this benchmark needs it
-    except ImportError as exc:
-        raise RuntimeError("the mail figures need aiosmtpd: pip install -e '.[dev]'") from exc
+    if importlib.util.find_spec("aiosmtpd") is None:  # a development dependency: only this benchmark needs it
+        raise RuntimeError("the mail figures need aiosmtpd: pip install -e '.[dev]'")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="exchange-bench-smtp-") as tmp:
         ids = Path(tmp) / "message-ids.txt"
