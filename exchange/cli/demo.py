@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.alerts.delivery import service as subscriptions
 from exchange.alerts.delivery.models import Channel
 from exchange.alerts.delivery.sink import WebhookLog
 from exchange.assets import service as assets
-from exchange.assets.models import Asset, AssetKind
+from exchange.assets.models import AssetKind
 from exchange.cli.common import console, session_factory
 from exchange.core.db import transaction
-from exchange.core.errors import NotFound
+from exchange.core.errors import Conflict, NotFound
 from exchange.core.settings import Settings
 from exchange.demo import DEMO_ASSETS, DEMO_ORGS, DEMO_SMES, demo_bundle
 from exchange.jobs import scheduler
@@ -78,11 +77,11 @@ def _demo_assets(session: Session, demo_orgs: dict[str, Org], settings: Settings
     reserved = settings.model_copy(update={"assets_allow_reserved": True})  # the demo's names are .test ones
     for name, owned in DEMO_ASSETS.items():
         org = demo_orgs[name]
-        have = set(session.execute(select(Asset.kind, Asset.value).where(Asset.org_pk == org.pk)).tuples())
         for kind, value in owned:
-            if (kind, value) in have:
+            try:
+                asset = assets.create(session, org, AssetKind(kind), value, settings=reserved)
+            except Conflict:  # registered by an earlier serve --demo (the service compares normalised values)
                 continue
-            asset = assets.create(session, org, AssetKind(kind), value, settings=reserved)
             if asset.verified_at is None:
                 assets.approve(asset, csirt, settings=settings)
             audit.record_cli(session, "asset.create", f"{org.slug}/{kind}/{value}", "serve --demo")
