@@ -7,12 +7,19 @@ import re
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
+from exchange.app import create_app
+from exchange.core import db
 from exchange.core.db import transaction
+from exchange.core.settings import Settings
+from exchange.orgs import users
+from exchange.orgs.models import Org, Role, UserRole
 from exchange.web.models import WebSession
 from tests.assets.conftest import Mailbox
+from tests.orgs_factory import MakeOrg
 from tests.web.conftest import PASSWORD, Portal, sign_in
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -132,3 +139,21 @@ def test_api_clients_keep_json_errors_and_browsers_get_pages(portal: Portal) -> 
         assert missing.headers["content-type"].startswith("text/html")
         assert "Nicht gefunden" in missing.text
         assert http.get("/no-such-page").headers["content-type"] == "application/json"
+
+
+def test_cookies_are_secure_when_the_hub_is_served_over_https(settings: Settings, make_org: MakeOrg) -> None:
+    who = make_org(Role.sme)
+    with transaction(db.make_sessionmaker(db.make_engine(settings.database_url))) as s:
+        users.create(s, s.get_one(Org, who.org.pk), email="owner@https.test", role=UserRole.owner, password=PASSWORD)
+    app = create_app(settings.model_copy(update={"base_url": "https://hub.example"}))
+    with TestClient(app, base_url="https://testserver") as http:  # a Secure cookie travels over https only
+        first = http.get("/signin")
+        assert "secure" in first.headers["set-cookie"].lower().split("; ")
+        token = CSRF.search(first.text)
+        assert token is not None
+        signed = http.post("/signin", data={"csrf": token.group(1), "email": "owner@https.test", "password": PASSWORD},
+                           follow_redirects=False)
+        assert signed.status_code == 303
+        flags = signed.headers["set-cookie"].lower().split("; ")
+        assert {"secure", "httponly", "samesite=lax"} <= set(flags)
+    app.state.engine.dispose()
