@@ -33,7 +33,7 @@ from exchange.web.render import gettext, page
 log = logging.getLogger(__name__)
 router = APIRouter()
 Email = Annotated[str, Form(max_length=320)]
-Next = Annotated[str, Form(max_length=500)]
+Next = Annotated[str, Form(alias="next", max_length=500)]
 Token = Annotated[str, Path(max_length=100)]
 
 
