@@ -78,7 +78,7 @@ class Portal:
     def publish(self, csirt: OrgKey, *objects: dict[str, Any]) -> None:
         """A CSIRT publishes over TAXII, as its tools would."""
         answer = httpx.post(self.url + TAXII_OBJECTS, content=json.dumps({"objects": list(objects)}),
-                            headers={**auth(csirt.key), "Content-Type": TAXII, "Accept": TAXII}, timeout=30)
+                            headers={**auth(csirt.key), "Content-Type": TAXII, "Accept": TAXII}, timeout=60)
         assert answer.status_code == 202, answer.text
         assert answer.json()["success_count"] == len(objects), answer.text
 

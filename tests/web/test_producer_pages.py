@@ -29,7 +29,8 @@ def test_the_dashboard_counts_what_the_csirt_published_and_what_came_back(portal
     portal.feed_run(csirt.org.pk, "peer-feed", added=1234)  # what a feed of this CSIRT brought in this week
     portal.feed_run(other.org.pk, "not-ours", added=99)
     [alert, _] = portal.alert_ids(sme.org.pk)
-    answered = httpx.post(f"{portal.url}/api/v1/alerts/{alert}/answer", json={"answer": "fixed"}, headers=auth(sme.key))
+    answered = httpx.post(f"{portal.url}/api/v1/alerts/{alert}/answer", json={"answer": "fixed"},
+                          headers=auth(sme.key), timeout=60)
     assert answered.status_code == 200
     sign_in(page, analyst)
     page.goto("/dashboard")

@@ -37,7 +37,7 @@ def test_an_owner_chooses_who_gets_alerts(portal: Portal, page: Page) -> None:
 
 def test_a_member_may_not_change_who_gets_alerts(portal: Portal) -> None:
     _, email = portal.person(user_role=UserRole.member)
-    with httpx.Client(base_url=portal.url) as http:
+    with httpx.Client(timeout=60, base_url=portal.url) as http:
         http.post("/signin", data={"csrf": form_token(http), "email": email, "password": PASSWORD})
         settings_page = http.get("/settings").text
         assert 'action="/settings/subscriptions"' not in settings_page
