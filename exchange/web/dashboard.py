@@ -1,6 +1,6 @@
-"""The dashboard of a CSIRT, ISAC or admin organisation: what it published and received this week, its feeds
-and their last run, and what its objects' alerts became (sent, delivered, failed, answered). Each figure
-is one SQL aggregate; nothing is loaded row by row. Received objects are counted through the read rule."""
+"""The dashboard of a CSIRT, ISAC or admin organisation: what it published this week and what its feeds brought
+in, its feeds and their last run, and what its objects' alerts became (sent, delivered, failed, answered).
+Each figure is one SQL aggregate; nothing is loaded row by row."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from exchange.alerts.delivery.models import Delivery, DeliveryStatus
@@ -19,7 +19,6 @@ from exchange.core.errors import NotFound
 from exchange.core.timestamps import now_micros
 from exchange.feeds.models import Feed, FeedRun
 from exchange.orgs.models import Org, Role
-from exchange.sharing import access
 from exchange.store.models import StixObject
 from exchange.web.deps import SignedInDep
 from exchange.web.render import page
@@ -44,9 +43,10 @@ class Figures:
 def figures(session: Session, org: Org, *, since: int) -> Figures:
     published = session.scalar(select(func.count()).select_from(StixObject).where(
         StixObject.publisher_org_pk == org.pk, StixObject.date_added >= since)) or 0
-    received = session.scalar(select(func.count()).select_from(StixObject).where(
-        access.visible(org), StixObject.date_added >= since,
-        (StixObject.publisher_org_pk != org.pk) | StixObject.publisher_org_pk.is_(None))) or 0
+    # What its feeds brought in: the runs' own tally. (Counting every object of the week through the read
+    # rule took 2 s at 100,000 objects on PostgreSQL: the rule is evaluated row by row.)
+    received = session.scalar(select(func.coalesce(func.sum(FeedRun.added), 0)).join(Feed, Feed.pk == FeedRun.feed_pk)
+                              .where(_owned(org), FeedRun.started_at >= since)) or 0
     # One probe of the object's id index per alert of the week, rather than a list of everything it published.
     ours = exists().where(StixObject.stix_id == Alert.object_id, StixObject.publisher_org_pk == org.pk)
     mine = (Alert.created_at >= since, Alert.withheld.is_(False), ours)
@@ -59,14 +59,17 @@ def figures(session: Session, org: Org, *, since: int) -> Figures:
                    by_status.get(DeliveryStatus.pending.value, 0) + by_status.get(DeliveryStatus.held.value, 0))
 
 
+def _owned(org: Org) -> ColumnElement[bool]:
+    """The organisation's feeds; every feed for a hub admin."""
+    return true() if org.is_hub_admin else Feed.owner_org_pk == org.pk
+
+
 def feeds(session: Session, org: Org) -> list[tuple[Feed, FeedRun | None]]:
     """The organisation's feeds (every feed for an admin) with their latest run."""
     latest = (select(FeedRun.feed_pk, func.max(FeedRun.pk).label("run_pk")).group_by(FeedRun.feed_pk)
               .subquery())
     query = (select(Feed, FeedRun).outerjoin(latest, latest.c.feed_pk == Feed.pk)
-             .outerjoin(FeedRun, FeedRun.pk == latest.c.run_pk).order_by(Feed.name))
-    if not org.is_hub_admin:
-        query = query.where(Feed.owner_org_pk == org.pk)
+             .outerjoin(FeedRun, FeedRun.pk == latest.c.run_pk).where(_owned(org)).order_by(Feed.name))
     return [(feed, run) for feed, run in session.execute(query).all()]
 
 

@@ -24,3 +24,4 @@ def install(app: FastAPI) -> None:
         app.include_router(router, include_in_schema=False, dependencies=[Depends(web_context)])
     app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.state.html_error = html_error
+    app.state.web_limiter = signin.limiter_for(app.state.settings)

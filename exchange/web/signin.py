@@ -21,6 +21,7 @@ from limits.storage import storage_from_string
 from exchange.alerts.wording import LANGUAGES
 from exchange.core.deps import SessionDep
 from exchange.core.errors import TooManyRequests
+from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
 from exchange.orgs import audit
 from exchange.orgs.models import Org, User
@@ -33,7 +34,7 @@ from exchange.web.render import gettext, page
 log = logging.getLogger(__name__)
 router = APIRouter()
 Email = Annotated[str, Form(max_length=320)]
-Next = Annotated[str, Form(max_length=500)]
+Next = Annotated[str, Form(alias="next", max_length=500)]
 Token = Annotated[str, Path(max_length=100)]
 
 
@@ -51,11 +52,13 @@ class _Limiter:
                 raise TooManyRequests(f"too many sign-in attempts; try again in {wait} seconds", retry_after=wait)
 
 
+def limiter_for(settings: Settings) -> _Limiter:
+    """Made when the app is: a typo in the limit or the storage URL stops the start, not the first sign-in."""
+    return _Limiter(settings.web_signin_limit, settings.web_signin_storage)
+
+
 def _limiter(request: Request) -> _Limiter:
-    limiter: _Limiter | None = getattr(request.app.state, "web_limiter", None)
-    if limiter is None:
-        settings = settings_of(request)
-        limiter = request.app.state.web_limiter = _Limiter(settings.web_signin_limit, settings.web_signin_storage)
+    limiter: _Limiter = request.app.state.web_limiter
     return limiter
 
 

@@ -34,8 +34,11 @@ from exchange.assets import service as assets
 from exchange.assets.models import Asset, AssetKind
 from exchange.core.db import transaction
 from exchange.core.settings import Settings
+from exchange.core.timestamps import now_micros
+from exchange.feeds.models import Feed, FeedRun
 from exchange.orgs import users
 from exchange.orgs.models import Org, Role, UserRole
+from exchange.store import reads
 from exchange.store.reads import DEFAULT_COLLECTION_ID
 from tests.assets.conftest import Mailbox, Zone, dns_zone, mailbox  # noqa: F401 - fixtures reused here
 from tests.orgs_factory import MakeOrg, OrgKey, auth
@@ -75,7 +78,7 @@ class Portal:
     def publish(self, csirt: OrgKey, *objects: dict[str, Any]) -> None:
         """A CSIRT publishes over TAXII, as its tools would."""
         answer = httpx.post(self.url + TAXII_OBJECTS, content=json.dumps({"objects": list(objects)}),
-                            headers={**auth(csirt.key), "Content-Type": TAXII, "Accept": TAXII}, timeout=30)
+                            headers={**auth(csirt.key), "Content-Type": TAXII, "Accept": TAXII}, timeout=60)
         assert answer.status_code == 202, answer.text
         assert answer.json()["success_count"] == len(objects), answer.text
 
@@ -102,6 +105,18 @@ class Portal:
     def alert_states(self, org_pk: int) -> list[str]:
         with self.sessions() as s:
             return list(s.scalars(select(Alert.state).where(Alert.org_pk == org_pk).order_by(Alert.pk)))
+
+    def feed_run(self, org_pk: int, name: str, *, added: int) -> None:
+        """A feed of the organisation with one finished run (the connectors' own tests run real ones)."""
+        with transaction(self.sessions) as s:
+            now = now_micros()
+            feed = Feed(name=name, kind="csv", url="https://feeds.test/list.txt", owner_org_pk=org_pk,
+                        collection_pk=reads.get_collection(s).pk, options={}, every_seconds=3600, enabled=True,
+                        bookmark={}, created_at=now, last_run_at=now)
+            s.add(feed)
+            s.flush()
+            s.add(FeedRun(feed_pk=feed.pk, started_at=now, ended_at=now, fetched=added, added=added, duplicates=0,
+                          rejected=0, problems=""))
 
     def match(self) -> None:
         """What the worker's matching job does: read what was stored since last time, write the alerts."""

@@ -16,7 +16,7 @@ def test_serve_demo_prints_working_web_sign_ins(demo_server: tuple[str, dict[str
     signins = re.findall(r"  (.+) \((sme|csirt|isac)\)\n    e-mail:   (\S+)\n    password: (\S+)", text)
     assert {role for _, role, _, _ in signins} == {"sme", "csirt", "isac"}, text
     for organisation, _, email, password in signins:
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(timeout=60, base_url=base) as http:
             signed = http.post("/signin", data={"csrf": form_token(http), "email": email, "password": password})
             assert (signed.status_code, signed.headers["location"]) == (303, "/inbox")
             inbox = http.get("/inbox")

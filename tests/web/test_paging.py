@@ -32,7 +32,7 @@ def test_an_inbox_of_5000_alerts_pages_by_key(portal: Portal) -> None:
              "object_modified": now, "kind": "listed", "severity": "high", "grade": "unknown",
              "state": "new" if i % 2 else "fixed", "matched": f"host{i}.bakery.test", "created_at": now + i,
              "updated_at": now + i, "withheld": False} for i in range(ALERTS)])
-    with httpx.Client(base_url=portal.url) as http:
+    with httpx.Client(timeout=60, base_url=portal.url) as http:
         http.post("/signin", data={"csrf": form_token(http), "email": email, "password": PASSWORD})
         seen: list[int] = []
         url: str | None = "/inbox?show=all"

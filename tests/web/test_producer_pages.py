@@ -26,16 +26,19 @@ def test_the_dashboard_counts_what_the_csirt_published_and_what_came_back(portal
     portal.publish(csirt, first, indicator("[domain-name:value = 'elsewhere.test']"))
     portal.publish(other, indicator("[domain-name:value = 'pay.bakery.test']"))
     portal.match()
+    portal.feed_run(csirt.org.pk, "peer-feed", added=1234)  # what a feed of this CSIRT brought in this week
+    portal.feed_run(other.org.pk, "not-ours", added=99)
     [alert, _] = portal.alert_ids(sme.org.pk)
-    answered = httpx.post(f"{portal.url}/api/v1/alerts/{alert}/answer", json={"answer": "fixed"}, headers=auth(sme.key))
+    answered = httpx.post(f"{portal.url}/api/v1/alerts/{alert}/answer", json={"answer": "fixed"},
+                          headers=auth(sme.key), timeout=60)
     assert answered.status_code == 200
     sign_in(page, analyst)
     page.goto("/dashboard")
     figures = {key: page.locator(f"#{key}").inner_text() for key in ("published", "received", "alerts", "answered",
                                                                       "delivered", "failed")}
-    # received: the other CSIRT's GREEN indicator and the SME's sighting is AMBER+STRICT for us only -> 2
-    assert figures == {"published": "2", "received": "2", "alerts": "1", "answered": "1", "delivered": "0",
+    assert figures == {"published": "2", "received": "1,234", "alerts": "1", "answered": "1", "delivered": "0",
                        "failed": "0"}
+    expect(page.locator("table")).to_contain_text("peer-feed")
     screenshot(page, "dashboard")
     problems = [v["id"] for v in Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}}
                                            ).response["violations"]]

@@ -17,7 +17,7 @@ def settings(settings: Settings) -> Settings:
 
 def test_sign_in_attempts_are_rate_limited(portal: Portal) -> None:
     _, email = portal.person()
-    with httpx.Client(base_url=portal.url, headers={"Accept": "text/html"}) as http:
+    with httpx.Client(timeout=60, base_url=portal.url, headers={"Accept": "text/html"}) as http:
         token = form_token(http)
         answers = [http.post("/signin", data={"csrf": token, "email": email, "password": f"guess {i} xxxxxxx"})
                    for i in range(4)]

@@ -63,9 +63,10 @@ def test_sme_journey_from_sign_in_to_the_csirt_reading_the_fix(portal: Portal, p
     expect(page.locator("ul.alerts li")).to_have_count(0)
 
     reach = httpx.get(f"{portal.url}/api/v1/alerts/reach", params={"object_id": published["id"]},
-                      headers=auth(csirt.key)).json()
+                      headers=auth(csirt.key), timeout=60).json()
     assert (reach["reached"], reach["fixed"]) == (1, 1)
-    sightings = httpx.get(f"{portal.url}/api/v1/objects", params={"type": "sighting"}, headers=auth(csirt.key)).json()
+    sightings = httpx.get(f"{portal.url}/api/v1/objects", params={"type": "sighting"}, headers=auth(csirt.key),
+                          timeout=60).json()
     answers = [(s["sighting_of_ref"], s["x_exchange_answer"]) for s in sightings["objects"]]
     assert answers == [(published["id"], "fixed")]
     assert sme.org.identity_id not in str(sightings)  # not named: the box was left unticked
