@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import os
 import struct
+import weakref
 from functools import cache
 
 import orjson
@@ -35,13 +36,9 @@ _FINGERPRINT_CHARS = 16
 _TOKEN_CHARS = len(base64.urlsafe_b64encode(bytes(_NONCE_BYTES + _PK.size + _FINGERPRINT_CHARS + 16)).rstrip(b"="))
 
 
-@cache
-def _key(engine: Engine) -> bytes:
-    with Session(engine) as session:
-        value = session.scalar(select(HubSecret.value).where(HubSecret.name == "cursor"))
-    if not value:
-        raise RuntimeError("the cursor key is missing: run `exchange db upgrade`")
-    return bytes.fromhex(value)
+# Per engine, read once: through the caller's own session, so the first listing of a process never needs a
+# second connection (20 concurrent first listings used to empty the pool and wait 30 s for a 503).
+_KEYS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
 
 
 @cache
@@ -53,7 +50,14 @@ def _cipher(key: bytes) -> AESGCM:
 def signing_key(session: Session) -> bytes:
     """The hub's cursor key (32 random bytes made by the migration, shared by every replica)."""
     bind = session.get_bind()
-    return _key(bind.engine if not isinstance(bind, Engine) else bind)
+    engine = bind.engine if not isinstance(bind, Engine) else bind
+    key = _KEYS.get(engine)
+    if key is None:
+        value = session.scalar(select(HubSecret.value).where(HubSecret.name == "cursor"))
+        if not value:
+            raise RuntimeError("the cursor key is missing: run `exchange db upgrade`")
+        key = _KEYS[engine] = bytes.fromhex(value)
+    return key
 
 
 def fingerprint(*parts: object) -> str:
