@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 from exchange.cli import COMMANDS, app, load
 from exchange.cli.sources import WHOLE, Reader
 from exchange.core.settings import Settings
+from exchange.store.bulk import CHUNK, _tasks
 from exchange.store.models import StixObject
 from tests.factories import bundle, indicator
 
@@ -179,3 +180,35 @@ def test_root_help_lines_are_the_commands_own() -> None:
         assert " ".join(own.split()) == line, name
     shown = " ".join(run("--help").output.split())
     assert all(f"{name} {line[:30]}" in shown for name, (_, _, line) in COMMANDS.items())
+
+
+# Several batches: the helper processes prepare them in chunks (store.bulk), positions stay exact.
+
+def test_rejections_across_batches_and_chunks_keep_their_positions(settings: Settings, tmp_path: Path) -> None:
+    bad_at = {0, 999, 1000, 1199, 1200, 2399}  # 0-based: chunk and batch edges with --batch-size 1200
+    objects = [indicator(confidence=500) if i in bad_at else indicator(pattern=f"[ipv4-addr:value = '10.0.{i // 256}"
+                                                                              f".{i % 256}'] OR [domain-name:value = "
+                                                                              f"'h{i}.example']")
+               for i in range(2500)]
+    f = tmp_path / "many.json"
+    f.write_bytes(orjson.dumps(bundle(*objects)))
+    r = run("import", str(f), "--batch-size", "1200")
+    assert r.exit_code == 3, r.output
+    shown = r.output.replace("\n", "")
+    for i in sorted(bad_at):
+        assert f"{f}, object {i + 1} ({objects[i]['id']}): " in shown
+    assert f"│ {2500 - len(bad_at)}  │ 0          │ {len(bad_at)}        │" in r.output
+    engine = create_engine(settings.database_url)
+    with engine.connect() as connection:
+        stored = set(connection.scalars(select(StixObject.stix_id)))
+    engine.dispose()
+    assert stored == {o["id"] for i, o in enumerate(objects) if i not in bad_at}
+
+
+def test_a_chunk_orjson_cannot_write_goes_as_it_is() -> None:
+    huge = [{"type": "indicator", "x_big": 2**70}]  # ijson reads such integers; orjson writes 64 bits at most
+    assert list(_tasks(huge)) == [(huge, True)]
+    small = [{"a": 1}] * (CHUNK + 1)
+    assert [(orjson.loads(t) if isinstance(t, bytes) else t, c) for t, c in _tasks(small)] == [
+        (small[:CHUNK], True), (small[CHUNK:], True)]
+    assert list(_tasks(b"[]")) == [(b"[]", False)]
