@@ -51,9 +51,14 @@ class Work:
 
 
 def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
-    rows = session.execute(select(Delivery, Subscription, Org)
-                           .join(Subscription, Subscription.pk == Delivery.subscription_pk)
-                           .join(Org, Org.pk == Delivery.org_pk).where(Delivery.pk.in_(pks)).order_by(Delivery.pk))
+    rows = list(session.execute(select(Delivery, Subscription, Org)
+                                .join(Subscription, Subscription.pk == Delivery.subscription_pk)
+                                .join(Org, Org.pk == Delivery.org_pk).where(Delivery.pk.in_(pks))
+                                .order_by(Delivery.pk)).tuples())
+    # Into the session's identity map at once (held here: the map keeps only weak references), so the
+    # per-message session.get() below runs no query.
+    loaded = [*session.scalars(select(Alert).where(Alert.pk.in_({d.alert_pk for d, _, _ in rows}))),
+              *session.scalars(select(AlertEvent).where(AlertEvent.pk.in_({d.event_pk for d, _, _ in rows})))]
     now = now_micros()
     secrets: dict[int, list[str]] = {}
     composer = compose.Composer(session, settings.base_url)
@@ -90,6 +95,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
                 work.email = mail.compose(session, delivery.pk, sub, wording.render(message, sub.language),
                                           [service.KIND_CATEGORY[message.kind]], settings=settings)
         out.append(work)
+    del loaded
     return out
 
 

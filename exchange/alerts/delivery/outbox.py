@@ -113,8 +113,9 @@ def record(session: Session, pk: int, holder: str, outcome: Outcome, *, max_atte
     delivery.last_error = outcome.detail[:1000] or None
     if outcome.result is Result.sent:
         delivery.status, delivery.sent_at = DeliveryStatus.sent.value, now
-        session.execute(update(Delivery).where(Delivery.digest_pk == pk)
-                        .values(status=DeliveryStatus.bundled.value, sent_at=now))
+        if delivery.event_pk is None:  # a digest: the messages it carried went with it
+            session.execute(update(Delivery).where(Delivery.digest_pk == pk)
+                            .values(status=DeliveryStatus.bundled.value, sent_at=now))
     elif outcome.result is Result.refused:
         delivery.status = DeliveryStatus.dead.value
         sub = session.get(Subscription, delivery.subscription_pk)

@@ -53,6 +53,8 @@ class WebhookLog:
         log = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: the hub reuses one connection for a batch
+
             def do_OPTIONS(self) -> None:  # noqa: N802 - the standard library's name
                 self.send_response(200)
                 self.send_header("WebHook-Allowed-Origin", self.headers.get("WebHook-Request-Origin", "*"))
@@ -63,6 +65,7 @@ class WebhookLog:
                 body = self.rfile.read(min(int(self.headers.get("Content-Length", "0")), 1 << 20))
                 log._append(body, {k.lower(): v for k, v in self.headers.items()})
                 self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the standard library's name
