@@ -54,7 +54,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
     rows = list(session.execute(select(Delivery, Subscription, Org)
                                 .join(Subscription, Subscription.pk == Delivery.subscription_pk)
                                 .join(Org, Org.pk == Delivery.org_pk).where(Delivery.pk.in_(pks))
-                                .order_by(Delivery.pk)).tuples())
+                                .order_by(Delivery.pk)))
     # Into the session's identity map at once (held here: the map keeps only weak references), so the
     # per-message session.get() below runs no query.
     loaded = [*session.scalars(select(Alert).where(Alert.pk.in_({d.alert_pk for d, _, _ in rows}))),
