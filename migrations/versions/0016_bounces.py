@@ -1,6 +1,6 @@
 """Bounces: when an e-mail subscription's address was refused for good (exchange/alerts/delivery/bounces.py).
 
-Revision ID: 0016b
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 02:40:00
 """
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0016b'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None

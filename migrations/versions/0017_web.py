@@ -2,16 +2,16 @@
 
 See exchange/web/models.py and docs/decisions/0014-web.md.
 
-Revision ID: 0018
-Revises: 0016b
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 02:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0018'
-down_revision = '0016b'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -2,15 +2,15 @@
 
 See exchange/feeds/schedule.py and docs/decisions/0013-connectors.md.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 02:30:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019'
-down_revision = '0018'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
