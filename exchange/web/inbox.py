@@ -47,7 +47,7 @@ def _message(request: Request, session: Session, alert: Alert) -> Message:
     reader = Subscription(channel=Channel.webhook.value, timezone="UTC", language=request.state.language)
     base = settings_of(request).base_url
     message = compose.message(session, alert, request.state.web.org, reader, base_url=base)
-    return dataclasses.replace(message, read_url=f"{base.rstrip('/')}/inbox/{alert.pk}", answer_urls={})
+    return dataclasses.replace(message, answer_urls={})
 
 
 def rendered(request: Request, session: Session, alert: Alert) -> Rendered:

@@ -90,7 +90,7 @@ class Composer:
             matched="" if alert.withheld else alert.matched,
             published_at=datetime.fromtimestamp(alert.object_modified / _SECONDS, tz=UTC),
             sender=Sender(name=seen.publisher.name if seen.publisher is not None else "the hub", contact=seen.contact),
-            read_url=f"{self.root}/api/v1/alerts/{alert.pk}", cleared=cleared, withheld=alert.withheld,
+            read_url=f"{self.root}/inbox/{alert.pk}", cleared=cleared, withheld=alert.withheld,
             answer_urls={} if alert.withheld or cleared else answer_urls(self.session, alert, self.root),
             title=_text(raw.get("name")), description=_text(raw.get("description")),
             steps=actions,

@@ -98,6 +98,14 @@ def test_taxii_post_to_mail_and_webhook_to_fixed_to_sighting(world: World, clien
     html = mail.get_body(("html",))
     assert isinstance(html, EmailMessage)
     assert links["It is fixed"] in html.get_content()
+    # "Read the full alert" opens the web inbox (sign-in first), not an API URL that needs a key.
+    read = re.search(r"Read the full alert: (\S+)", text)
+    assert read is not None, text
+    assert re.fullmatch(r"http://hub\.example/inbox/\d+", read[1]), read[1]
+    page = client.get(read[1].removeprefix("http://hub.example"), headers={"Accept": "text/html"},
+                      follow_redirects=False)
+    assert page.status_code == 303, page.headers
+    assert page.headers["location"].startswith("/signin"), page.headers
 
     # The webhook, verified with the Standard Webhooks package by the receiver.
     assert receiver.wait_for(1)

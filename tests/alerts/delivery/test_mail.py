@@ -59,7 +59,7 @@ def test_tlp_red_never_in_mail(sessions: sessionmaker[Session], settings: Settin
     raw = mail.as_string()
     assert "Nightbird" not in raw
     assert "Steals passwords" not in raw
-    assert "http://hub.example/api/v1/alerts/" in raw, "the mail says where to read it"
+    assert "http://hub.example/inbox/" in raw, "the mail says where to read it"
 
 
 def test_one_click_unsubscribe_switches_the_category_off(sessions: sessionmaker[Session], settings: Settings,
