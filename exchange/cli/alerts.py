@@ -11,7 +11,7 @@ from rich.table import Table
 from exchange.alerts import matching, service
 from exchange.alerts.models import Alert, AlertState
 from exchange.alerts.schemas import alert_out
-from exchange.cli.common import console, session_factory, unit_of_work
+from exchange.cli.common import console, session_factory, show_figures, unit_of_work
 from exchange.core import db
 from exchange.core.db import transaction
 from exchange.core.errors import NotFound
@@ -115,10 +115,4 @@ def bench(
                "match_seconds": round(report.match_seconds, 2), "match_per_second": round(report.match_rate),
                "lookalike": f"{report.lookalike_published:,} vs {report.lookalike_registered:,}",
                "lookalike_found": report.lookalike_found, "lookalike_seconds": round(report.lookalike_seconds, 2)}
-    if as_json:
-        typer.echo(json.dumps(figures))
-        return
-    table = Table("figure", "value", title="exchange bench alerts")
-    for key, value in figures.items():
-        table.add_row(key, str(value))
-    console.print(table)
+    show_figures(figures, "exchange bench alerts", as_json=as_json)

@@ -26,7 +26,7 @@ from exchange.bench.data import SHAPES
 from exchange.bench.taxii import Budget, Phases
 from exchange.bench.taxii_report import FIGURES, Figure, TaxiiReport
 from exchange.cli import alerts as alerts_cli
-from exchange.cli.common import console
+from exchange.cli.common import console, show_figures
 from exchange.core import db
 
 app = typer.Typer(help="Benchmarks (numbers for issue notes and capacity planning).", no_args_is_help=True)
@@ -186,14 +186,7 @@ def delivery(
     if mails:
         with db.scratch_database(database_url, "bench") as url:
             one, two = delivery_bench.mail_rates(url, mails=mails, smes=smes)
-    figures = delivery_bench.summary(lat, one, two)
-    if as_json:
-        typer.echo(json.dumps(figures))
-        return
-    table = Table("figure", "value", title="exchange bench delivery")
-    for name, value in figures.items():
-        table.add_row(name, str(value))
-    console.print(table)
+    show_figures(delivery_bench.summary(lat, one, two), "exchange bench delivery", as_json=as_json)
 
 
 @app.command("feeds")

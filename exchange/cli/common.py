@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,19 @@ from exchange.core.errors import ExchangeError
 from exchange.core.settings import Settings
 
 console = Console(stderr=True)
+
+
+def show_figures(figures: dict[str, object], title: str, *, as_json: bool) -> None:
+    """A benchmark's figures: one JSON object on stdout for scripts, or a two-column table for people."""
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    from rich.table import Table  # only benchmarks print this table: not loaded at every command's start
+
+    table = Table("figure", "value", title=title)
+    for name, value in figures.items():
+        table.add_row(name, str(value))
+    console.print(table)
 
 
 def database_failure(exc: SQLAlchemyError, url: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -150,13 +150,25 @@ class SmtpServer:
         return f"smtp://127.0.0.1:{self.port}"
 
 
+class _Handler(Protocol):
+    port: int
+
+
+H = TypeVar("H", bound=_Handler)
+
+
+def serve_smtp(handler: H) -> Iterator[H]:
+    """Run an aiosmtpd ``handler`` on a free loopback port for a fixture (``yield from``)."""
+    handler.port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(port=free_port())
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
-    controller.start()
-    yield server
-    controller.stop()
+    yield from serve_smtp(SmtpServer())
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +24,7 @@ from exchange.core.settings import Settings
 from exchange.notify import smtp
 from exchange.orgs import users
 from exchange.orgs.models import Org, Role, UserRole
-from tests.alerts.delivery.conftest import free_port, make_alert, plain_text, subscribe
+from tests.alerts.delivery.conftest import free_port, make_alert, plain_text, serve_smtp, subscribe
 from tests.orgs_factory import MakeOrg
 
 runner = CliRunner()
@@ -61,11 +60,7 @@ class Mx:
 
 @pytest.fixture
 def mx() -> Iterator[Mx]:
-    server = Mx(port=free_port())
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
-    controller.start()
-    yield server
-    controller.stop()
+    yield from serve_smtp(Mx())
 
 
 @pytest.fixture
