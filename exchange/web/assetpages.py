@@ -15,12 +15,11 @@ from fastapi.responses import Response
 from exchange.assets import checks, verification
 from exchange.assets import service as assets
 from exchange.assets.models import AssetKind, VerificationMethod
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import Forbidden
 from exchange.core.queryparams import INT_MAX
 from exchange.orgs import audit
 from exchange.orgs.models import Scope
-from exchange.web.cookies import settings_of
 from exchange.web.deps import CsrfChecked, SignedInDep, see_other
 from exchange.web.render import page
 from exchange.web.sessions import SignedIn
@@ -51,7 +50,7 @@ def list_assets(request: Request, session: SessionDep, me: SignedInDep,
 def add_asset(request: Request, session: SessionDep, me: SignedInDep, kind: Annotated[AssetKind, Form()],
               value: Annotated[str, Form(min_length=1, max_length=1024)]) -> Response:
     _writer(me)
-    asset = assets.create(session, me.org, kind, value, settings=settings_of(request))
+    asset = assets.create(session, me.org, kind, value, settings=get_settings(request))
     audit.record(session, org=me.org, action="asset.add", target=f"{me.org.slug}/{asset.kind}/{asset.value}",
                  detail="web", actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
     return see_other(request, f"/assets/{asset.pk}")
@@ -76,7 +75,7 @@ def verify(request: Request, session: SessionDep, me: SignedInDep, asset_id: Ass
            mailbox: Annotated[str, Form(max_length=32)] = "security") -> Response:
     _writer(me)
     asset = assets.get(session, me.org, asset_id)
-    result = verification.verify(session, asset, method, settings=settings_of(request), caller=me.org,
+    result = verification.verify(session, asset, method, settings=get_settings(request), caller=me.org,
                                  mailbox=mailbox)
     audit.record(session, org=me.org, action="asset.verify", target=f"{asset.kind}/{asset.value}",
                  detail=f"{method.value}: {result.detail} (web)", actor=f"{me.org.slug}:{me.user.email}",

@@ -5,21 +5,16 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from exchange.core.settings import Settings
+from exchange.core.deps import get_settings
 
 SESSION_COOKIE = "exchange_session"
 PRESESSION_COOKIE = "exchange_presession"
 LANGUAGE_COOKIE = "exchange_language"
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
-                        secure=settings_of(request).base_url.startswith("https://"))
+                        secure=get_settings(request).base_url.startswith("https://"))
 
 
 def finish(request: Request, response: Response) -> Response:

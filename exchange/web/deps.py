@@ -17,10 +17,10 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from exchange.alerts.wording import LANGUAGES
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import ExchangeError, Forbidden
 from exchange.web import sessions
-from exchange.web.cookies import LANGUAGE_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, finish, settings_of
+from exchange.web.cookies import LANGUAGE_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, finish
 from exchange.web.models import WebPreference
 from exchange.web.render import negotiate
 from exchange.web.sessions import SignedIn
@@ -56,7 +56,7 @@ def language_for(request: Request, me: SignedIn | None, preference: str | None) 
 
 
 def web_context(request: Request, session: SessionDep) -> SignedIn | None:
-    me = sessions.resume(session, request.cookies.get(SESSION_COOKIE, ""), settings=settings_of(request))
+    me = sessions.resume(session, request.cookies.get(SESSION_COOKIE, ""), settings=get_settings(request))
     preference = session.get(WebPreference, me.user.pk) if me is not None else None
     request.state.web = me
     request.state.language = language_for(request, me, preference.language if preference else None)

@@ -23,12 +23,11 @@ from exchange.alerts.delivery.models import Channel, Subscription
 from exchange.alerts.message import Message, Rendered
 from exchange.alerts.models import Alert, AlertState
 from exchange.assets.models import Asset
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import Forbidden
 from exchange.core.queryparams import INT_MAX
 from exchange.orgs import audit
 from exchange.orgs.models import Scope
-from exchange.web.cookies import settings_of
 from exchange.web.deps import CsrfChecked, SignedInDep, see_other
 from exchange.web.render import page
 
@@ -45,7 +44,7 @@ def _message(request: Request, session: Session, alert: Alert) -> Message:
     """The alert's message as delivery composes it; its page is where to read it, its buttons answer it."""
     # A web page is a channel like a webhook: the signed-in reader may read what the read rule lets it read.
     reader = Subscription(channel=Channel.webhook.value, timezone="UTC", language=request.state.language)
-    base = settings_of(request).base_url
+    base = get_settings(request).base_url
     message = compose.message(session, alert, request.state.web.org, reader, base_url=base)
     return dataclasses.replace(message, answer_urls={})
 

@@ -12,12 +12,11 @@ from exchange.alerts.delivery import service as subscriptions
 from exchange.alerts.delivery.models import Channel
 from exchange.alerts.models import Severity
 from exchange.alerts.wording import LANGUAGES
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import Forbidden
 from exchange.core.queryparams import INT_MAX
 from exchange.orgs import audit
 from exchange.orgs.models import Scope
-from exchange.web.cookies import settings_of
 from exchange.web.deps import CsrfChecked, SignedInDep, see_other
 from exchange.web.models import WebPreference
 from exchange.web.render import page
@@ -49,7 +48,7 @@ def add_subscription(request: Request, session: SessionDep, me: SignedInDep,
                      min_severity: Annotated[Severity, Form()] = Severity.low) -> Response:
     _admin(me)
     sub = subscriptions.create(session, me.org, channel=Channel.email, address=address, language=language,
-                               min_severity=min_severity, settings=settings_of(request))
+                               min_severity=min_severity, settings=get_settings(request))
     audit.record(session, org=me.org, action="subscription.add", target=f"{me.org.slug}/{sub.pk}",
                  detail=f"email {sub.address} (web)", actor=f"{me.org.slug}:{me.user.email}",
                  remote_addr=audit.client_address(request))

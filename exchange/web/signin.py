@@ -19,14 +19,14 @@ from limits import parse, strategies
 from limits.storage import storage_from_string
 
 from exchange.alerts.wording import LANGUAGES
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import TooManyRequests
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
 from exchange.orgs import audit
 from exchange.orgs.models import Org, User
 from exchange.web import sessions
-from exchange.web.cookies import LANGUAGE_COOKIE, SESSION_COOKIE, set_cookie, settings_of
+from exchange.web.cookies import LANGUAGE_COOKIE, SESSION_COOKIE, set_cookie
 from exchange.web.deps import CsrfChecked, WebContext, safe_next, see_other
 from exchange.web.models import WebPreference
 from exchange.web.render import gettext, page
@@ -87,7 +87,7 @@ def signin(request: Request, session: SessionDep, email: Email, password: Annota
 
 
 def _start(request: Request, session: SessionDep, user: User, target: str, how: str) -> Response:
-    token = sessions.start(session, user, settings=settings_of(request))
+    token = sessions.start(session, user, settings=get_settings(request))
     org = session.get_one(Org, user.org_pk)
     audit.record(session, org=org, action="web.signin", target=user.email, detail=how, actor=f"{org.slug}:{user.email}",
                  remote_addr=audit.client_address(request))
@@ -99,7 +99,7 @@ def _start(request: Request, session: SessionDep, user: User, target: str, how: 
 @router.post("/signin/link", dependencies=[CsrfChecked])
 def request_link(request: Request, session: SessionDep, email: Email) -> Response:
     _limiter(request).hit(f"ip:{_client(request)}", f"email:{email.strip().lower()}")
-    settings = settings_of(request)
+    settings = get_settings(request)
     sent = sessions.mail_link(
         session, email, settings=settings, subject=gettext(request, "Your sign-in link"),
         body=gettext(request, "Someone asked to sign in to the threat-information exchange at %(site)s with this "

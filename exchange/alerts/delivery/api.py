@@ -29,10 +29,9 @@ from exchange.alerts.delivery.schemas import (
     unreachable_out,
 )
 from exchange.assets.service import acts_for_others, target_org
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, get_settings
 from exchange.core.handlers import ERRORS
 from exchange.core.queryparams import INT_MAX, known_only, page_limit, text_path, text_query
-from exchange.core.settings import Settings
 from exchange.orgs import audit
 from exchange.orgs.auth import CurrentOrg, Writer
 
@@ -41,11 +40,6 @@ OrgSlug = Annotated[str | None, text_query(description="Another organisation's s
                                            max_length=64)]
 ItemId = Annotated[int, Path(ge=1, le=INT_MAX)]
 Token = Annotated[str, text_path(max_length=200)]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 @router.get("/subscriptions", summary="An organisation's e-mail and webhook subscriptions",
@@ -59,7 +53,7 @@ def list_subscriptions(session: SessionDep, caller: CurrentOrg, org: OrgSlug = N
              response_model=SubscriptionOut, status_code=201)
 def add_subscription(request: Request, session: SessionDep, caller: Writer, body: SubscriptionIn) -> SubscriptionOut:
     target = target_org(session, caller.org, body.org)
-    sub = service.create(session, target, channel=body.channel, address=body.address, settings=_settings(request),
+    sub = service.create(session, target, channel=body.channel, address=body.address, settings=get_settings(request),
                          secret=body.secret, language=body.language, min_severity=body.min_severity,
                          digest=body.digest, timezone=body.timezone, digest_hour=body.digest_hour,
                          categories=body.categories)
@@ -95,7 +89,7 @@ def list_deliveries(request: Request, session: SessionDep, caller: CurrentOrg, o
                     next_page: Annotated[int | None, Query(alias="next", ge=1, le=INT_MAX,
                                                            description="`next` of the previous page")] = None,
                     ) -> DeliveryPageOut:
-    settings = _settings(request)
+    settings = get_settings(request)
     target = target_org(session, caller, org)
     size = min(limit or settings.default_page_size, settings.max_page_size)
     rows = outbox.listing(session, target.pk, status=status, before=next_page, limit=size)
