@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import func, select
@@ -24,13 +24,13 @@ from exchange.alerts.finders import Finders, Hit, addresses, asn_numbers
 from exchange.alerts.models import AlertKind
 from exchange.sharing import access
 from exchange.stix.observables import Extracted
+from exchange.store.bulk import batched
 from exchange.store.models import Observable, StixObject
 
 CHUNK = 2_000  # pairs or ids per statement: well under every driver's parameter limit
 # Types matched from their JSON rather than (only) from the observable table.
 RAW_TYPES = ("vulnerability", "report", "course-of-action", "observed-data", "sighting", "autonomous-system",
              "relationship")
-T = TypeVar("T")
 
 
 class Row(NamedTuple):
@@ -62,11 +62,6 @@ class Batch:
     hits: list[tuple[Hit, Row]] = field(default_factory=list)
     raws: dict[int, dict[str, Any]] = field(default_factory=dict)  # pk -> JSON of the objects read whole
     mitigations: list[Mitigation] = field(default_factory=list)
-
-
-def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
 
 
 def window(session: Session, after: int, limit: int) -> tuple[int, int]:
@@ -116,7 +111,7 @@ def _whole(session: Session, finders: Finders, first: int, last: int, batch: Bat
 def _rows(session: Session, pks: Sequence[int], batch: Batch) -> dict[int, Row]:
     """Version rows (and JSON, for the grade) of the objects that hit something, if still current."""
     rows: dict[int, Row] = {}
-    for chunk in chunks(pks):
+    for chunk in batched(pks, CHUNK):
         for result in session.connection().execute(select(*ROW, StixObject.raw).where(
                 StixObject.pk.in_(chunk), StixObject.is_latest.is_(True))):
             row, raw = Row._make(result[:-1]), result[-1]
@@ -166,7 +161,7 @@ def _referenced_scos(session: Session, objects: Iterable[dict[str, Any]]) -> dic
     found: dict[str, list[Extracted]] = defaultdict(list)
     observed: list[tuple[str, dict[str, Any]]] = []
     sco_pks: dict[int, str] = {}
-    for chunk in chunks(list(refs)):
+    for chunk in batched(refs, CHUNK):
         for stix_id, kind, pk, raw in session.execute(
                 select(StixObject.stix_id, StixObject.type, StixObject.pk, StixObject.raw)
                 .where(StixObject.stix_id.in_(chunk), StixObject.is_latest.is_(True))):
@@ -174,7 +169,7 @@ def _referenced_scos(session: Session, objects: Iterable[dict[str, Any]]) -> dic
                 observed.append((stix_id, orjson.loads(raw)))
             else:
                 sco_pks[pk] = stix_id
-    for keys in chunks(sorted(sco_pks)):  # one query for all the SCOs' observables, not one per SCO
+    for keys in batched(sorted(sco_pks), CHUNK):  # one query for all the SCOs' observables, not one per SCO
         for result in session.execute(
                 select(Observable.object_pk, Observable.kind, Observable.value, Observable.ip_lo, Observable.ip_hi)
                 .where(Observable.object_pk.in_(keys))):
@@ -190,6 +185,6 @@ def readable(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[in
     """The (organisation, object version) pairs the read rule lets through: ``access.readers``, the one
     read rule (decision 0011), for thousands of pairs a statement."""
     allowed: set[tuple[int, int]] = set()
-    for chunk in chunks(sorted(set(pairs))):
+    for chunk in batched(sorted(set(pairs)), CHUNK):
         allowed.update((org, pk) for org, pk in session.execute(access.readers(chunk)))
     return allowed

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import exists, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from exchange.alerts.candidates import ROW, Mitigation, Row, chunks, readable
+from exchange.alerts.candidates import CHUNK, ROW, Mitigation, Row, readable
 from exchange.alerts.finders import Hit
 from exchange.alerts.models import (
     SEVERITY_ORDER,
@@ -30,6 +30,7 @@ from exchange.alerts.models import (
 )
 from exchange.assets.models import Asset
 from exchange.core.timestamps import now_micros
+from exchange.store.bulk import batched
 from exchange.store.models import StixObject
 
 OPEN = frozenset({AlertState.new, AlertState.acknowledged, AlertState.need_help, AlertState.accepted_risk})
@@ -168,7 +169,7 @@ def _existing(session: Session, first: int, last: int) -> dict[Row, list[Alert]]
 def _suppressed(session: Session, found: list[Found]) -> set[tuple[int, int, str]]:
     assets = sorted({f.hit.asset.pk for f in found if f.hit.asset is not None})
     rows: set[tuple[int, int, str]] = set()
-    for chunk in chunks(assets):
+    for chunk in batched(assets, CHUNK):
         rows.update((o, a, m) for o, a, m in session.execute(
             select(Suppression.org_pk, Suppression.asset_pk, Suppression.matched)
             .where(Suppression.asset_pk.in_(chunk))))
@@ -179,7 +180,7 @@ def _withheld_assets(session: Session, found: list[Found]) -> set[int | None]:
     """Unverified assets that already have an open "please verify" notice."""
     assets = sorted({f.hit.asset.pk for f in found if f.hit.asset is not None and not f.verified})
     waiting: set[int | None] = set()
-    for chunk in chunks(assets):
+    for chunk in batched(assets, CHUNK):
         waiting.update(session.scalars(select(Alert.asset_pk).where(
             Alert.asset_pk.in_(chunk), Alert.withheld.is_(True), Alert.state == AlertState.new.value)))
     return waiting
@@ -199,10 +200,10 @@ def mitigated(session: Session, mitigations: list[Mitigation], *, created_before
     for m in mitigations:
         by_target[m.target].append(m)
     courses: dict[str, int] = {}
-    for chunk in chunks(sorted({m.course_of_action for m in mitigations})):
+    for chunk in batched(sorted({m.course_of_action for m in mitigations}), CHUNK):
         courses.update((r[0], r[1]) for r in session.execute(select(StixObject.stix_id, StixObject.pk).where(
             StixObject.stix_id.in_(chunk), StixObject.is_latest.is_(True), StixObject.revoked.is_(False))))
-    alerts = [a for chunk in chunks(sorted(by_target)) for a in session.scalars(select(Alert).where(
+    alerts = [a for chunk in batched(sorted(by_target), CHUNK) for a in session.scalars(select(Alert).where(
         Alert.object_id.in_(chunk), Alert.state.in_(_OPEN_VALUES), Alert.withheld.is_(False),
         Alert.created_at < created_before))]
     pairs = {(a.org_pk, pk) for a in alerts for m in by_target[a.object_id]
