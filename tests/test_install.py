@@ -18,7 +18,6 @@ import importlib.metadata as md
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from exchange.bench.taxii_run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -107,13 +108,6 @@ def _wheelhouse() -> Path:
     return house
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _healthz(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -148,7 +142,7 @@ def test_a_plain_install_migrates_serves_and_has_a_worker(tmp_path: Path) -> Non
     worker = run("worker", "--help")
     assert worker.returncode == 0, worker.stderr
     assert "scheduled jobs" in worker.stdout
-    port = _free_port()
+    port = free_port()
     with open(tmp_path / "serve.log", "wb") as log:
         proc = subprocess.Popen([exchange, "serve", "--port", str(port)], cwd=tmp_path, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)

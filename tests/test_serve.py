@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exchange.bench.taxii_run import free_port
+
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for_line(proc: subprocess.Popen[bytes], needle: bytes, timeout: float) -> bytes:
@@ -42,7 +37,7 @@ def _wait_for_line(proc: subprocess.Popen[bytes], needle: bytes, timeout: float)
 
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], bytes]]:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"EXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "COLUMNS": "200"}
     proc = subprocess.Popen([EXCHANGE, "serve", "--demo", "--port", str(port)], env=env, cwd=tmp_path,
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)

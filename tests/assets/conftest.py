@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from aiosmtpd.controller import Controller
 from dnslib import QTYPE, RR, TXT
 from dnslib.server import DNSServer
 
+from exchange.bench.taxii_run import free_port
 from exchange.core.settings import Settings
 
 
@@ -114,15 +114,9 @@ class Mailbox:
         return str(self.messages[index].get_content())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=_free_port())
+    box = Mailbox(port=free_port())
     controller = Controller(box, hostname="127.0.0.1", port=box.port)
     controller.start()
     yield box

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ import httpx
 import orjson
 from typer.testing import CliRunner
 
+from exchange.bench.taxii_run import free_port
 from exchange.cli import app as cli
 from exchange.orgs.models import Role
 from exchange.store.reads import DEFAULT_COLLECTION_ID
@@ -60,12 +60,6 @@ def ts(value: str) -> dt.datetime:
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Log:
