@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from exchange.alerts.models import Alert
 from exchange.assets import service as assets
+from exchange.assets.models import AssetKind
 from exchange.core.db import transaction
 from exchange.orgs.models import Org, Role, UserRole
 from exchange.store.models import StixObject
@@ -53,6 +54,10 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
     hotel, _ = portal.person()
     with transaction(portal.sessions) as s:
         assets.set_profile(s, s.get_one(Org, hotel.org.pk), sector="I", country=None)
+    shop, _ = portal.person()
+    with transaction(portal.sessions) as s:
+        assets.create(s, s.get_one(Org, shop.org.pk), AssetKind.software, "cpe:2.3:a:acme:shopcart:2.3.0:*:*:*:*:*:*:*",
+                      settings=portal.settings)
     unverified, _ = portal.person()
     portal.add_unverified(unverified.org.pk, "login.bakery.test")
     _, bystander = portal.person()  # neither named nor in the sector: reads it (GREEN), is not alerted
@@ -60,13 +65,17 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
 
     sign_in(page, analyst)
     fill(page)
+    page.fill("#vendor", "ACME")
+    page.fill("#product", "shopcart")
+    page.fill("#versions", ">=2.0, <2.4.1")
     page.get_by_role("button", name="Check who it reaches").click()
-    expect(page.locator("#reach-count")).to_have_text("2")
+    expect(page.locator("#reach-count")).to_have_text("3")
     reach = page.get_by_role("status")
-    expect(reach).to_contain_text(f"High: {bakery.org.name}")  # a listed domain, exploited: one step up
-    expect(reach).to_contain_text(f"Low: {hotel.org.name}")  # a sector advisory, exploited: one step up
+    # a listed domain is high; software medium, one step up when exploited; a sector advisory low
+    expect(reach).to_contain_text(f"High: {', '.join(sorted([bakery.org.name, shop.org.name]))}")
+    expect(reach).to_contain_text(f"Low: {hotel.org.name}")
     expect(reach).to_contain_text(f"prove they own the asset it names: {unverified.org.name}")
-    expect(page.locator("#reach-readers")).to_have_text("4")
+    expect(page.locator("#reach-readers")).to_have_text("5")
     assert _stored(portal) == (0, 0)  # the preview kept nothing
     assert _axe(page) == []
     screenshot(page, "advisory-preview")
@@ -74,7 +83,7 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
     page.get_by_role("button", name="Publish").click()
     expect(page).to_have_url(re.compile(r"/advisories\?published=true$"))
     expect(page.get_by_role("status")).to_contain_text("Published")
-    assert _stored(portal)[0] == 5  # report, indicator, course of action, and it mitigates both
+    assert _stored(portal)[0] == 7  # report, vulnerability, indicator, course of action, and it mitigates all three
     portal.match()  # the worker's job, as after any publication
 
     context = browser.new_context(base_url=portal.url)
@@ -93,9 +102,9 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
     row = page.locator("table.feedback tbody tr").first
     expect(row).to_contain_text("Phishing of bakeries")
     cells = row.locator("td")
-    expect(cells.nth(0)).to_have_text("2")  # reached: the bakery and the hotel
+    expect(cells.nth(0)).to_have_text("3")  # reached: the bakery, the shop and the hotel
     expect(cells.nth(2)).to_contain_text("1")  # fixed
-    expect(cells.nth(2)).to_contain_text("50%")
+    expect(cells.nth(2)).to_contain_text("33%")
     assert _axe(page) == []
     screenshot(page, "advisories")
     page.goto("/sightings")
@@ -182,3 +191,31 @@ def test_the_form_works_without_javascript_and_at_360_px(portal: Portal, browser
         assert width <= NARROW["width"], f"{path} scrolls sideways: {width} px"
         screenshot(page, f"narrow{path.replace('/', '-')}")
     context.close()
+
+
+def test_a_producer_sees_only_its_own_advisories_and_the_sightings_sent_to_it(portal: Portal, page: Page,
+                                                                             browser: Browser) -> None:
+    sme, sme_email = portal.person()
+    portal.asset(sme.org.pk, "bakery.test")
+    _, first = portal.person(Role.csirt)
+    _, second = portal.person(Role.isac)
+    sign_in(page, first)
+    fill(page, sector=None)
+    page.get_by_role("button", name="Check who it reaches").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page).to_have_url(re.compile(r"/advisories\?published=true$"))
+    portal.match()
+    context = browser.new_context(base_url=portal.url)
+    other = context.new_page()
+    sign_in(other, sme_email)
+    other.locator("ul.alerts li a").first.click()
+    other.get_by_role("button", name="We need help").click()
+    other.get_by_role("button", name="Sign out").click()
+    sign_in(other, second)
+    for path, empty in (("/advisories", "No advisories yet."), ("/sightings", "No sightings yet.")):
+        other.goto(path)
+        expect(other.get_by_text(empty)).to_be_visible()
+        assert "Phishing of bakeries" not in other.content()
+    context.close()
+    page.goto("/sightings")
+    expect(page.locator("tbody tr")).to_contain_text("Help requested")

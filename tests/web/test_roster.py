@@ -22,8 +22,8 @@ def _axe(page: Page) -> list[str]:
                                        ).response["violations"]]
 
 
-def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(portal: Portal, page: Page,
-                                                                             browser: Browser, mailbox: Mailbox) -> None:
+def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(
+        portal: Portal, page: Page, browser: Browser, mailbox: Mailbox) -> None:
     _, analyst = portal.person(Role.csirt)
     sign_in(page, analyst)
     page.goto("/roster")
@@ -47,7 +47,8 @@ def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(port
 
     [mail] = mailbox.messages
     assert mail["To"] == "owner@martin.test"
-    assert "Boulangerie Martin" in mailbox.text() and "lien" in mailbox.text()  # in the language chosen for them
+    assert "Boulangerie Martin" in mailbox.text()
+    assert "lien" in mailbox.text()  # in the language chosen for them
     link = re.search(r"http://\S+/signin/link/\S+", mailbox.text())
     assert link is not None
     context = browser.new_context(base_url=portal.url)
@@ -87,8 +88,9 @@ def test_the_roster_shows_who_has_not_verified_and_the_csirt_approves_for_them(p
     expect(page.get_by_role("status")).to_contain_text("Approved")
     expect(page.locator("tbody tr", has_text="waiting.test")).to_contain_text("Verified")
     with portal.sessions() as s:
+        target = f"{waiting.org.slug}/domain/waiting.test"
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "asset.verify",
-                                                   AuditEntry.target == f"{waiting.org.slug}/domain/waiting.test")).one()
+                                                   AuditEntry.target == target)).one()
         assert "on behalf" in entry.detail
     portal.match()  # the job reveals the alert that waited for the proof
     page.get_by_role("button", name="Sign out").click()
