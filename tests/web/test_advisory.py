@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
 from exchange.alerts.models import Alert
+from exchange.alerts.wording import LANGUAGES
 from exchange.assets import service as assets
 from exchange.assets.models import AssetKind
 from exchange.core.db import transaction
 from exchange.orgs.models import Org, Role, UserRole
 from exchange.store.models import StixObject
+from exchange.web.render import translations
 from tests.web.conftest import Portal, screenshot, sign_in
 from tests.web.test_accessibility import NARROW, WCAG_AA
 
@@ -42,7 +45,8 @@ def _stored(portal: Portal) -> tuple[int, int]:
                 s.scalar(select(func.count()).select_from(Alert)) or 0)
 
 
-def _axe(page: Page) -> list[str]:
+def axe_violations(page: Page) -> list[str]:
+    """The WCAG 2.1 AA rules axe finds broken on the page (also the roster tests')."""
     return [v["id"] for v in Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}}
                                        ).response["violations"]]
 
@@ -77,7 +81,7 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
     expect(reach).to_contain_text(f"prove they own the asset it names: {unverified.org.name}")
     expect(page.locator("#reach-readers")).to_have_text("5")
     assert _stored(portal) == (0, 0)  # the preview kept nothing
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     screenshot(page, "advisory-preview")
 
     page.get_by_role("button", name="Publish").click()
@@ -105,13 +109,13 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
     expect(cells.nth(0)).to_have_text("3")  # reached: the bakery, the shop and the hotel
     expect(cells.nth(2)).to_contain_text("1")  # fixed
     expect(cells.nth(2)).to_contain_text("33%")
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     screenshot(page, "advisories")
     page.goto("/sightings")
     expect(page.locator("tbody tr")).to_have_count(1)
     expect(page.locator("tbody tr")).to_contain_text("Fixed")
     expect(page.locator("tbody tr")).to_contain_text("not named")
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     screenshot(page, "sightings")
 
 
@@ -131,7 +135,7 @@ def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(portal: Portal, pa
     expect(page.locator("#title")).to_have_value("Phishing of bakeries")
     expect(page.locator("#versions")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("button", name="Publish")).to_have_count(0)
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     screenshot(page, "advisory-problems")
     csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
     empty = page.request.post("/advisories/new", form={"csrf": csrf, "action": "publish"})
@@ -219,3 +223,22 @@ def test_a_producer_sees_only_its_own_advisories_and_the_sightings_sent_to_it(po
     context.close()
     page.goto("/sightings")
     expect(page.locator("tbody tr")).to_contain_text("Help requested")
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
+def test_the_csirt_pages_speak_the_readers_language(portal: Portal, browser: Browser, language: str) -> None:
+    _, analyst = portal.person(Role.csirt)
+    context = browser.new_context(base_url=portal.url, locale=language)
+    page = context.new_page()
+    sign_in(page, analyst)
+    words = translations(language).gettext
+    for path, title in (("/advisories/new", "Write an advisory"), ("/advisories", "Advisories"),
+                        ("/sightings", "Sightings"), ("/roster", "SME roster")):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(words(title))
+    page.goto("/advisories/new")
+    for field in ("#title", "#summary", "#steps"):  # but nobody affected
+        page.fill(field, "x")
+    page.get_by_role("button", name=words("Check who it reaches")).click()
+    expect(page.get_by_role("alert")).to_have_text(words("Please correct the fields marked below."))
+    context.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
@@ -14,12 +13,8 @@ from exchange.orgs.models import AuditEntry, Org, Role, UserRole
 from tests.assets.conftest import Mailbox
 from tests.factories import indicator
 from tests.web.conftest import Portal, screenshot, sign_in
-from tests.web.test_accessibility import NARROW, WCAG_AA
-
-
-def _axe(page: Page) -> list[str]:
-    return [v["id"] for v in Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}}
-                                       ).response["violations"]]
+from tests.web.test_accessibility import NARROW
+from tests.web.test_advisory import axe_violations
 
 
 def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(
@@ -36,7 +31,7 @@ def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(
     expect(page.get_by_role("status")).to_contain_text("a sign-in link is on its way")
     expect(page.locator("main")).to_contain_text("owner@martin.test")
     expect(page.locator(".meta")).to_contain_text("Accommodation and food service activities")
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     screenshot(page, "roster-member")
     with portal.sessions() as s:
         org = s.scalars(select(Org).where(Org.slug == "boulangerie-martin")).one()
@@ -76,7 +71,7 @@ def test_the_roster_shows_who_has_not_verified_and_the_csirt_approves_for_them(p
     for who in (done, waiting, idle):
         expect(table).to_contain_text(who.org.name)
     expect(table.locator("tr", has_text=done.org.name)).to_contain_text("1 of 1")
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     screenshot(page, "roster")
     page.get_by_role("link", name="Not verified").click()
     expect(table).not_to_contain_text(done.org.name)
