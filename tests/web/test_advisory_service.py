@@ -100,3 +100,15 @@ def test_feedback_counts_the_objects_a_report_gathers_of_its_own_producer_only(w
     assert (alone.reached, alone.fixed) == (0, 0)
     assert [row.type for row in sightings.rows] == ["sighting"]
     assert elsewhere.rows == []
+
+
+def test_an_amber_advisory_in_a_collection_without_a_group_reaches_nobody(world: World) -> None:  # noqa: F811
+    csirt, sme = world.org(Role.csirt), world.org()
+    world.asset(sme.org, AssetKind.domain, "shop.test")
+    advisory, _ = advisory_form.read({**FORM, "tlp": "amber", "targets": "pay.shop.test"})
+    assert advisory is not None
+    with transaction(world.sessions) as s:
+        me = s.get_one(Org, csirt.org.pk)
+        reach = advisory_service.preview(s, me, advisory_form.objects(advisory, me.identity_id),
+                                         reads.get_collection(s))
+    assert (reach.count, reach.to_verify, reach.readers) == (0, [], 0)
