@@ -20,6 +20,7 @@ from exchange.core.deps import SessionDep
 from exchange.core.errors import Forbidden
 from exchange.orgs import audit
 from exchange.orgs.models import Scope
+from exchange.store import reads
 from exchange.web import advisory_form, advisory_service
 from exchange.web.dashboard import producer
 from exchange.web.deps import CsrfChecked, see_other
@@ -71,7 +72,7 @@ def submit(request: Request, session: SessionDep, me: Author, title: Short = "",
     advisory, problems = advisory_form.read(values)
     if advisory is None:
         return _form(request, session, me, values, problems=problems, status=422)
-    target = advisory_service.collection(session, me.org, collection)
+    target = advisory_service.collection(session, me.org, collection or reads.DEFAULT_COLLECTION_ID)
     objects = advisory_form.objects(advisory, me.org.identity_id)
     digest = f"{advisory.digest()}:{target.id}"
     if action == "preview" or reviewed != digest:
