@@ -76,8 +76,8 @@ def test_a_csirt_writes_previews_and_publishes_and_the_sme_reads_its_steps(porta
     expect(page.locator("#reach-count")).to_have_text("3")
     reach = page.get_by_role("status")
     # a listed domain is high; software medium, one step up when exploited; a sector advisory low
-    expect(reach).to_contain_text(f"High: {', '.join(sorted([bakery.org.name, shop.org.name]))}")
-    expect(reach).to_contain_text(f"Low: {hotel.org.name}")
+    expect(reach).to_contain_text(f"High (2): {', '.join(sorted([bakery.org.name, shop.org.name]))}")
+    expect(reach).to_contain_text(f"Low (1): {hotel.org.name}")
     expect(reach).to_contain_text(f"prove they own the asset it names: {unverified.org.name}")
     expect(page.locator("#reach-readers")).to_have_text("5")
     assert _stored(portal) == (0, 0)  # the preview kept nothing
