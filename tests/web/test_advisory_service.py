@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from exchange.alerts import service as alerts
+from exchange.alerts.delivery import compose
+from exchange.alerts.delivery.models import Channel, Subscription
 from exchange.alerts.models import AlertState
 from exchange.assets.models import AssetKind
 from exchange.core.db import transaction
@@ -73,6 +75,13 @@ def test_the_preview_names_exactly_whom_the_job_then_alerts(world: World) -> Non
     assert [a.withheld for a in world.alerts(unverified.org)] == [True]
     assert world.alerts(nobody.org) == []
     assert reach.readers == 5  # every member organisation but the publisher (GREEN)
+    # every alert, the sector one (about the report) included, carries the steps of the course of action
+    reader = Subscription(channel=Channel.email.value, timezone="UTC", language="en")
+    with world.sessions() as s:
+        for who in (domain, software, sector):
+            [alert] = world.alerts(who.org)
+            message = compose.message(s, alert, s.get_one(Org, who.org.pk), reader, base_url="http://hub.test")
+            assert (alert.kind, message.steps) == (alert.kind, ("Update", "Check logs"))
 
 
 def test_feedback_counts_the_objects_a_report_gathers_of_its_own_producer_only(world: World) -> None:  # noqa: F811
