@@ -31,6 +31,7 @@ from exchange.orgs import audit, users
 from exchange.orgs import service as orgs
 from exchange.orgs.models import Org, Role, Scope, User, UserRole
 from exchange.web import sessions
+from exchange.web.assetpages import KINDS
 from exchange.web.deps import CsrfChecked, SignedInDep, see_other
 from exchange.web.models import WebPreference
 from exchange.web.render import page, translations
@@ -136,7 +137,21 @@ def member(request: Request, session: SessionDep, me: Keeper, slug: Slug,
         "org": org, "assets": found.assets, "more": found.next is not None, "people": people,
         "sector": profile.sector if profile else None, "sectors": NACE_SECTIONS, "onboarded": onboarded,
         "approved": approved, "verified": {a.pk: assets.is_verified(a) for a in found.assets},
-        "approvable": {a.pk for a in found.assets if VerificationMethod.approval in assets.methods(AssetKind(a.kind))}})
+        "approvable": {a.pk for a in found.assets if VerificationMethod.approval in assets.methods(AssetKind(a.kind))},
+        "kinds": KINDS})
+
+
+@router.post("/roster/{slug}/assets", dependencies=[CsrfChecked])
+def add_asset(request: Request, session: SessionDep, me: Keeper, slug: Slug, kind: Annotated[AssetKind, Form()],
+              value: Annotated[str, Form(min_length=1, max_length=1024)]) -> Response:
+    """Register an asset for the SME (the assets service lets csirt and admin organisations act for others)."""
+    _writer(me)
+    org = _sme(session, slug)
+    asset = assets.create(session, org, kind, value, settings=get_settings(request))
+    audit.record(session, org=me.org, action="asset.add", target=f"{org.slug}/{asset.kind}/{asset.value}",
+                 detail=f"web, on behalf of {org.slug}", actor=f"{me.org.slug}:{me.user.email}",
+                 remote_addr=audit.client_address(request))
+    return see_other(request, f"/roster/{org.slug}")
 
 
 @router.post("/roster/{slug}/assets/{asset_id}/approve", dependencies=[CsrfChecked])

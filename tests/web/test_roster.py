@@ -31,6 +31,10 @@ def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(
     expect(page.get_by_role("status")).to_contain_text("a sign-in link is on its way")
     expect(page.locator("main")).to_contain_text("owner@martin.test")
     expect(page.locator(".meta")).to_contain_text("Accommodation and food service activities")
+    page.select_option("#kind", "domain")
+    page.fill("#value", "boulangerie-martin.test")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("tbody tr", has_text="boulangerie-martin.test")).to_contain_text("Not verified yet")
     assert axe_violations(page) == []
     screenshot(page, "roster-member")
     with portal.sessions() as s:
@@ -39,6 +43,9 @@ def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "org.onboard",
                                                    AuditEntry.target == "boulangerie-martin")).one()
         assert entry.actor.endswith(f":{analyst}")
+        added = s.scalars(select(AuditEntry).where(AuditEntry.action == "asset.add", AuditEntry.target ==
+                                                   "boulangerie-martin/domain/boulangerie-martin.test")).one()
+        assert "on behalf" in added.detail
 
     [mail] = mailbox.messages
     assert mail["To"] == "owner@martin.test"
