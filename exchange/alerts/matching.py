@@ -32,7 +32,7 @@ from exchange.core.timestamps import now_micros
 from exchange.orgs.models import Org, Role
 from exchange.store.models import StixObject
 
-__all__ = ["BATCH", "OPEN", "SUPPRESSING", "Outcome", "match_pending", "pending", "prepare", "run"]
+__all__ = ["BATCH", "OPEN", "SUPPRESSING", "Outcome", "match_pending", "pending", "prepare", "preview", "run"]
 
 BATCH = 20_000  # object versions per run of the job (one transaction)
 CURSOR = "stix_object"
@@ -69,13 +69,7 @@ def match_pending(session: Session, *, limit: int = BATCH) -> Outcome:
     outcome = Outcome(objects=count, last_pk=cursor.last_pk)
     if not count:
         return outcome
-    inventory = current(session)
-    batch = candidates.Batch()
-    if inventory.index.any():
-        batch = candidates.collect(session, inventory.finders(), cursor.last_pk, last)
-    hits = _dedupe(batch.hits)
-    allowed = candidates.readable(session, ((h.org_pk, row.pk) for h, row in hits))
-    found = _graded(session, batch.raws, [(h, row) for h, row in hits if (h.org_pk, row.pk) in allowed])
+    batch, found = _found(session, cursor.last_pk, last)
     started = now_micros()
     changes = rules.apply(session, cursor.last_pk, last, found)  # also when nobody has assets: clearing
     escalated = rules.mitigated(session, batch.mitigations, created_before=started)
@@ -84,6 +78,24 @@ def match_pending(session: Session, *, limit: int = BATCH) -> Outcome:
     cursor.last_pk = outcome.last_pk = last
     cursor.updated_at = now_micros()
     return outcome
+
+
+def preview(session: Session, first: int, last: int) -> list[rules.Found]:
+    """What matching will find in the versions with ``first < pk <= last``, without writing an alert or moving
+    the cursor: the advisory form stores its objects in a savepoint, asks this, and rolls back, so the reach it
+    shows before publishing is this code's answer, not a second copy of the rules."""
+    return _found(session, first, last)[1]
+
+
+def _found(session: Session, first: int, last: int) -> tuple[candidates.Batch, list[rules.Found]]:
+    """The hits of the versions in the key range that the organisation hit may read, graded."""
+    inventory = current(session)
+    batch = candidates.Batch()
+    if inventory.index.any():
+        batch = candidates.collect(session, inventory.finders(), first, last)
+    hits = _dedupe(batch.hits)
+    allowed = candidates.readable(session, ((h.org_pk, row.pk) for h, row in hits))
+    return batch, _graded(session, batch.raws, [(h, row) for h, row in hits if (h.org_pk, row.pk) in allowed])
 
 
 def _claim(session: Session) -> MatchCursor:

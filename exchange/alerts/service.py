@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from exchange.orgs.models import Org
 from exchange.sharing import access
 from exchange.stix.tlp import MARKING_LEVELS, Tlp
 from exchange.store import ingest
-from exchange.store.models import Collection, StixObject
+from exchange.store.models import Collection, ObjectRecipient, StixObject
 
 ANSWERS = frozenset({AlertState.acknowledged, AlertState.fixed, AlertState.false_positive, AlertState.not_ours,
                      AlertState.accepted_risk, AlertState.need_help})
@@ -44,6 +45,12 @@ HOUR = 3_600_000_000  # µs
 @dataclass(frozen=True, slots=True)
 class Page:
     alerts: list[Alert]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sightings:
+    rows: list[StixObject]
     next: str | None
 
 
@@ -147,23 +154,39 @@ def _sighting(session: Session, alert: Alert, state: AlertState, *, named: bool,
         raise BadRequest(f"the answer could not be recorded as a sighting: {result.results[0].message}")
 
 
-def reach(session: Session, org: Org, object_id: str) -> Reach:
-    """Per object, for its producer (or a hub admin): how many organisations it reached and what they did."""
+def reach(session: Session, org: Org, object_id: str, *, gathered: Sequence[str] = ()) -> Reach:
+    """Per object, for its producer (or a hub admin): how many organisations it reached and what they did.
+    ``gathered``: the objects a report gathers (an advisory's vulnerability and indicators), counted with it,
+    those of the same producer only; an organisation alerted about several of them counts once."""
     producer = session.scalar(select(StixObject.publisher_org_pk).where(StixObject.stix_id == object_id,
                                                                         StixObject.is_latest.is_(True)).limit(1))
     if producer is None or (producer != org.pk and not org.is_hub_admin):
         raise NotFound(f"no object {object_id!r} published by {org.slug}")
-    told = select(Alert).where(Alert.object_id == object_id, Alert.withheld.is_(False))
+    ids = [object_id, *session.scalars(select(StixObject.stix_id).where(
+        StixObject.stix_id.in_(gathered), StixObject.is_latest.is_(True), StixObject.publisher_org_pk == producer))]
+    told = (Alert.object_id.in_(ids), Alert.withheld.is_(False))
     counts = {r[0]: r[1] for r in session.execute(
-        select(Alert.state, func.count(func.distinct(Alert.org_pk)))
-        .where(Alert.object_id == object_id, Alert.withheld.is_(False)).group_by(Alert.state))}
-    reached = session.scalar(select(func.count(func.distinct(Alert.org_pk))).where(
-        Alert.object_id == object_id, Alert.withheld.is_(False))) or 0
+        select(Alert.state, func.count(func.distinct(Alert.org_pk))).where(*told).group_by(Alert.state))}
+    reached = session.scalar(select(func.count(func.distinct(Alert.org_pk))).where(*told)) or 0
     answered = session.scalar(select(func.count(func.distinct(Alert.org_pk))).where(
-        Alert.object_id == object_id, Alert.withheld.is_(False), Alert.answered_at.is_not(None))) or 0
-    fixes = [a.answered_at - a.created_at for a in session.scalars(told.where(Alert.state == AlertState.fixed.value))
-             if a.answered_at is not None]
+        *told, Alert.answered_at.is_not(None))) or 0
+    fixes = [a.answered_at - a.created_at for a in session.scalars(
+        select(Alert).where(*told, Alert.state == AlertState.fixed.value)) if a.answered_at is not None]
     return Reach(object_id, reached, answered, counts.get(AlertState.fixed.value, 0),
                  counts.get(AlertState.false_positive.value, 0), counts.get(AlertState.not_ours.value, 0),
                  counts.get(AlertState.need_help.value, 0),
                  round(statistics.median(fixes) / HOUR, 2) if fixes else None)
+
+
+def sightings(session: Session, org: Org, *, limit: int, after: str | None = None) -> Sightings:
+    """The sightings that came back to ``org``, newest first: the answers to its objects' alerts (each names
+    its producer as recipient, ``_sighting``) and any other sighting naming it, as far as it may read them."""
+    named = select(ObjectRecipient.object_pk).where(ObjectRecipient.org_pk == org.pk)
+    query = (access.readable(org).where(StixObject.type == "sighting", StixObject.is_latest.is_(True),
+                                        StixObject.pk.in_(named)).order_by(StixObject.pk.desc()).limit(limit + 1))
+    if after is not None:
+        if not after.isdigit() or len(after) > 18:
+            raise BadRequest("'next' must be the 'next' value of the previous page")
+        query = query.where(StixObject.pk < int(after))
+    rows = list(session.scalars(query))
+    return Sightings(rows[:limit], str(rows[limit - 1].pk) if len(rows) > limit else None)

@@ -101,6 +101,12 @@ def create(session: Session, *, name: str, role: Role, slug: str | None = None,
     """A new organisation and its first key. The key has every scope, admin included, so the
     organisation can manage its own users and keys without the hub operator; it expires like any
     other key (``expires_in_days=None``: never)."""
+    org = create_org(session, name=name, role=role, slug=slug)
+    return issue_key(session, org, name=key_name, expires_in_days=expires_in_days)
+
+
+def create_org(session: Session, *, name: str, role: Role, slug: str | None = None) -> Org:
+    """A new organisation without a key: one onboarded on the web signs in as a person and needs none."""
     slug = slugify(slug or name)
     if session.scalar(select(Org.pk).where(Org.slug == slug)) is not None:
         raise Conflict(f"an organisation with slug {slug!r} already exists")
@@ -115,7 +121,7 @@ def create(session: Session, *, name: str, role: Role, slug: str | None = None,
     )
     session.add(org)
     session.flush()
-    return issue_key(session, org, name=key_name, expires_in_days=expires_in_days)
+    return org
 
 
 def get_all(session: Session) -> list[Org]:
