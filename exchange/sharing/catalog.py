@@ -113,7 +113,7 @@ def grants_of(session: Session, collection: Collection) -> list[tuple[Org, Colle
     """Who was granted what on the collection, by organisation slug."""
     return [(org, row) for org, row in session.execute(
         select(Org, CollectionGrant).join(CollectionGrant, CollectionGrant.org_pk == Org.pk)
-        .where(CollectionGrant.collection_pk == collection.pk).order_by(Org.slug)).tuples()]
+        .where(CollectionGrant.collection_pk == collection.pk).order_by(Org.slug))]
 
 
 def rights(session: Session, reader: Org | None, collection: Collection) -> Rights:
