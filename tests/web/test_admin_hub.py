@@ -159,6 +159,9 @@ def test_every_admin_page_passes_axe_and_fits_360_px(portal: Portal, browser: Br
             screenshot(page, f"{name}{path.replace('/', '-')}")
         page.goto(f"/admin/orgs/{paths[1].rsplit('/', 1)[1]}")
         page.get_by_role("button", name="Create the key").click()
+        page.wait_for_load_state()  # the style sheet too: a click, unlike goto, does not wait for it
+        expect(page.locator("#secret")).to_be_visible()
+        screenshot(page, f"{name}-admin-key")
         if viewport is None:
             assert axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}}).response["violations"] == []
         else:
