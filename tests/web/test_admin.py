@@ -10,6 +10,8 @@ import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from exchange.core.db import transaction
+from exchange.orgs import users
 from exchange.orgs.models import ApiKey, AuditEntry, Org, Role, User, UserRole
 from tests.orgs_factory import auth
 from tests.web.conftest import PASSWORD, Portal, screenshot, sign_in
@@ -182,3 +184,17 @@ def test_a_member_has_no_organisation_page(portal: Portal, page: Page) -> None:
     sign_in(page, member)
     expect(page.get_by_role("link", name="Organisation")).to_have_count(0)
     assert page.goto(f"/admin/orgs/{sme.org.slug}").status == 403  # type: ignore[union-attr]
+
+
+def test_an_owner_cannot_hand_a_key_to_someone_else(portal: Portal) -> None:
+    sme, owner = portal.person()
+    with transaction(portal.sessions) as s:
+        users.create(s, s.get_one(Org, sme.org.pk), email="clerk@shop.test", role=UserRole.member)
+    with httpx.Client(timeout=60, base_url=portal.url) as http:
+        http.post("/signin", data={"csrf": form_token(http), "email": owner, "password": PASSWORD})
+        token = form_token(http, f"/admin/orgs/{sme.org.slug}")
+        refused = http.post(f"/admin/orgs/{sme.org.slug}/keys", data={"csrf": token, "scopes": "read",
+                                                                     "holder": "clerk@shop.test"})
+        assert refused.status_code == 403  # exchange.orgs.permissions.may_hand_out, as on the API
+    with portal.sessions() as s:
+        assert s.scalars(select(ApiKey).where(ApiKey.org_pk == sme.org.pk, ApiKey.user_pk.is_not(None))).all() == []
