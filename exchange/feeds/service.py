@@ -127,6 +127,11 @@ def make_due(feed: Feed) -> None:
     feed.last_run_at = None
 
 
+def set_enabled(feed: Feed, enabled: bool) -> None:
+    """A disabled feed keeps its configuration and bookmark; the schedule skips it until it is enabled again."""
+    feed.enabled = enabled
+
+
 def runs(session: Session, feed: Feed, *, limit: int = 20) -> list[FeedRun]:
     """The latest runs, newest first."""
     return list(session.scalars(select(FeedRun).where(FeedRun.feed_pk == feed.pk)

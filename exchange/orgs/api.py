@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.orm import Session
 
 from exchange.core.deps import SessionDep
-from exchange.core.errors import BadRequest, Forbidden, NotFound
+from exchange.core.errors import BadRequest
 from exchange.core.handlers import ERRORS
 from exchange.core.queryparams import INT_MAX, known_only, page_limit, text_path, text_query
 from exchange.core.timestamps import to_micros
-from exchange.orgs import audit, service, users
+from exchange.orgs import audit, permissions, service, users
 from exchange.orgs.auth import CurrentPrincipal, HubAdmin, OrgAdmin
-from exchange.orgs.models import Org, Scope, User
+from exchange.orgs.models import User
+from exchange.orgs.permissions import key_detail, managed, may_hand_out
 from exchange.orgs.schemas import (
     AuditPageOut,
     CreatedOrgOut,
@@ -37,18 +37,9 @@ from exchange.orgs.schemas import (
     org_out,
     user_out,
 )
-from exchange.orgs.service import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"], responses=ERRORS, dependencies=[Depends(known_only)])
 Slug = Annotated[str, text_path(max_length=64)]
-
-
-def _managed(session: Session, caller: Principal, slug: str) -> Org:
-    """The organisation ``slug``, if the caller may manage it: itself, or any for hub admins.
-    Another organisation's slug is a 404 for non-admins, so slugs cannot be probed."""
-    if not caller.org.is_hub_admin and caller.org.slug != slug:
-        raise NotFound(f"no organisation with slug {slug!r}")
-    return service.get_by_slug(session, slug)
 
 
 @router.get("/me", summary="Who this key stands for", response_model=MeOut)
@@ -71,12 +62,12 @@ def create_org(request: Request, session: SessionDep, caller: HubAdmin, body: Or
 
 @router.get("/orgs/{slug}/users", summary="Users of an organisation", response_model=list[UserOut])
 def list_users(session: SessionDep, caller: OrgAdmin, slug: Slug) -> list[UserOut]:
-    return [user_out(u) for u in users.of_org(session, _managed(session, caller, slug))]
+    return [user_out(u) for u in users.of_org(session, managed(session, caller, slug))]
 
 
 @router.post("/orgs/{slug}/users", summary="Add a user", response_model=UserOut, status_code=201)
 def add_user(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug, body: UserIn) -> UserOut:
-    org = _managed(session, caller, slug)
+    org = managed(session, caller, slug)
     user = users.create(session, org, email=body.email, role=body.role, name=body.name, password=body.password)
     audit.record_request(session, request, caller, "user.create", user.email, f"role {user.role.value} in {slug}")
     return user_out(user)
@@ -85,7 +76,7 @@ def add_user(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug
 @router.patch("/orgs/{slug}/users/{email}", summary="Change a user's role, or disable them", response_model=UserOut)
 def patch_user(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
                email: Annotated[str, text_path(max_length=320)], body: UserPatch) -> UserOut:
-    user = users.get(session, _managed(session, caller, slug), email)
+    user = users.get(session, managed(session, caller, slug), email)
     if body.role is not None:
         users.set_role(user, body.role)
         audit.record_request(session, request, caller, "user.role", user.email, body.role.value)
@@ -98,7 +89,7 @@ def patch_user(request: Request, session: SessionDep, caller: OrgAdmin, slug: Sl
 @router.get("/orgs/{slug}/keys", summary="API keys of an organisation (never the keys themselves)",
             response_model=list[KeyOut])
 def list_keys(session: SessionDep, caller: OrgAdmin, slug: Slug) -> list[KeyOut]:
-    org = _managed(session, caller, slug)
+    org = managed(session, caller, slug)
     holders = {u.pk: u for u in users.of_org(session, org)}
     return [key_out(k, holders.get(k.user_pk) if k.user_pk else None) for k in service.keys_of(session, org)]
 
@@ -106,34 +97,19 @@ def list_keys(session: SessionDep, caller: OrgAdmin, slug: Slug) -> list[KeyOut]
 @router.post("/orgs/{slug}/keys", summary="Issue an API key (shown once)", response_model=IssuedKeyOut,
              status_code=201)
 def issue_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug, body: KeyIn) -> IssuedKeyOut:
-    org = _managed(session, caller, slug)
-    scopes = frozenset(body.scopes)
-    holder = users.get(session, org, body.user) if body.user else None
-    if caller.user is not None and caller.org.pk == org.pk:
-        holder = holder or caller.user  # a person's keys stay theirs: demoting or disabling them reaches these too
-    _may_hand_out(caller, scopes, holder)
-    issued = service.issue_key(session, org, user=holder, scopes=scopes, expires_in_days=body.expires_in_days,
-                               name=body.name)
+    issued = permissions.issue(session, caller, managed(session, caller, slug), scopes=frozenset(body.scopes),
+                               holder_email=body.user, expires_in_days=body.expires_in_days, name=body.name)
     audit.record_request(session, request, caller, "key.issue", f"{slug}/{issued.key.prefix}",
-                         f"scopes {issued.key.scopes}" + (f", for {holder.email}" if holder else ""))
+                         key_detail(session, issued))
     return issued_out(issued)
-
-
-def _may_hand_out(caller: Principal, scopes: frozenset[Scope], holder: User | None) -> None:
-    """No key escapes its issuer: never more scopes than the issuing key, and a person's key only
-    issues or rotates keys that person holds (an organisation key would outlive their demotion)."""
-    if not scopes <= caller.scopes:
-        raise Forbidden("a key cannot be issued with more scopes than the key issuing it")
-    if caller.user is not None and not caller.org.is_hub_admin and (holder is None or holder.pk != caller.user.pk):
-        raise Forbidden("a person's key only manages that person's own keys")
 
 
 @router.post("/orgs/{slug}/keys/{prefix}/rotate", summary="Replace a key by a new one (shown once)",
              response_model=IssuedKeyOut, status_code=201)
 def rotate_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
                prefix: Annotated[str, text_path(max_length=16)]) -> IssuedKeyOut:
-    old = service.key_by_prefix(session, _managed(session, caller, slug), prefix)
-    _may_hand_out(caller, service.parse_scopes(old.scopes), session.get(User, old.user_pk) if old.user_pk else None)
+    old = service.key_by_prefix(session, managed(session, caller, slug), prefix)
+    may_hand_out(caller, service.parse_scopes(old.scopes), session.get(User, old.user_pk) if old.user_pk else None)
     issued = service.rotate_key(session, slug=slug, prefix=prefix)
     audit.record_request(session, request, caller, "key.rotate", f"{slug}/{prefix}", f"new key {issued.key.prefix}")
     return issued_out(issued)
@@ -142,7 +118,7 @@ def rotate_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Sl
 @router.delete("/orgs/{slug}/keys/{prefix}", summary="Revoke a key", status_code=204)
 def revoke_key(request: Request, session: SessionDep, caller: OrgAdmin, slug: Slug,
                prefix: Annotated[str, text_path(max_length=16)]) -> Response:
-    service.revoke_key(session, service.key_by_prefix(session, _managed(session, caller, slug), prefix))
+    service.revoke_key(session, service.key_by_prefix(session, managed(session, caller, slug), prefix))
     audit.record_request(session, request, caller, "key.revoke", f"{slug}/{prefix}")
     return Response(status_code=204)
 

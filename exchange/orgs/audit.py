@@ -43,18 +43,25 @@ def record_cli(session: Session, action: str, target: str, detail: str = "") -> 
     record(session, org=None, action=action, target=target, detail=detail, actor=CLI, remote_addr=CLI)
 
 
-def entries(*, since: int | None = None, action: str | None = None, org_slug: str | None = None,
-            before_pk: int | None = None) -> Select[AuditEntry]:
-    """Newest first; ``before_pk`` continues a listing. ``org_slug`` matches the recorded actor, not
-    ``org_pk``: the log outlives organisations, and SQLite may give a deleted one's key to a new one."""
+def entries(*, since: int | None = None, until: int | None = None, action: str | None = None,
+            org_slug: str | None = None, actor: str | None = None, before_pk: int | None = None) -> Select[AuditEntry]:
+    """Newest first; ``before_pk`` continues a listing, ``until`` is exclusive. ``org_slug`` matches the recorded
+    actor, not ``org_pk``: the log outlives organisations, and SQLite may give a deleted one's key to a new one.
+    The API names a person ``slug/e-mail``, the web pages ``slug:e-mail``; both are the organisation's.
+    ``actor`` is any part of the recorded actor (an e-mail address, a slug)."""
     query = select(AuditEntry).order_by(AuditEntry.pk.desc())
     if since is not None:
         query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     if action is not None:
         query = query.where(AuditEntry.action == action)
     if org_slug is not None:
-        query = query.where(or_(AuditEntry.actor == org_slug, AuditEntry.actor.startswith(f"{org_slug}/",
-                                                                                            autoescape=True)))
+        query = query.where(or_(AuditEntry.actor == org_slug,
+                                AuditEntry.actor.startswith(f"{org_slug}/", autoescape=True),
+                                AuditEntry.actor.startswith(f"{org_slug}:", autoescape=True)))
+    if actor is not None:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
     if before_pk is not None:
         query = query.where(AuditEntry.pk < before_pk)
     return query

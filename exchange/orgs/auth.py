@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from exchange.core.deps import SessionDep
-from exchange.core.errors import Forbidden, Unauthenticated
-from exchange.orgs import service
+from exchange.core.errors import Unauthenticated
+from exchange.orgs import permissions, service
 from exchange.orgs.models import Org, Scope
 from exchange.orgs.service import Principal
 
@@ -91,8 +91,7 @@ def org_admin(principal: MaybePrincipal) -> Principal:
 
 def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
     """Manages the hub: organisations, the audit log."""
-    if not caller.org.is_hub_admin:
-        raise Forbidden("only an admin organisation may do this")
+    permissions.require_hub_admin(caller)
     return caller
 
 

@@ -128,6 +128,12 @@ def get_all(session: Session) -> list[Org]:
     return list(session.scalars(select(Org).order_by(Org.slug)))
 
 
+def get_page(session: Session, *, after: str | None = None, limit: int) -> list[Org]:
+    """Organisations by slug, ``limit`` of them after the slug ``after``: a hub has thousands of SMEs."""
+    query = select(Org).order_by(Org.slug).limit(limit)
+    return list(session.scalars(query.where(Org.slug > after) if after else query))
+
+
 def get_by_slug(session: Session, slug: str) -> Org:
     org = session.scalar(select(Org).where(Org.slug == slug))
     if org is None:

@@ -103,6 +103,19 @@ def grant(session: Session, *, collection: Collection, org: Org, read: bool, wri
     return row
 
 
+def require_granter(collection: Collection, org: Org) -> None:
+    """Granting rights on a collection: its owner organisation or a hub admin."""
+    if not org.is_hub_admin and collection.owner_org_pk != org.pk:
+        raise Forbidden("only the collection's owner organisation (or a hub admin) grants rights on it")
+
+
+def grants_of(session: Session, collection: Collection) -> list[tuple[Org, CollectionGrant]]:
+    """Who was granted what on the collection, by organisation slug."""
+    return [(org, row) for org, row in session.execute(
+        select(Org, CollectionGrant).join(CollectionGrant, CollectionGrant.org_pk == Org.pk)
+        .where(CollectionGrant.collection_pk == collection.pk).order_by(Org.slug))]
+
+
 def rights(session: Session, reader: Org | None, collection: Collection) -> Rights:
     """The collection-level rule (see ``Collection``); ``member_readable_pks`` is the same rule in SQL."""
     if reader is None:

@@ -230,8 +230,7 @@ def grant(request: Request, session: SessionDep, caller: OrgAdmin,
           collection_id: Annotated[str, text_path(max_length=64)], slug: Annotated[str, text_path(max_length=64)],
           body: GrantIn) -> CollectionOut:
     target, _ = catalog.get(session, caller.org, None, collection_id)
-    if not caller.org.is_hub_admin and target.owner_org_pk != caller.org.pk:
-        raise Forbidden("only the collection's owner organisation (or a hub admin) grants rights on it")
+    catalog.require_granter(target, caller.org)
     grantee = orgs.get_by_slug(session, slug)
     catalog.grant(session, collection=target, org=grantee, read=body.read, write=body.write)
     audit.record_request(session, request, caller, "collection.grant", target.id,

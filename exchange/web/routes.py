@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from exchange.web import (
+    admin,
     advisory,
     advisory_feedback,
     assetpages,
@@ -27,6 +28,7 @@ from exchange.web.render import TEMPLATES_DIR
 PAGES: tuple[APIRouter, ...] = (signin.router, inbox.router, assetpages.router, settingspage.router,
                                  objects.router, dashboard.router)
 PAGES += (advisory.router, advisory_feedback.router, roster.router)
+PAGES += (admin.router,)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 

@@ -32,7 +32,7 @@ def pages(portal: Portal) -> tuple[str, list[str]]:
     pending = portal.add_unverified(sme.org.pk, "shop.test")
     return email, ["/signin", "/inbox", f"/inbox/{alert}", "/assets", f"/assets/{pending}", "/settings",
                   "/inbox/999999999", "/objects", "/objects?type=indicator&value=login.bakery.test",
-                   f"/objects/{published['id']}"]
+                   f"/objects/{published['id']}", f"/admin/orgs/{sme.org.slug}"]
 
 
 def _check(page: Page, path: str, axe: Axe) -> None:
