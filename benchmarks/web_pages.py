@@ -121,7 +121,7 @@ def candidate_pages(values: dict[str, str]) -> list[str]:
     paths = []
     for router in PAGES:
         for route in router.routes:
-            if not isinstance(route, APIRoute) or "GET" not in route.methods or route.path in SKIPPED:
+            if not isinstance(route, APIRoute) or "GET" not in (route.methods or ()) or route.path in SKIPPED:
                 continue
             try:
                 paths.append(route.path.format(**values))
