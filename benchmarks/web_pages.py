@@ -1,17 +1,29 @@
 """Server time of the portal's pages under concurrent users (issue 20's performance target).
 
-    python benchmarks/web_pages.py --objects 100000 --alerts 5000 --users 20 --rounds 10 [--database-url URL]
+    python benchmarks/web_pages.py --objects 1000000 --smes 10000 --alerts 5000 --users 20 --rounds 10 \
+        [--database-url URL] [--reuse]
 
-Builds a store of ``--objects`` indicators published by a CSIRT, an SME with ``--alerts`` alerts and one
-verified domain, serves the app with uvicorn in a process of its own, signs
-``--users`` browsers in, and has them all fetch every page ``--rounds`` times at once. Prints p50 / p95
-per page in milliseconds, measured by the clients on loopback (server time plus a loopback round trip).
+Builds a store of ``--objects`` indicators published by a CSIRT (bulk ingest, the ingest benchmark's
+generator), ``--smes`` SMEs with 10 verified assets each (the alerts benchmark's inventory), and a
+benchmark SME with one verified domain and ``--alerts`` alerts, each about a different object; then
+serves the app with uvicorn in a process of its own, signs ``--users`` browsers in per role (SME, CSIRT,
+ISAC) and has them all fetch each page ``--rounds`` times at once. The pages are every GET page of
+``exchange.web.routes.PAGES`` that answers 200 for the role (so pages added later are measured too),
+with known values for the path parameters. Prints p50 / p95 per page in milliseconds, measured by the
+clients on loopback (server time plus a loopback round trip).
+
+``--reuse`` keeps a database that a previous run filled (``--database-url`` of a file or schema that
+already holds the benchmark's data): loading a million objects takes minutes, and comparing two versions
+of the code on one database is the fairest before/after (run the script with ``PYTHONPATH`` set to the
+other checkout; the server process inherits it). On PostgreSQL, give a URL with a schema
+(``?options=-csearch_path%3Dwebbench``); the script creates the schema.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import socket
 import statistics
@@ -20,53 +32,106 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
 import httpx
-from sqlalchemy import insert, select
+from fastapi.routing import APIRoute
+from sqlalchemy import insert, select, text
 
 from exchange.alerts.models import Alert
 from exchange.assets import service as assets
-from exchange.assets.models import AssetKind
+from exchange.assets.models import Asset, AssetKind
+from exchange.bench.alerts import inventory
 from exchange.bench.data import indicators
 from exchange.core import db
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
 from exchange.orgs import service as orgs
 from exchange.orgs import users
-from exchange.orgs.models import Role, UserRole
+from exchange.orgs.models import Org, Role, UserRole
 from exchange.store.bulk import batched, ingest_stream
 from exchange.store.models import StixObject
+from exchange.web.routes import PAGES
 
 PASSWORD = "benchmark password 1"  # noqa: S105 - a throw-away database's user
+EMAILS = {"sme": "owner@bench-sme.test", "csirt": "analyst@bench-csirt.test", "isac": "analyst@bench-isac.test"}
+SKIPPED = {"/", "/signin"}  # a redirect, and the page of people who are not signed in
 
 
-def seed(settings: Settings, objects: int, alerts: int) -> tuple[str, str]:
-    sessions = db.make_sessionmaker(db.make_engine(settings.database_url))
+def seed(settings: Settings, objects: int, smes: int, alerts: int) -> None:
+    engine = db.make_engine(settings.database_url)
+    sessions = db.make_sessionmaker(engine)
+    started = time.perf_counter()
+    org_rows, owned = inventory(smes, random.Random(1))  # noqa: S311 - reproducible benchmark data
     with db.transaction(sessions) as s:
-        csirt = orgs.create(s, name="Bench CSIRT", role=Role.csirt).org
-        sme = orgs.create(s, name="Bench SME", role=Role.sme).org
-        users.create(s, sme, email="owner@bench-sme.test", role=UserRole.owner, password=PASSWORD)
-        users.create(s, csirt, email="analyst@bench-csirt.test", role=UserRole.owner, password=PASSWORD)
-        assets.approve(assets.create(s, sme, AssetKind.domain, "bakery.test", settings=settings), None,
+        made = {role: orgs.create(s, name=f"Bench {role}", role=Role(role)).org for role in EMAILS}
+        for role, org in made.items():
+            users.create(s, org, email=EMAILS[role], role=UserRole.owner, password=PASSWORD)
+        assets.approve(assets.create(s, made["sme"], AssetKind.domain, "bakery.test", settings=settings), None,
                        settings=settings)
-        csirt_slug, sme_pk = csirt.slug, sme.pk
+        s.execute(insert(Org), org_rows)
+        pks = dict(s.execute(select(Org.slug, Org.pk).where(Org.role == Role.sme)).all())
+        s.execute(insert(Asset), [dict(a, org_pk=pks[o["slug"]]) for o, own in zip(org_rows, owned, strict=True)
+                                  for a in own])
+        csirt_slug, sme_pk = made["csirt"].slug, made["sme"].pk
+    print(f"stored {smes} SMEs with {sum(map(len, owned))} assets in {time.perf_counter() - started:.0f} s",
+          flush=True)
     started = time.perf_counter()
     ingest_stream(sessions, batched(indicators(objects), 5000), org_slug=csirt_slug)
-    print(f"stored {objects} objects in {time.perf_counter() - started:.0f} s")
+    print(f"stored {objects} objects in {time.perf_counter() - started:.0f} s", flush=True)
     with db.transaction(sessions) as s:
-        object_id = s.scalar(select(StixObject.stix_id).limit(1))
+        # Each alert about a different object (spread over the store), as a real inbox is.
+        ids = list(s.scalars(select(StixObject.stix_id).where(StixObject.pk % max(1, objects // alerts) == 0)
+                             .limit(alerts)))
         now = now_micros()
         s.execute(insert(Alert), [
-            {"org_pk": sme_pk, "asset_pk": None, "match_key": f"bench:{i}", "object_id": object_id,
+            {"org_pk": sme_pk, "asset_pk": None, "match_key": f"bench:{i}", "object_id": ids[i % len(ids)],
              "object_modified": now, "kind": "listed", "severity": "high", "grade": "unknown",
              "state": "new" if i % 3 else "fixed", "matched": f"host{i}.bakery.test", "created_at": now + i,
              "updated_at": now + i, "withheld": False} for i in range(alerts)])
-        first_alert = s.scalar(select(Alert.pk).where(Alert.org_pk == sme_pk).order_by(Alert.pk.desc()).limit(1))
-    return str(first_alert), str(object_id)
+    if engine.dialect.name == "postgresql":  # what autovacuum would have done by the time people read pages
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def seeded(url: str) -> bool:
+    engine = db.make_engine(url)
+    with db.make_sessionmaker(engine)() as s:
+        found = s.scalar(select(Org.pk).where(Org.name == "Bench sme")) is not None
+    engine.dispose()
+    return found
+
+
+def known_values(url: str) -> dict[str, str]:
+    """Path parameters of the pages: the benchmark SME's newest alert and asset, an object every reader sees."""
+    engine = db.make_engine(url)
+    with db.make_sessionmaker(engine)() as s:
+        sme = s.scalar(select(Org.pk).where(Org.name == "Bench sme"))
+        values = {"alert_id": s.scalar(select(Alert.pk).where(Alert.org_pk == sme).order_by(Alert.pk.desc()).limit(1)),
+                  "asset_id": s.scalar(select(Asset.pk).where(Asset.org_pk == sme).limit(1)),
+                  "stix_id": s.scalar(select(Alert.object_id).where(Alert.org_pk == sme).limit(1))}
+    engine.dispose()
+    return {name: str(value) for name, value in values.items()}
+
+
+def candidate_pages(values: dict[str, str]) -> list[str]:
+    """Every GET page of the portal, path parameters filled in; pages with a parameter we have no value
+    for are left out (and listed, so nobody believes they were measured)."""
+    paths = []
+    for router in PAGES:
+        for route in router.routes:
+            if not isinstance(route, APIRoute) or "GET" not in (route.methods or ()) or route.path in SKIPPED:
+                continue
+            try:
+                paths.append(route.path.format(**values))
+            except KeyError as missing:
+                print(f"not measured (no value for {missing}): {route.path}")
+    return paths + ["/inbox?show=all", "/objects?type=indicator", "/objects?value=bravo"]
 
 
 def sign_in(base: str, email: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60)
+    client = httpx.Client(base_url=base, timeout=120)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
     if token is None:
         raise SystemExit("no sign-in form")
@@ -76,24 +141,8 @@ def sign_in(base: str, email: str) -> httpx.Client:
     return client
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objects", type=int, default=100_000)
-    parser.add_argument("--alerts", type=int, default=5000)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--database-url", default="")
-    args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/web-bench.db"
-    db.upgrade(url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings(database_url=url, base_url=base, rate_limit_per_ip="", rate_limit_per_key="",
-                        assets_allow_reserved=True, web_signin_limit="100000/minute")
-    alert, object_id = seed(settings, args.objects, args.alerts)
-    # The server in its own process, as `exchange serve` runs it: the clients here must not share its GIL.
+def serve(url: str, base: str, port: int) -> subprocess.Popen[bytes]:
+    """The server in its own process, as `exchange serve` runs it: the clients here must not share its GIL."""
     env = {**os.environ, "EXCHANGE_DATABASE_URL": url, "EXCHANGE_BASE_URL": base, "EXCHANGE_RATE_LIMIT_PER_IP": "",
            "EXCHANGE_RATE_LIMIT_PER_KEY": "", "EXCHANGE_WEB_SIGNIN_LIMIT": "100000/minute"}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "exchange.app:app_from_env",
@@ -101,44 +150,74 @@ def main() -> None:
     for _ in range(600):  # until it answers (a benchmark, not a test: polling is fine here)
         try:
             httpx.get(f"{base}/healthz")
-            break
+            return server
         except httpx.TransportError:
             time.sleep(0.1)
-    pages = {"sme": ["/inbox", "/inbox?show=all", f"/inbox/{alert}", "/assets", "/settings",
-                     "/objects?type=indicator", f"/objects/{object_id}"],
-             "csirt": ["/dashboard", "/objects?type=indicator"]}
-    emails = {"sme": "owner@bench-sme.test", "csirt": "analyst@bench-csirt.test"}
-    print(f"{args.users} concurrent users, {args.rounds} rounds, {args.objects} objects, {args.alerts} alerts, "
-          f"{url.split(':')[0]}")
-    print(f"{'page':45} {'alone p50':>9} {'p50 ms':>8} {'p95 ms':>8}")
-    for who, paths in pages.items():
-        clients = [sign_in(base, emails[who]) for _ in range(args.users)]
-        alone = {}
-        for path in paths:  # one user alone: the server time without queueing (the first request warms up)
+    raise SystemExit("the server did not start")
+
+
+def measure(base: str, who: str, paths: list[str], users_: int, rounds: int) -> None:
+    clients = [sign_in(base, EMAILS[who]) for _ in range(users_)]
+    for path in paths:
+        first = clients[0].get(path)  # warms up, and tells whether the role has this page
+        if first.status_code != 200:
+            continue
+        alone = []
+        for _ in range(rounds):  # one user alone: the server time without queueing
+            start = time.perf_counter()
+            clients[0].get(path)
+            alone.append((time.perf_counter() - start) * 1000)
+
+        def fetch(client: httpx.Client, path: str = path) -> list[float]:
             took = []
-            for _ in range(args.rounds + 1):
+            for _ in range(rounds):
                 start = time.perf_counter()
-                clients[0].get(path)
+                answer = client.get(path)
                 took.append((time.perf_counter() - start) * 1000)
-            alone[path] = statistics.median(took[1:])
-        for path in paths:
-            def fetch(client: httpx.Client, path: str = path) -> list[float]:
-                took = []
-                for _ in range(args.rounds):
-                    start = time.perf_counter()
-                    answer = client.get(path)
-                    took.append((time.perf_counter() - start) * 1000)
-                    if answer.status_code != 200:
-                        raise SystemExit(f"{path}: {answer.status_code}")
-                return took
-            with ThreadPoolExecutor(args.users) as pool:
-                times = sorted(t for batch in pool.map(fetch, clients) for t in batch)
-            p95 = statistics.quantiles(times, n=20)[-1]
-            print(f"{who + ' ' + path[:38]:45} {alone[path]:9.1f} {statistics.median(times):8.1f} {p95:8.1f}")
-        for client in clients:
-            client.close()
-    server.terminate()
-    server.wait()
+                if answer.status_code != 200:
+                    raise SystemExit(f"{path}: {answer.status_code}")
+            return took
+
+        with ThreadPoolExecutor(users_) as pool:
+            times = sorted(t for batch in pool.map(fetch, clients) for t in batch)
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(f"{who + ' ' + unquote(path)[:40]:47} {statistics.median(alone):9.1f} {statistics.median(times):8.1f} "
+              f"{p95:8.1f}  load {os.getloadavg()[0]:.1f}", flush=True)
+    for client in clients:
+        client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--smes", type=int, default=10_000)
+    parser.add_argument("--alerts", type=int, default=5000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--reuse", action="store_true", help="measure the data a previous run stored there")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/web-bench.db"
+    if (schema := re.search(r"search_path%3D(\w+)", url)) is not None:
+        db.create_schema(url.split("?")[0], schema.group(1))
+    db.upgrade(url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    if not (args.reuse and seeded(url)):
+        seed(Settings(database_url=url, base_url=base, assets_allow_reserved=True), args.objects, args.smes,
+             args.alerts)
+    paths = candidate_pages(known_values(url))
+    server = serve(url, base, port)
+    try:
+        print(f"{args.users} concurrent users, {args.rounds} rounds, {url.split(':')[0]} ({url})")
+        print(f"{'page':47} {'alone p50':>9} {'p50 ms':>8} {'p95 ms':>8}")
+        for who in EMAILS:
+            measure(base, who, paths, args.users, args.rounds)
+    finally:
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,9 @@ def _name(rng: random.Random, i: int) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(3)) + f"-shop{i}"
 
 
-def _inventory(smes: int, rng: random.Random) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+def inventory(smes: int, rng: random.Random) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """``smes`` organisations (insert rows) and each one's 10 verified assets: the hub's SME population,
+    shared with the web pages benchmark so both measure against the same shape of inventory."""
     now = now_micros()
     org_rows, assets = [], []
     for i in range(smes):
@@ -143,7 +145,7 @@ def run(url: str, *, smes: int = 10_000, n: int = 100_000, seed: int = 1, batch_
     engine = db.make_engine(url)
     sessions = db.make_sessionmaker(engine)
     rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data, not secrets
-    org_rows, assets = _inventory(smes, rng)
+    org_rows, assets = inventory(smes, rng)
     with db.transaction(sessions) as session:
         publisher = orgs.create(session, name="Benchmark CSIRT", role=Role.csirt).org
         session.execute(insert(Org), org_rows)

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import sys
-import uuid
 from bisect import bisect_right
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import orjson
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from exchange.cli.common import console, session_factory, unit_of_work
 from exchange.cli.sources import MissingSourceError, Reader, open_sources
-from exchange.core.db import transaction
 from exchange.core.errors import ExchangeError
 from exchange.core.settings import Settings
 from exchange.core.timestamps import to_micros
 from exchange.orgs import service as orgs
-from exchange.stix import observables
-from exchange.store import reads
+from exchange.store import export as exports
 from exchange.store.bulk import batched, ingest_stream
-from exchange.store.models import StixObject
 
-# what observables.extract produces: one blocklist holds one of them
-KINDS = ("domain", "ipv4", "ipv6", "url", "email", "email-domain", "md5", "sha1", "sha256", "sha512", "cve", "cpe")
+KINDS = exports.KINDS
 _LISTED = 20  # rejected objects named one by one; beyond that, counts by reason
 
 
@@ -109,7 +100,7 @@ def export(
     collections open to all members), so it can be handed on without leaking AMBER or RED objects
     or the findings about a victim; --as-org SLUG reads as that organisation, --all as the operator.
     """
-    if fmt not in ("stix", "csv", "txt"):
+    if fmt not in exports.FORMATS:
         _usage("--format must be stix, csv or txt")
     if kind is not None and kind not in KINDS:
         _usage(f"--kind must be one of {', '.join(KINDS)}")
@@ -128,7 +119,10 @@ def export(
                   orgs.local_operator() if everything else orgs.community_member())
     out = output.open("wb") if output else sys.stdout.buffer
     try:
-        _write(out, fmt, kind, _pages(settings, reader, type_, added_since))
+        for chunk in exports.chunks(fmt, kind, exports.pages(session_factory(settings), reader,
+                                                               page_size=settings.max_page_size, types=type_,
+                                                               added_since=added_since)):
+            out.write(chunk)
     finally:
         if output:
             out.close()
@@ -137,60 +131,6 @@ def export(
 def _usage(message: str) -> NoReturn:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
-
-
-def _pages(settings: Settings, reader: Any, types: list[str], added_since: int | None) -> Iterator[tuple[bytes, str]]:
-    """(raw JSON, TLP level) of every current object the reader may see, a page per transaction."""
-    sessions = session_factory(settings)
-    next_token = None
-    while True:
-        with transaction(sessions) as session:
-            page = reads.list_objects(session, reader, limit=settings.max_page_size, next_token=next_token,
-                                      types=types, added_since=added_since)
-            # the page is already filtered by the access rules: this only looks up the level of each row
-            found = session.execute(select(StixObject.pk, StixObject.tlp)
-                                    .where(StixObject.pk.in_([row.pk for row in page.rows])))
-            levels = {pk: tlp for pk, tlp in found.all()}  # noqa: C416 - rows unpack, they are not pairs to dict()
-            yield from ((row.raw, levels[row.pk]) for row in page.rows)
-        if page.next is None:
-            return
-        next_token = page.next
-
-
-def _write(out: Any, fmt: str, kind: str | None, rows: Iterator[tuple[bytes, str]]) -> None:
-    if fmt == "stix":
-        out.write(b'{"type":"bundle","id":"bundle--' + str(uuid.uuid4()).encode() + b'","objects":[')
-        for i, (raw, _) in enumerate(rows):
-            out.write((b"," if i else b"") + raw)
-        out.write(b"]}\n")
-        return
-    if fmt == "txt":
-        seen: set[str] = set()
-        for raw, _ in rows:
-            for e in observables.extract(orjson.loads(raw)):
-                if e.kind == kind and e.value not in seen:
-                    seen.add(e.value)
-                    out.write(e.value.encode() + b"\n")
-        return
-    text = _TextOut(out)
-    writer = csv.writer(text)
-    writer.writerow(["kind", "value", "object_id", "type", "name", "valid_from", "valid_until", "tlp"])
-    for raw, tlp in rows:
-        obj = orjson.loads(raw)
-        for e in observables.extract(obj):
-            if kind is None or e.kind == kind:
-                writer.writerow([e.kind, e.value, obj["id"], obj["type"], obj.get("name", ""),
-                                 obj.get("valid_from", ""), obj.get("valid_until", ""), tlp])
-
-
-class _TextOut:
-    """csv wants a text stream; stdout.buffer and files opened 'wb' are binary."""
-
-    def __init__(self, binary: Any) -> None:
-        self.binary = binary
-
-    def write(self, s: str) -> int:
-        return int(self.binary.write(s.encode()))
 
 
 def register(app: typer.Typer) -> None:

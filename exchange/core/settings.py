@@ -176,6 +176,8 @@ class Settings(BaseSettings):
         description="Sign-in attempts (password or link request) per e-mail address and per client address.")
     web_signin_storage: str = Field(
         default="memory://", description="Where the sign-in attempt counters live (as `rate_limit_storage`).")
+    web_export_max_rows: int = Field(
+        default=100_000, ge=1, description="Most objects one web export (STIX bundle, CSV, blocklist) may hold.")
 
     @field_validator("metrics_allow")
     @classmethod

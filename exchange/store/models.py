@@ -136,6 +136,8 @@ class StixObject(Base):
         Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
         # date_added grows with pk; this index turns added_after into a pk boundary.
         Index("ix_stix_object_date_added", "date_added"),
+        # the web dashboard's "published this week": one organisation's range (migration 0019)
+        Index("ix_stix_object_publisher_added", "publisher_org_pk", "date_added"),
         # AUTOINCREMENT: SQLite never reuses a deleted top key, so cursors over pk stay monotonic.
         {"sqlite_autoincrement": True},
     )

@@ -94,16 +94,31 @@ def list_objects(
     """REST and export: current objects in insertion order, in every collection ``reader`` may read
     (or one); exports walk millions of them."""
     query_key = cursor.fingerprint("rest", tuple(types), value, added_since, collection.id if collection else None)
-    query = select(*_COLUMNS).where(access.visible(reader), StixObject.is_latest)
-    if types:
-        query = query.where(StixObject.type.in_(types))
-    if added_since is not None:
-        query = query.where(StixObject.date_added >= added_since)
-    if collection is not None:
-        query = query.where(StixObject.collection_pk == collection.pk)
-    if value is not None:
-        query = query.where(StixObject.pk.in_(select(Observable.object_pk).where(_observable_match(value))))
+    query = select(*_COLUMNS).where(*_current(reader, types, value, added_since, collection))
     return _page(session, query, query_key, limit=limit, next_token=next_token)
+
+
+def count_objects(session: Session, reader: Org | None, *, upto: int, types: Sequence[str] = (),
+                  value: str | None = None, added_since: int | None = None) -> int:
+    """How many objects ``list_objects`` would walk, counted up to ``upto`` at most: a bounded export asks
+    whether it fits before it starts, at the cost of ``upto`` index entries, never of the whole store."""
+    some = select(StixObject.pk).where(*_current(reader, types, value, added_since, None)).limit(upto).subquery()
+    return session.scalar(select(func.count()).select_from(some)) or 0
+
+
+def _current(reader: Org | None, types: Sequence[str], value: str | None, added_since: int | None,
+             collection: Collection | None) -> list[ColumnElement[bool]]:
+    """The conditions of ``list_objects``: current versions ``reader`` may read, filtered."""
+    where: list[ColumnElement[bool]] = [access.visible(reader), StixObject.is_latest.is_(True)]
+    if types:
+        where.append(StixObject.type.in_(types))
+    if added_since is not None:
+        where.append(StixObject.date_added >= added_since)
+    if collection is not None:
+        where.append(StixObject.collection_pk == collection.pk)
+    if value is not None:
+        where.append(StixObject.pk.in_(select(Observable.object_pk).where(_observable_match(value))))
+    return where
 
 
 def _conditions(reader: Org | None, collection: Collection, f: Filters) -> list[ColumnElement[bool]]:

@@ -57,6 +57,10 @@ def language_for(request: Request, me: SignedIn | None, preference: str | None) 
 
 def web_context(request: Request, session: SessionDep) -> SignedIn | None:
     me = sessions.resume(session, request.cookies.get(SESSION_COOKIE, ""), settings=get_settings(request))
+    if session.dirty or session.deleted:
+        # The touch (once a minute) or an ended session, committed now: on SQLite a write held for the whole
+        # page queued 20 readers' touches behind each other until they failed (503, benchmarks/web_pages.py).
+        session.commit()
     preference = session.get(WebPreference, me.user.pk) if me is not None else None
     request.state.web = me
     request.state.language = language_for(request, me, preference.language if preference else None)

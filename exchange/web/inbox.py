@@ -2,25 +2,25 @@
 
 Everything goes through the alerts' own services: ``alerts.service.page`` (keyset paging, own alerts
 only), ``alerts.service.get`` (another organisation's alert is a 404), ``alerts.service.answer`` (the
-sighting back to the publisher), and the delivery's ``compose.message`` + ``wording.render``, so the
-page says exactly what the mail says and reads the object through the one read rule.
+sighting back to the publisher), and the delivery's ``compose`` + ``wording``, so the page says exactly
+what the mail says and reads the object through the one read rule. A page of the inbox is composed in
+one go (``Composer.prefetch``): a handful of queries per page, not three or four per alert.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.alerts import service as alerts
 from exchange.alerts import wording
 from exchange.alerts.delivery import compose
 from exchange.alerts.delivery.models import Channel, Subscription
-from exchange.alerts.message import Message, Rendered
+from exchange.alerts.message import Rendered
 from exchange.alerts.models import Alert, AlertState
 from exchange.assets.models import Asset
 from exchange.core.deps import SessionDep, get_settings
@@ -40,18 +40,33 @@ ANSWERS = (AlertState.acknowledged, AlertState.fixed, AlertState.false_positive,
 AlertId = Annotated[int, Path(ge=1, le=INT_MAX)]
 
 
-def _message(request: Request, session: Session, alert: Alert) -> Message:
-    """The alert's message as delivery composes it; its page is where to read it, its buttons answer it."""
-    # A web page is a channel like a webhook: the signed-in reader may read what the read rule lets it read.
-    reader = Subscription(channel=Channel.webhook.value, timezone="UTC", language=request.state.language)
-    base = get_settings(request).base_url
-    message = compose.message(session, alert, request.state.web.org, reader, base_url=base)
-    return dataclasses.replace(message, answer_urls={})
+def _reader(request: Request) -> Subscription:
+    """A web page is a channel like a webhook: the signed-in reader may read what the read rule lets it read."""
+    return Subscription(channel=Channel.webhook.value, timezone="UTC", language=request.state.language)
 
 
 def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
-    """The alert as its e-mail words it, in the page's language."""
-    return wording.render(_message(request, session, alert), request.state.language)
+    """The alert as its e-mail words it, in the page's language; its page is where to read it, its buttons
+    answer it (no links)."""
+    message = compose.message(session, alert, request.state.web.org, _reader(request),
+                              base_url=get_settings(request).base_url)
+    return wording.render(dataclasses.replace(message, answer_urls={}), request.state.language)
+
+
+def rows(request: Request, session: Session, page_alerts: list[Alert]) -> list[dict[str, Any]]:
+    """A page of the inbox: each alert with its asset and the subject its e-mail has, composed in one go
+    (``Composer.prefetch``: a few queries per page, not three or four per alert), without the steps that a
+    subject never shows. A withheld alert shows no subject, only which asset to verify."""
+    org, reader = request.state.web.org, _reader(request)
+    composer = compose.Composer(session, get_settings(request).base_url)
+    composer.prefetch(page_alerts, org)
+    found = []
+    for alert in page_alerts:
+        asset = composer.asset(alert)
+        subject = None if alert.withheld else wording.subject(
+            composer.message(alert, org, reader, with_steps=False), request.state.language)
+        found.append({"alert": alert, "asset": asset.value if asset is not None else "", "subject": subject})
+    return found
 
 
 @router.get("/")
@@ -64,13 +79,8 @@ def inbox(request: Request, session: SessionDep, me: SignedInDep,
           show: Annotated[Literal["open", "fixed", "all"], Query()] = "open",
           after: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None) -> Response:
     found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
-    wanted = {a.asset_pk for a in found.alerts if a.asset_pk is not None}
-    assets = dict(session.execute(select(Asset.pk, Asset.value).where(Asset.pk.in_(wanted))).all())
-    language = request.state.language
-    rows = [{"alert": a, "asset": assets.get(a.asset_pk or 0, ""),
-             "subject": None if a.withheld else wording.subject(_message(request, session, a), language)}
-            for a in found.alerts]
-    return page(request, "inbox.html", {"rows": rows, "show": show, "next": found.next, "filters": list(FILTERS)})
+    return page(request, "inbox.html", {"rows": rows(request, session, found.alerts), "show": show,
+                                        "next": found.next, "filters": list(FILTERS)})
 
 
 @router.get("/inbox/{alert_id}")

@@ -15,6 +15,7 @@ from exchange.web import (
     advisory_feedback,
     assetpages,
     dashboard,
+    exports,
     inbox,
     objects,
     roster,
@@ -28,7 +29,7 @@ from exchange.web.render import TEMPLATES_DIR
 PAGES: tuple[APIRouter, ...] = (signin.router, inbox.router, assetpages.router, settingspage.router,
                                  objects.router, dashboard.router)
 PAGES += (advisory.router, advisory_feedback.router, roster.router)
-PAGES += (admin.router,)
+PAGES += (admin.router, exports.router)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 

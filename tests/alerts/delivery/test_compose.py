@@ -4,9 +4,10 @@ last change plus 30 days, and software, exploitation and contact come from what 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from stix2.v21 import TLP_GREEN
 
 from exchange.alerts import links
@@ -15,6 +16,7 @@ from exchange.alerts.delivery.models import Channel, Subscription
 from exchange.alerts.message import Message
 from exchange.alerts.models import Alert, AlertKind
 from exchange.assets.models import AssetKind
+from exchange.core.db import transaction
 from exchange.orgs.models import Org, Role
 from tests.alerts.conftest import World
 from tests.factories import TLP2, indicator
@@ -97,3 +99,43 @@ def test_software_and_exploitation_come_from_the_asset_and_the_object(world: Wor
     assert message.software.lower() == "paloaltonetworks pan-os 10.2.5"
     assert message.exploited
     assert message.matched == "CVE-2024-3400"
+
+
+def test_a_prefetched_batch_says_exactly_what_one_message_at_a_time_says(world: World) -> None:
+    """The web inbox composes a page in one go: every message must equal the one composed alone (the version
+    that alerted, or the newest readable one; an object no longer readable; the contact of either CSIRT; a
+    withheld alert), and after ``prefetch`` a message without steps reads nothing more from the database."""
+    sme, csirt, other = world.org(), world.org(Role.csirt), world.org(Role.csirt)
+    world.asset(sme.org, AssetKind.domain, "bakery.test")
+    world.asset(sme.org, AssetKind.domain, "mill.test", verified=False)
+    for who, contact in ((csirt, "cert@cert.test"), (other, "other@other.test")):
+        world.publish(who.org, {"type": "identity", "spec_version": "2.1", "id": who.org.identity_id, "name": "CERT",
+                                "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                                "contact_information": contact})
+    moved, hidden = (indicator(f"[domain-name:value = '{n}.bakery.test']", name=n, markings=[TLP2["green"]])
+                     for n in ("moved", "hidden"))
+    world.publish(csirt.org, moved, hidden, indicator("[domain-name:value = 'a.mill.test']", markings=[TLP2["green"]]))
+    world.publish(other.org, indicator("[domain-name:value = 'b.bakery.test']", name="Other's",
+                                       markings=[TLP2["green"]]))
+    world.match()
+    world.publish(csirt.org, {**moved, "modified": "2024-02-01T00:00:00.000Z", "name": "moved on"},
+                  {**hidden, "modified": "2024-02-01T00:00:00.000Z", "object_marking_refs": [TLP2["red"]]})
+    with transaction(world.sessions) as s:  # an alert about a version that is not stored: the newest readable one
+        s.scalars(select(Alert).where(Alert.object_id == moved["id"])).one().object_modified = 1
+    with world.sessions() as s:
+        org = s.get_one(Org, sme.org.pk)
+        alerts = list(s.scalars(select(Alert).where(Alert.org_pk == org.pk).order_by(Alert.pk)))
+        assert len(alerts) == 4
+        alone = [compose.message(s, a, org, _sub(org, Channel.webhook), base_url="https://hub.test/") for a in alerts]
+        composer = compose.Composer(s, "https://hub.test/")
+        composer.prefetch(alerts, org)
+        statements: list[str] = []
+        event.listen(s.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+        brief = [composer.message(a, org, _sub(org, Channel.webhook), with_steps=False) for a in alerts]
+        assert statements == [], "prefetch read everything a message without steps needs"
+        batched = [composer.message(a, org, _sub(org, Channel.webhook)) for a in alerts]
+    assert [(m.title, m.tlp, m.sender.contact, m.withheld) for m in batched] == [
+        ("moved on", "green", "cert@cert.test", False), (None, "red", None, False),
+        (None, "green", "cert@cert.test", True), ("Other's", "green", "other@other.test", False)]
+    assert batched == alone
+    assert brief == [dataclasses.replace(m, steps=()) for m in alone]
