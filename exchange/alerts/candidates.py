@@ -25,6 +25,7 @@ from exchange.alerts.models import AlertKind
 from exchange.sharing import access
 from exchange.stix.observables import Extracted
 from exchange.store.bulk import batched
+from exchange.store.ingest_rows import pairs_table
 from exchange.store.models import Observable, StixObject
 
 CHUNK = 2_000  # pairs or ids per statement: well under every driver's parameter limit
@@ -183,8 +184,9 @@ def _referenced_scos(session: Session, objects: Iterable[dict[str, Any]]) -> dic
 
 def readable(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     """The (organisation, object version) pairs the read rule lets through: ``access.readers``, the one
-    read rule (decision 0011), for thousands of pairs a statement."""
-    allowed: set[tuple[int, int]] = set()
-    for chunk in batched(sorted(set(pairs)), CHUNK):
-        allowed.update((org, pk) for org, pk in session.execute(access.readers(chunk)))
-    return allowed
+    read rule (decision 0011), all pairs in one statement (they go as one parameter)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return set()
+    pair = pairs_table(session, wanted, ("org_pk", "object_pk"))
+    return {(org, pk) for org, pk in session.execute(access.readers(pair))}
