@@ -83,7 +83,9 @@ def collect(session: Session, finders: Finders, first: int, last: int) -> Batch:
         for pk, kind, value, lo, hi in session.connection().execute(
                 select(Observable.object_pk, Observable.kind, Observable.value, Observable.ip_lo, Observable.ip_hi)
                 .where(Observable.object_pk > first, Observable.object_pk <= last, Observable.kind.in_(kinds))):
-            pending.extend((hit, pk) for hit in observable(kind, value, lo, hi))
+            hits = observable(kind, value, lo, hi)
+            if hits:  # one value in a hundred: no generator for the others
+                pending.extend((hit, pk) for hit in hits)
     rows = _whole(session, finders, first, last, batch)
     batch.hits.extend(_from_json(session, finders, rows, batch))
     rows.update(_rows(session, sorted({pk for _, pk in pending} - rows.keys()), batch))
