@@ -25,6 +25,7 @@ from exchange.alerts.models import AlertKind
 from exchange.sharing import access
 from exchange.stix.observables import Extracted
 from exchange.store.bulk import batched
+from exchange.store.ingest_rows import pairs_table
 from exchange.store.models import Observable, StixObject
 
 CHUNK = 2_000  # pairs or ids per statement: well under every driver's parameter limit
@@ -82,7 +83,9 @@ def collect(session: Session, finders: Finders, first: int, last: int) -> Batch:
         for pk, kind, value, lo, hi in session.connection().execute(
                 select(Observable.object_pk, Observable.kind, Observable.value, Observable.ip_lo, Observable.ip_hi)
                 .where(Observable.object_pk > first, Observable.object_pk <= last, Observable.kind.in_(kinds))):
-            pending.extend((hit, pk) for hit in observable(kind, value, lo, hi))
+            hits = observable(kind, value, lo, hi)
+            if hits:  # one value in a hundred: no generator for the others
+                pending.extend((hit, pk) for hit in hits)
     rows = _whole(session, finders, first, last, batch)
     batch.hits.extend(_from_json(session, finders, rows, batch))
     rows.update(_rows(session, sorted({pk for _, pk in pending} - rows.keys()), batch))
@@ -183,8 +186,9 @@ def _referenced_scos(session: Session, objects: Iterable[dict[str, Any]]) -> dic
 
 def readable(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     """The (organisation, object version) pairs the read rule lets through: ``access.readers``, the one
-    read rule (decision 0011), for thousands of pairs a statement."""
-    allowed: set[tuple[int, int]] = set()
-    for chunk in batched(sorted(set(pairs)), CHUNK):
-        allowed.update((org, pk) for org, pk in session.execute(access.readers(chunk)))
-    return allowed
+    read rule (decision 0011), all pairs in one statement (they go as one parameter)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return set()
+    pair = pairs_table(session, wanted, ("org_pk", "object_pk"))
+    return {(org, pk) for org, pk in session.execute(access.readers(pair))}

@@ -26,7 +26,7 @@ from packageurl import PackageURL
 from univers.version_range import VersionRange
 from univers.versions import InvalidVersion
 
-from exchange.alerts.benign import Benign
+from exchange.alerts.benign import Benign, Silence
 from exchange.alerts.index import AssetIndex, AssetRow
 from exchange.alerts.lookalike import LookalikeIndex
 from exchange.alerts.models import AlertKind
@@ -36,6 +36,9 @@ from exchange.stix.observables import Extracted, from_comparison
 # An indicator naming a range wider than this (in addresses) says nothing about one organisation.
 WIDEST_V4 = 2**16
 WIDEST_V6 = 2**80
+# The widest verified range of an organisation's own inside a shared cloud or CDN range: /24 and /48.
+OWN_V4 = 2**8
+OWN_V6 = 2**80
 _V4_BASE = "00000000000000000000ffff"
 _ASN = re.compile(r"autonomous-system:number\s*=\s*(\d{1,10})\b")
 _EXPLOITED_LABELS = frozenset({"known-exploited", "kev", "exploited"})
@@ -68,22 +71,28 @@ class Finders:
                    kind: AlertKind = AlertKind.listed, lookalike: bool = True) -> list[Hit]:
         """Hits of one observable (``Observable`` columns). The hot loop of matching, so the benign lists
         are asked only about a value that hit something (a rare event), not about every value."""
-        hits: list[Hit] = []
         if lo is not None and hi is not None:
-            if lo == hi or self._narrow(lo, hi):
-                hits.extend(_hits(self.index.overlapping(lo, hi), kind, value))
+            assets = self.index.overlapping(lo, hi) if lo == hi or self._narrow(lo, hi) else []
         elif what == "domain" or what == "email-domain":
-            hits.extend(_hits(self.index.under(value), kind, value))
+            assets = self.index.under(value)
             if what == "email-domain":
-                hits.extend(_hits(self.index.exact(AssetKind.mail_domain, value), kind, value))
+                assets.extend(self.index.exact(AssetKind.mail_domain, value))
             elif lookalike:
-                hits.extend(Hit(asset.org_pk, asset, str(asset.pk), AlertKind.lookalike, value)
-                            for asset, _how in self.lookalikes.find(value))
+                imitated = self.lookalikes.find(value)
+                if imitated:
+                    return self._unless_benign(what, value, lo, hi, [*_hits(assets, kind, value), *(
+                        Hit(asset.org_pk, asset, str(asset.pk), AlertKind.lookalike, value) for asset, _ in imitated)])
         elif what == "url":
-            hits.extend(_hits(self.index.exact(AssetKind.url, value), kind, value))
-        if hits and self.benign.is_benign(what, value, lo, hi):
+            assets = self.index.exact(AssetKind.url, value)
+        else:
             return []
-        return hits
+        return self._unless_benign(what, value, lo, hi, list(_hits(assets, kind, value))) if assets else []
+
+    def _unless_benign(self, what: str, value: str, lo: str | None, hi: str | None, hits: list[Hit]) -> list[Hit]:
+        silence = self.benign.silence(what, value, lo, hi)
+        if silence is None:
+            return hits
+        return [h for h in hits if h.asset is not None and own_address(h.asset)] if silence is Silence.shared else []
 
     def asns(self, numbers: list[str], kind: AlertKind = AlertKind.listed) -> Iterator[Hit]:
         for number in numbers:
@@ -117,6 +126,16 @@ class Finders:
     def _narrow(self, lo: str, hi: str) -> bool:
         widest = WIDEST_V4 if lo.startswith(_V4_BASE) else WIDEST_V6
         return int(hi, 16) - int(lo, 16) < widest
+
+
+def own_address(asset: AssetRow) -> bool:
+    """A verified address, or a verified range of at most ``OWN_V4`` / ``OWN_V6`` addresses: the
+    organisation's own, even inside a shared cloud or CDN range (``benign.Silence.shared``). A wider
+    range there is more likely the provider's block registered by mistake than space the SME runs."""
+    if not asset.verified or asset.ip_lo is None or asset.ip_hi is None:
+        return False
+    widest = OWN_V4 if asset.ip_lo.startswith(_V4_BASE) else OWN_V6
+    return int(asset.ip_hi, 16) - int(asset.ip_lo, 16) < widest
 
 
 def _hits(assets: Iterator[AssetRow] | list[AssetRow], kind: AlertKind, matched: str) -> Iterator[Hit]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -93,27 +92,32 @@ class AssetIndex:
                 sectors[sector].append(org_pk)
         return cls(rows, sectors, stale_at)
 
-    def under(self, host: str) -> Iterator[AssetRow]:
+    def under(self, host: str) -> list[AssetRow]:
         """Domain assets that are ``host`` or a parent domain of it: ``shop.bakery.example`` is under
-        ``bakery.example``, ``bakery.example.evil.test`` is not (labels are compared whole, from the right)."""
+        ``bakery.example``, ``bakery.example.evil.test`` is not (labels are compared whole, from the right).
+        A list, empty for almost every host: matching asks this of every published name."""
         domains = self._domains
+        found: list[AssetRow] = []
         start = 0
         while (dot := host.find(".", start)) >= 0:  # every suffix that still has a dot: never a bare TLD
-            found = domains.get(host[start:])
-            if found:
-                yield from found
+            assets = domains.get(host[start:])
+            if assets:
+                found.extend(assets)
             start = dot + 1
+        return found
 
     def exact(self, kind: AssetKind, value: str) -> list[AssetRow]:
         found = self.names.get(kind.value)
         return found.get(value, []) if found is not None else []
 
-    def overlapping(self, lo: str, hi: str) -> Iterator[AssetRow]:
+    def overlapping(self, lo: str, hi: str) -> list[AssetRow]:
         """Address assets sharing at least one address with ``lo``..``hi`` (32-hex-digit bounds)."""
         i = bisect.bisect_right(self._los, hi) - 1
         reach, ranges = self._reach, self._ranges
+        found: list[AssetRow] = []
         while i >= 0 and reach[i] >= lo:
             row = ranges[i]
             if (row.ip_hi or "") >= lo:
-                yield row
+                found.append(row)
             i -= 1
+        return found

@@ -21,7 +21,7 @@ letters) are left out: one edit away from a four-letter name is half the diction
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Generic, NamedTuple, TypeVar
 
@@ -89,8 +89,8 @@ def split(host: str) -> Name | None:
     folded = skeleton(".".join(labels[:start]))
     # No folded pair spans a dot, so the last part of the folded whole is the folded registrable label.
     joined = folded.replace(".", "")
-    words = tuple(w for w in folded.replace(".", "-").split("-") if len(w) >= MIN_WORD)
-    texts = (joined, *(w for w in words if w != joined)) if len(joined) > MIN_WORD else ()
+    words = tuple([w for w in folded.replace(".", "-").split("-") if len(w) >= MIN_WORD])
+    texts = (joined, *[w for w in words if w != joined]) if len(joined) > MIN_WORD else ()
     return Name(".".join(labels[start - 1:]), folded.rpartition(".")[2], joined, words, texts)
 
 
@@ -132,9 +132,9 @@ class LookalikeIndex(Generic[T]):
                 self._starts[(len(name.label), name.label[:half])].append(name.label)
                 self._ends[(len(name.label), name.label[-half:])].append(name.label)
             self._exact[name.label].append((name.registrable, item))
-        # Registered label lengths: a published key two letters longer or shorter than all of them is
-        # no one-edit look-alike, and only these lengths can be a registered name inside a longer one.
-        self._lengths = frozenset(len(label) for label in self._exact)
+        # Registered label lengths, with the letters each end keeps: a published key two letters longer or
+        # shorter than all of them is no one-edit look-alike.
+        self._halves = {len(label): _half(len(label)) for label in self._exact}
         # Registered skeletons long enough to be found inside a longer name, by their first and by their
         # last ``MIN_WORD`` letters: two look-ups per part of a published name instead of one per length.
         self._word_starts: dict[str, list[str]] = defaultdict(list)
@@ -148,7 +148,8 @@ class LookalikeIndex(Generic[T]):
         return len(self._exact)
 
     def find(self, host: str) -> list[tuple[T, str]]:
-        """(item, how) for each registered domain ``host`` imitates; never its own registrable domain."""
+        """(item, how) for each registered domain ``host`` imitates; never its own registrable domain.
+        The hot loop of matching, once per published name, so written flat: no generator, a dozen look-ups."""
         if not self._exact:
             return []
         name = split(host)
@@ -160,30 +161,32 @@ class LookalikeIndex(Generic[T]):
                 hits.setdefault(skel, "homoglyph or other top-level domain" if skel == key else "one letter changed")
         for word in self._words(name):
             hits.setdefault(word, "our name with added words")
+        if not hits:
+            return []
         return [(item, how) for skel, how in hits.items() for registrable, item in self._exact[skel]
                 if registrable != name.registrable]
 
     def _near(self, key: str) -> list[str]:
-        """Registered skeletons at most one edit from ``key`` (the hot loop of matching: six look-ups)."""
+        """Registered skeletons at most one edit from ``key``: six look-ups at most."""
         found = [key] if key in self._exact else []
         candidates: list[str] = []
+        halves, starts, ends = self._halves, self._starts, self._ends
         for length in (len(key) - 1, len(key), len(key) + 1):
-            if length in self._lengths:
-                half = _half(length)
-                candidates.extend(self._starts.get((length, key[:half]), ()))
-                candidates.extend(self._ends.get((length, key[-half:]), ()))
+            half = halves.get(length)
+            if half is not None:
+                candidates.extend(starts.get((length, key[:half]), ()))
+                candidates.extend(ends.get((length, key[-half:]), ()))
         if candidates:
-            found.extend(c for c in dict.fromkeys(candidates) if c != key and one_edit(c, key))
+            found.extend([c for c in dict.fromkeys(candidates) if c != key and one_edit(c, key)])
         return found
 
-    def _words(self, name: Name) -> Iterator[str]:
-        for word in name.words:
-            if word in self._exact:
-                yield word
+    def _words(self, name: Name) -> list[str]:
+        found = [word for word in name.words if word in self._exact]
         for text in name.texts:
             for label in self._word_starts.get(text[:MIN_WORD], ()):
                 if len(label) < len(text) and text.startswith(label):
-                    yield label
+                    found.append(label)
             for label in self._word_ends.get(text[-MIN_WORD:], ()):
                 if len(label) < len(text) and text.endswith(label):
-                    yield label
+                    found.append(label)
+        return found

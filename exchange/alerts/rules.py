@@ -222,11 +222,13 @@ def mitigated(session: Session, mitigations: list[Mitigation], *, created_before
 def clear_gone(session: Session) -> int:
     """Open alerts whose object has no current, unrevoked version within its ``valid_until`` any more
     (expired, revoked, or deleted from every collection): all clear. Driven from the open alerts (one
-    probe each through the id index), not from a scan of the object table."""
+    probe each through the id index), not from a scan of the object table: ``OFFSET 0`` keeps PostgreSQL
+    from turning the ``NOT EXISTS`` into an anti-join, which it planned as a hash of every current
+    version (as ``access.readers``; decision 0011)."""
     now = now_micros()
-    current = exists().where(StixObject.stix_id == Alert.object_id, StixObject.is_latest.is_(True),
-                             StixObject.revoked.is_(False),
-                             or_(StixObject.valid_until.is_(None), StixObject.valid_until > now))
+    current = exists(select(StixObject.pk).where(
+        StixObject.stix_id == Alert.object_id, StixObject.is_latest.is_(True), StixObject.revoked.is_(False),
+        or_(StixObject.valid_until.is_(None), StixObject.valid_until > now)).offset(0))
     alerts = list(session.scalars(select(Alert).where(Alert.state.in_(_OPEN_VALUES), ~current)))
     for alert in alerts:
         event(session, alert, AlertEventType.cleared, now, state=AlertState.cleared)

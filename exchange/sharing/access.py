@@ -18,10 +18,10 @@ after the fact. docs/decisions/0003-access.md states the rules; in short:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, column, exists, or_, select, true, values
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Subquery
 
 from exchange.orgs.models import Org, Role
 from exchange.sharing.catalog import member_readable_pks
@@ -55,20 +55,22 @@ def level_visible(reader: Org | None, obj: ObjectTable) -> ColumnElement[bool]:
     return _tlp_visible(reader.pk if reader is not None else None, obj)
 
 
-def readers(pairs: Sequence[tuple[int, int]]) -> Select[int, int]:
-    """Of the (organisation pk, object pk) ``pairs``, those where the organisation may read the object
-    version: the same rule as ``visible``, with the reader taken from each pair instead of one value.
+def readers(pair: Subquery) -> Select[int, int]:
+    """Of the (organisation pk, object pk) pairs in ``pair`` (columns ``org_pk``, ``object_pk``), those
+    where the organisation may read the object version: the same rule as ``visible``, with the reader
+    taken from each pair instead of one value.
 
     Alert matching asks it for thousands of candidate pairs at once (one query instead of one per
-    organisation). Admin organisations read everything, as in ``visible``.
+    organisation), sent as one parameter (``store.ingest_rows.pairs_table``). Admin organisations read
+    everything, as in ``visible``. Each pair is one probe of the object's key: ``OFFSET 0`` keeps
+    PostgreSQL from turning the ``EXISTS`` into a join, which it planned as a hash of the whole object
+    table, a cost that grows with the table rather than with the pairs (decision 0011).
     """
-    pair = values(column("org_pk", BigInteger), column("object_pk", BigInteger), name="pair").data(
-        list(pairs)).cte("pair")
     reader = pair.c.org_pk
     admins = select(Org.pk).where(Org.role == Role.admin)
-    return (select(pair.c.org_pk, pair.c.object_pk)
-            .join(StixObject, StixObject.pk == pair.c.object_pk)
-            .where(or_(reader.in_(admins), _rule_sql(reader))))
+    allowed = select(StixObject.pk).where(StixObject.pk == pair.c.object_pk,
+                                          or_(reader.in_(admins), _rule_sql(reader))).offset(0)
+    return select(pair.c.org_pk, pair.c.object_pk).where(exists(allowed))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -81,9 +83,10 @@ def _rule(reader_pk: int | None) -> ColumnElement[bool]:
 def _rule_sql(reader_pk: int | ColumnElement[int] | None) -> ColumnElement[bool]:
     """The rule for one reader: a value, or a column of the outer query (``readers``)."""
     current = aliased(StixObject)
+    # correlate_except, as in ``_tlp_visible``: the reader column of ``readers`` is two queries out
     current_visible = exists().where(current.collection_pk == StixObject.collection_pk,
                                      current.stix_id == StixObject.stix_id, current.is_latest.is_(True),
-                                     _tlp_visible(reader_pk, current))
+                                     _tlp_visible(reader_pk, current)).correlate_except(current)
     return and_(StixObject.collection_pk.in_(member_readable_pks(reader_pk)), _tlp_visible(reader_pk, StixObject),
                 or_(StixObject.is_latest.is_(True), current_visible))
 

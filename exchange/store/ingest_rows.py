@@ -5,13 +5,14 @@ fastest way. Everything here runs under the ingest lock (``ingest._lock``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, String, bindparam, cast, func, select, text, update
+from sqlalchemy import JSON, BigInteger, ColumnElement, String, bindparam, cast, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import TableValuedAlias
+from sqlalchemy.sql.selectable import Subquery, TableValuedAlias
 
 from exchange.core.timestamps import now_micros
 from exchange.stix.prepare import OBJECT_COLUMNS
@@ -29,6 +30,23 @@ def values_table(session: Session, values: list[str] | list[int]) -> TableValued
         return func.json_array_elements_text(cast(bindparam("values", array, String), JSON)).table_valued(
             "value").render_derived()
     return func.json_each(array).table_valued("value")
+
+
+def pairs_table(session: Session, pairs: Sequence[tuple[int, int]], names: tuple[str, str]) -> Subquery:
+    """``pairs`` of integers as a two-column table named ``names``, sent as one JSON parameter like
+    ``values_table``: the statement stays the same whatever the pairs, so it is compiled once, where a
+    ``VALUES`` list of thousands of parameters was compiled and parsed anew each time (decision 0011)."""
+    array = orjson.dumps(pairs).decode()
+    first: ColumnElement[Any]
+    second: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        rows = func.json_array_elements(cast(bindparam("pairs", array, String), JSON)).table_valued(
+            "value").render_derived()
+        first, second = rows.c.value.op("->>")(0), rows.c.value.op("->>")(1)
+    else:
+        rows = func.json_each(array).table_valued("value")
+        first, second = func.json_extract(rows.c.value, "$[0]"), func.json_extract(rows.c.value, "$[1]")
+    return select(cast(first, BigInteger).label(names[0]), cast(second, BigInteger).label(names[1])).subquery()
 
 
 def allocate_pks(session: Session, n: int) -> list[int]:
