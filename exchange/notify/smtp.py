@@ -20,7 +20,7 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import make_msgid
 from pathlib import Path
@@ -42,7 +42,8 @@ _FILE_NAME_JUNK = re.compile(r"[^A-Za-z0-9._@-]+")
 _WIRE = compat32.clone(linesep="\r\n")
 _MAX_LINE = 998  # RFC 5321, bytes
 _UTF8_8BIT, _UTF8_QP = Charset("utf-8"), Charset("utf-8")
-_UTF8_8BIT.body_encoding, _UTF8_QP.body_encoding = None, QP
+_UTF8_8BIT.body_encoding = None  # type: ignore[assignment]  # None: 8bit (typeshed lists only QP, BASE64)
+_UTF8_QP.body_encoding = QP
 
 
 class MailFailed(ExchangeError):
@@ -79,11 +80,13 @@ def compose(*, sender: str, to: str, subject: str, body: str, html: str | None =
     return message
 
 
-def _text(text: str, subtype: str) -> MIMEText:
+def _text(text: str, subtype: str) -> MIMENonMultipart:
     """UTF-8 as it is (8bit) when every line fits SMTP's limit, as the mail is then readable raw;
     quoted-printable otherwise."""
     fits = all(len(line.encode()) <= _MAX_LINE for line in text.splitlines())
-    return MIMEText(text, subtype, _UTF8_8BIT if fits else _UTF8_QP)
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(text, _UTF8_8BIT if fits else _UTF8_QP)
+    return part
 
 
 class Mailer:
