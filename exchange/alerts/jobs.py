@@ -21,6 +21,22 @@ def match_alerts(session: Session) -> None:
              outcome.objects, outcome.created, outcome.withheld, outcome.escalated, outcome.cleared)
 
 
+def match_new_objects(session: Session) -> None:
+    """Only what was stored since the last run, as soon as the worker sees it: an SME hears of a new
+    object within a dispatch tick, not a matching period (issue 18: POST to webhook, p50 <= 2 s)."""
+    outcome = matching.match_pending(session)
+    log.info("alert matching of new objects: %d versions, %d created", outcome.objects, outcome.created)
+
+
+def new_objects(session: Session) -> bool:
+    return matching.pending(session) > 0
+
+
+def woken(settings: Settings) -> list[tuple[Callable[[Session], None], Callable[[Session], bool], float]]:
+    """(job, is there work?, how often to ask) for the worker's scheduler: a job run when a read says so."""
+    return [(match_new_objects, new_objects, settings.delivery_dispatch_seconds)]
+
+
 def periodic(settings: Settings) -> list[tuple[Callable[[Session], None], float]]:
     """(job, period in seconds) pairs for the worker's scheduler."""
     return [(match_alerts, MATCH_SECONDS)]

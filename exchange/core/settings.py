@@ -137,7 +137,8 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Longest wait for a webhook endpoint.")
     delivery_dispatch_seconds: float = Field(
-        default=2.0, gt=0, description="How often every worker looks for alert events to fan out and messages to send.")
+        default=0.25, gt=0, description="How often every worker looks for alert events to fan out and messages to "
+        "send (a read of two index entries when there is none; new objects are matched as often).")
     delivery_batch_size: int = Field(default=200, ge=1, description="Messages a worker claims at once.")
     delivery_lease_seconds: int = Field(
         default=300, ge=1,

@@ -45,6 +45,7 @@ Job = Callable[[Session], None]
 class Periodic:
     job: Job
     seconds: float
+    ready: Callable[[Session], bool] | None = None  # asked before claiming a window: a read instead of a write
 
     @property
     def name(self) -> str:
@@ -73,6 +74,7 @@ def periodic_jobs(settings: Settings) -> list[Periodic]:
             *(Periodic(job, seconds) for job, seconds in asset_jobs.periodic(settings)),
             *(Periodic(job, seconds) for job, seconds in feed_jobs.periodic(settings)),
             *(Periodic(job, seconds) for job, seconds in alert_jobs.periodic(settings)),
+            *(Periodic(job, seconds, ready) for job, ready, seconds in alert_jobs.woken(settings)),
             *(Periodic(job, seconds) for job, seconds in delivery_jobs.periodic(settings))]
 
 
@@ -82,6 +84,10 @@ def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, leas
 
     def run_once() -> None:
         try:
+            if periodic.ready is not None:
+                with sessions() as session:
+                    if not periodic.ready(session):
+                        return
             with transaction(sessions) as session:
                 window = lease.claim(session, periodic.name, holder, period_seconds=periodic.seconds,
                                      lease_seconds=lease_seconds)
@@ -103,13 +109,20 @@ def _wrap(periodic: Periodic, sessions: sessionmaker[Session], holder: str, leas
 
 def _everywhere(job: Callable[[sessionmaker[Session]], None], sessions: sessionmaker[Session]) -> Callable[[], None]:
     """A job every worker runs at once, owning its transactions (the dispatch of deliveries: claims keep
-    the workers apart). A failure is logged with its traceback and the next run goes on."""
+    the workers apart). It ticks often and a run may last several ticks: a tick that finds the last run
+    still going returns at once (scheduled with two instances, so the scheduler does not warn that it
+    skipped one). A failure is logged with its traceback and the next run goes on."""
+    running = threading.Lock()
 
     def run_once() -> None:
+        if not running.acquire(blocking=False):
+            return
         try:
             job(sessions)
         except Exception:  # a failing job must not stop the scheduler; the traceback goes to the log
             log.exception("job %s failed", getattr(job, "__name__", job))
+        finally:
+            running.release()
 
     return run_once
 
@@ -118,6 +131,8 @@ def build(settings: Settings, stopping: threading.Event | None = None,
           scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """``stopping``, once set, makes the running jobs end after the work in hand (SIGTERM); ``scheduler``:
     a BackgroundScheduler runs the jobs inside another process (``serve --demo``)."""
+    # Sub-second ticks: the executor's "Running job ..." lines would fill the log; our jobs log what they did.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     jobs = periodic_jobs(settings)
     with transaction(sessions) as session:
@@ -129,7 +144,7 @@ def build(settings: Settings, stopping: threading.Event | None = None,
                           seconds=periodic.seconds, id=periodic.name, max_instances=1, coalesce=True)
     dispatch = delivery_jobs.dispatch_deliveries(settings, holder, stopping or threading.Event())
     scheduler.add_job(_everywhere(dispatch, sessions), "interval", seconds=settings.delivery_dispatch_seconds,
-                      id="dispatch_deliveries", max_instances=1, coalesce=True)
+                      id="dispatch_deliveries", max_instances=2, coalesce=True)
     return scheduler
 
 

@@ -1,8 +1,8 @@
 """A worker's dispatch loop: fan out, claim a batch, read what each message says, send, record each outcome.
 
 Everything a message needs is read before sending, in one short transaction; each outcome is
-written in its own transaction right after its send, so a crash loses at most the record of the
-messages in flight (sent again under the same id when their lease runs out). ``stopping`` (set on
+written in its own transaction for the whole batch once it is sent, so a crash loses at most the record of the batch in
+hand (sent again under the same ids when their lease runs out). ``stopping`` (set on
 SIGTERM) is checked between batches: the batch in hand is always finished.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message as MimeMessage
 
 import httpx
 from sqlalchemy import select
@@ -47,7 +47,7 @@ class Work:
     handshake: bool
     secrets: list[str]
     body: bytes = b""  # webhooks
-    email: EmailMessage | None = None
+    email: MimeMessage | None = None
 
 
 def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
@@ -107,6 +107,9 @@ def _part(session: Session, composer: compose.Composer, delivery: Delivery, sub:
     return message, service.KIND_CATEGORY[message.kind]
 
 
+CONCURRENT_SENDS = 8  # connections a worker keeps busy at once: waits on the network overlap, not the CPU
+
+
 def run_batch(sessions: sessionmaker[Session], settings: Settings, holder: str) -> int:
     """Fan out, claim and send one batch; returns how many deliveries it claimed."""
     with transaction(sessions) as session:
@@ -119,29 +122,55 @@ def run_batch(sessions: sessionmaker[Session], settings: Settings, holder: str) 
     with transaction(sessions) as session:
         batch = prepare(session, pks, settings)
         counts = outbox.sent_last_hour(session, sorted({w.org_pk for w in batch}))
-    consented: set[int] = set()
-    refused: set[int] = set()  # subscriptions disabled during this batch: their other rows are cancelled
-    with ExitStack() as stack:
-        senders = _Senders(stack, settings)
-        for work in batch:
-            if work.sub_pk in refused:
-                continue
-            if counts.get(work.org_pk, 0) >= settings.delivery_org_hourly_cap:
-                outcome = Outcome(Result.postponed, "the organisation's hourly cap is reached")
-            else:
-                outcome = senders.send(work, handshake=work.handshake and work.sub_pk not in consented)
-            with transaction(sessions) as session:
-                if outcome.result is Result.sent:
-                    counts[work.org_pk] = counts.get(work.org_pk, 0) + 1
-                    if work.channel is Channel.webhook and work.sub_pk not in consented:
-                        consented.add(work.sub_pk)
-                        _consented(session, work.sub_pk)
-                elif outcome.result is Result.refused:
-                    refused.add(work.sub_pk)
-                    if work.channel is Channel.email:  # a 5xx: the address bounced
-                        bounces.bounce(session, work.pk, outcome.detail, settings=settings)
-                outbox.record(session, work.pk, holder, outcome, max_attempts=settings.delivery_max_attempts)
+    outcomes: dict[int, Outcome] = {}
+    due: list[Work] = []
+    for work in batch:  # the hourly cap counts what this batch is about to send
+        if counts.get(work.org_pk, 0) >= settings.delivery_org_hourly_cap:
+            outcomes[work.pk] = Outcome(Result.postponed, "the organisation's hourly cap is reached")
+        else:
+            counts[work.org_pk] = counts.get(work.org_pk, 0) + 1
+            due.append(work)
+    outcomes.update(_send_all(due, settings))
+    with transaction(sessions) as session:
+        _record(session, batch, outcomes, holder, settings)
     return len(pks)
+
+
+def _send_all(batch: list[Work], settings: Settings) -> dict[int, Outcome]:
+    """Send concurrently. An endpoint not yet consenting gets its first message (with the handshake)
+    alone, before its others; a subscription refused (410, a 5xx mailbox) gets nothing more."""
+    first: dict[int, Work] = {}
+    for work in batch:
+        if work.handshake:
+            first.setdefault(work.sub_pk, work)
+    outcomes: dict[int, Outcome] = {}
+    with ExitStack() as stack, ThreadPoolExecutor(CONCURRENT_SENDS, thread_name_prefix="send") as pool:
+        senders = _Senders(stack, settings)
+        for work, outcome in zip(first.values(), pool.map(lambda w: senders.send(w, handshake=True), first.values()),
+                                 strict=True):
+            outcomes[work.pk] = outcome
+        consented = {w.sub_pk for w in first.values() if outcomes[w.pk].result is Result.sent}
+        refused = {w.sub_pk for w in first.values() if outcomes[w.pk].result is Result.refused}
+        rest = [w for w in batch if w.pk not in outcomes and w.sub_pk not in refused]
+        sends = pool.map(lambda w: senders.send(w, handshake=w.handshake and w.sub_pk not in consented), rest)
+        outcomes.update(zip((w.pk for w in rest), sends, strict=True))
+    return outcomes
+
+
+def _record(session: Session, batch: list[Work], outcomes: dict[int, Outcome], holder: str,
+            settings: Settings) -> None:
+    """The batch's outcomes in one transaction: consents, bounces (before their subscription stops), rows."""
+    bounced: set[int] = set()
+    for work in batch:
+        outcome = outcomes.get(work.pk)
+        if outcome is None:
+            continue  # cancelled with its refused subscription
+        if outcome.result is Result.sent and work.handshake:
+            _consented(session, work.sub_pk)
+        elif outcome.result is Result.refused and work.channel is Channel.email and work.sub_pk not in bounced:
+            bounced.add(work.sub_pk)  # a 5xx: the address bounced
+            bounces.bounce(session, work.pk, outcome.detail, settings=settings)
+    outbox.record_all(session, holder, outcomes, max_attempts=settings.delivery_max_attempts)
 
 
 def _consented(session: Session, sub_pk: int) -> None:
@@ -151,31 +180,43 @@ def _consented(session: Session, sub_pk: int) -> None:
 
 
 class _Senders:
-    """One SMTP connection and one HTTP client for a batch, opened when first needed."""
+    """One HTTP client for a batch and one SMTP connection per sending thread, opened when first needed."""
 
     def __init__(self, stack: ExitStack, settings: Settings) -> None:
         self.stack, self.settings = stack, settings
-        self._mailer: smtp.Mailer | None = None
+        self._lock = threading.Lock()  # the ExitStack and the lazily made client are shared by the threads
+        self._local = threading.local()
         self._http: httpx.Client | None = None
 
     def send(self, work: Work, *, handshake: bool) -> Outcome:
         if work.channel is Channel.webhook:
-            if self._http is None:
-                self._http = self.stack.enter_context(webhook.client(self.settings.webhook_timeout_seconds))
-            return webhook.send(self._http, work.url, work.pk, work.body, work.secrets,
+            return webhook.send(self._client(), work.url, work.pk, work.body, work.secrets,
                                 allowed_hosts=self.settings.webhook_allowed_hosts,
                                 origin=_origin(self.settings.base_url), handshake=handshake)
         assert work.email is not None  # noqa: S101 - prepare() builds one for every mail
         try:
-            if self._mailer is None:
-                self._mailer = self.stack.enter_context(
-                    smtp.Mailer(self.settings.smtp_url, dkim_signer=mail.dkim_signer(self.settings)))
-            self._mailer.send(work.email, envelope_from=bounces.return_path(self.settings, work.pk))
+            self._mailer().send(work.email, envelope_from=bounces.return_path(self.settings, work.pk))
         except smtp.MailRefused as exc:
             return Outcome(Result.refused, exc.description)
         except smtp.MailFailed as exc:
             return Outcome(Result.retry, exc.description)
         return Outcome(Result.sent, "accepted by the mail server")
+
+    def _client(self) -> httpx.Client:
+        with self._lock:
+            if self._http is None:
+                self._http = self.stack.enter_context(
+                    webhook.client(self.settings.webhook_timeout_seconds, connections=CONCURRENT_SENDS))
+            return self._http
+
+    def _mailer(self) -> smtp.Mailer:
+        mailer: smtp.Mailer | None = getattr(self._local, "mailer", None)
+        if mailer is None:
+            mailer = self._local.mailer = smtp.Mailer(self.settings.smtp_url,
+                                                      dkim_signer=mail.dkim_signer(self.settings))
+            with self._lock:
+                self.stack.enter_context(mailer)
+        return mailer
 
 
 def _origin(base_url: str) -> str:
@@ -184,9 +225,8 @@ def _origin(base_url: str) -> str:
 
 def batches(sessions: sessionmaker[Session], settings: Settings, holder: str,
             stopping: threading.Event) -> Iterator[int]:
-    """Batch after batch while there is work, until the job's next tick, stopping between batches on SIGTERM."""
-    started = time.monotonic()
-    while not stopping.is_set() and time.monotonic() - started < settings.delivery_dispatch_seconds:
+    """Batch after batch while there is work, stopping between batches on SIGTERM."""
+    while not stopping.is_set():
         claimed = run_batch(sessions, settings, holder)
         if not claimed:
             return

@@ -23,6 +23,9 @@ RETENTION_SECONDS = 86400
 def dispatch_deliveries(settings: Settings, holder: str,
                         stopping: threading.Event) -> Callable[[sessionmaker[Session]], None]:
     def dispatch_deliveries(sessions: sessionmaker[Session]) -> None:
+        with sessions() as session:
+            if not outbox.waiting(session):  # the usual answer: a read, no write, on every tick
+                return
         sent = sum(dispatch.batches(sessions, settings, holder, stopping))
         if sent:
             log.info("deliveries handled: %d", sent)

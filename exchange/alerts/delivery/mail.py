@@ -7,7 +7,7 @@ the category the alert belongs to (a digest: every category), with no sign-in (R
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ def message_id(delivery_pk: int, sender: str) -> str:
 
 
 def compose(session: Session, delivery_pk: int, sub: Subscription, rendered: Rendered, categories: list[Category],
-            *, settings: Settings) -> EmailMessage:
+            *, settings: Settings) -> Message:
     base = settings.base_url.rstrip("/")
     links = ", ".join(f"<{base}/api/v1/unsubscribe/{unsubscribe.token(session, sub.pk, c)}>" for c in categories)
     return smtp.compose(sender=settings.smtp_from, to=sub.address, subject=rendered.subject, body=rendered.text,

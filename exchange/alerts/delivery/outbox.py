@@ -13,11 +13,11 @@ delivery id, so the receiver sees a duplicate only under the same ``webhook-id``
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -83,6 +83,17 @@ def add(session: Session, rows: list[dict[str, object]]) -> None:
                         .on_conflict_do_nothing(index_elements=["event_pk", "subscription_pk"]))
 
 
+def waiting(session: Session) -> bool:
+    """Is there work for a dispatch run: an alert event not fanned out, or a due message nobody holds?
+    Two reads on partial indexes, so every worker may ask several times a second without writing."""
+    if session.scalar(select(AlertEvent.pk).where(AlertEvent.dispatched_at.is_(None)).limit(1)) is not None:
+        return True
+    now = now_micros()
+    return session.scalar(select(Delivery.pk).where(
+        Delivery.status == literal_column("'pending'"), Delivery.next_at <= now,
+        func.coalesce(Delivery.leased_until, 0) <= now).limit(1)) is not None
+
+
 def claim(session: Session, holder: str, *, limit: int, lease_seconds: float) -> list[int]:
     """Lease up to ``limit`` due deliveries to ``holder``; commit right after, before sending."""
     now = now_micros()
@@ -100,21 +111,36 @@ def claim(session: Session, holder: str, *, limit: int, lease_seconds: float) ->
 
 def record(session: Session, pk: int, holder: str, outcome: Outcome, *, max_attempts: int) -> bool:
     """Write what sending delivery ``pk`` gave; False when the lease was lost (another worker has it now)."""
-    delivery = session.scalar(select(Delivery).where(Delivery.pk == pk, Delivery.leased_by == holder,
-                                                     Delivery.status == DeliveryStatus.pending.value))
-    if delivery is None:
-        return False
+    return pk in record_all(session, holder, {pk: outcome}, max_attempts=max_attempts)
+
+
+def record_all(session: Session, holder: str, outcomes: Mapping[int, Outcome], *, max_attempts: int) -> set[int]:
+    """Write a batch's outcomes in one transaction (one read, one flush): the deliveries whose lease was
+    still ``holder``'s. A crash before the commit costs the batch's messages being sent again, under
+    their ids, which is what a crash during the batch costs anyway."""
+    rows = session.scalars(select(Delivery).where(Delivery.pk.in_(list(outcomes)), Delivery.leased_by == holder,
+                                                  Delivery.status == DeliveryStatus.pending.value)
+                           .order_by(Delivery.pk))
     now = now_micros()
+    written: set[int] = set()
+    for delivery in rows.all():
+        if delivery.status == DeliveryStatus.pending.value:  # not cancelled by a refusal just above
+            _apply(session, delivery, outcomes[delivery.pk], now, max_attempts=max_attempts)
+            written.add(delivery.pk)
+    return written
+
+
+def _apply(session: Session, delivery: Delivery, outcome: Outcome, now: int, *, max_attempts: int) -> None:
     delivery.leased_by = delivery.leased_until = None
     if outcome.result is Result.postponed:
         delivery.next_at = now - now % HOUR + HOUR
-        return True
+        return
     delivery.attempts += 1
     delivery.last_error = outcome.detail[:1000] or None
     if outcome.result is Result.sent:
         delivery.status, delivery.sent_at = DeliveryStatus.sent.value, now
         if delivery.event_pk is None:  # a digest: the messages it carried went with it
-            session.execute(update(Delivery).where(Delivery.digest_pk == pk)
+            session.execute(update(Delivery).where(Delivery.digest_pk == delivery.pk)
                             .values(status=DeliveryStatus.bundled.value, sent_at=now))
     elif outcome.result is Result.refused:
         delivery.status = DeliveryStatus.dead.value
@@ -125,7 +151,6 @@ def record(session: Session, pk: int, holder: str, outcome: Outcome, *, max_atte
         delivery.status = DeliveryStatus.dead.value
     else:
         delivery.next_at = now + (outcome.retry_after or backoff(delivery.attempts))
-    return True
 
 
 def stop(session: Session, sub: Subscription, reason: str) -> None:

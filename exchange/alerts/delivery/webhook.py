@@ -25,9 +25,10 @@ CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 _MAX_RETRY_AFTER = 24 * 3600
 
 
-def client(timeout_seconds: float) -> httpx.Client:
-    """One client per batch: connections to the same endpoint are reused."""
-    return httpx.Client(timeout=timeout_seconds, follow_redirects=False, trust_env=False)
+def client(timeout_seconds: float, *, connections: int = 10) -> httpx.Client:
+    """One client per batch, shared by its sending threads: connections to the same endpoint are reused."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.Client(timeout=timeout_seconds, follow_redirects=False, trust_env=False, limits=limits)
 
 
 def _request(http: httpx.Client, method: str, target: ssrf.Target, headers: dict[str, str],

@@ -8,9 +8,10 @@ answering 250, a chosen error, or slowly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -72,11 +73,18 @@ class Receiver:
     def wait_while_progressing(self, distinct: int, stall: float = 30) -> bool:
         """Like ``wait_for``, but fails only when no new delivery arrives for ``stall`` seconds: a slow,
         loaded machine still passes while a stuck worker fails."""
+        return self.wait_until(lambda: len(self.ids()) >= distinct, stall)
+
+    def wait_until(self, done: Callable[[], bool], stall: float = 30) -> bool:
+        """Until ``done()``, woken by each arrival; False when nothing arrives for ``stall`` seconds."""
         with self.arrived:
-            while (count := len(self.ids())) < distinct:
-                if not self.arrived.wait_for(lambda: len(self.ids()) > count, stall):
-                    return False
+            while not done():
+                if not self.arrived.wait_for(functools.partial(self._more_than, len(self.received)), stall):
+                    return done()
             return True
+
+    def _more_than(self, count: int) -> bool:
+        return len(self.received) > count
 
     def take(self, body: bytes, headers: dict[str, str]) -> int:
         for secret in self.secrets:
@@ -111,7 +119,11 @@ def receiver() -> Iterator[Receiver]:
             self.end_headers()
 
         def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request (the crash test): nothing arrived
+                self.close_connection = True
+                return
             status = state.take(body, {k.lower(): v for k, v in self.headers.items()})
             self.send_response(status)
             self.send_header("Content-Length", "0")

@@ -56,7 +56,7 @@ def test_tlp_red_never_in_mail(sessions: sessionmaker[Session], settings: Settin
         make_alert(s, sme, csirt, tlp="red", name="Operation Nightbird")
     dispatch.run_batch(sessions, settings, "w1")
     [mail] = smtp_server.messages
-    raw = mail.as_string()
+    raw = str(mail) + "".join(str(part.get_content()) for part in mail.walk() if not part.is_multipart())
     assert "Nightbird" not in raw
     assert "Steals passwords" not in raw
     assert "http://hub.example/inbox/" in raw, "the mail says where to read it"

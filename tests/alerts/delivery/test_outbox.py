@@ -124,3 +124,31 @@ def test_backoff_spans_about_three_days() -> None:
     assert 2 * 24 * outbox.HOUR < sum(waits) < 4 * 24 * outbox.HOUR
     assert waits == sorted(waits) or max(waits) <= outbox.LONGEST_RETRY * 6 // 5
     assert len({outbox.backoff(3) for _ in range(20)}) > 1, "jitter"
+
+
+def test_waiting_sees_new_events_and_due_unleased_messages_only(sessions: sessionmaker[Session],
+                                                                 settings: Settings, make_org: MakeOrg) -> None:
+    """What every worker asks several times a second before it writes anything."""
+    sme, csirt = make_org(Role.sme).org, make_org(Role.csirt).org
+    with db.transaction(sessions) as s:
+        subscribe(s, sme, settings, email="it@bakery.example")
+        s.execute(update(Delivery).values(status="sent"))  # what other tests left behind is not due
+        s.execute(update(AlertEvent).values(dispatched_at=1))
+    with sessions() as s:
+        assert not outbox.waiting(s)
+    with db.transaction(sessions) as s:
+        make_alert(s, sme, csirt)
+    with sessions() as s:
+        assert outbox.waiting(s), "an event to fan out"
+    with db.transaction(sessions) as s:
+        outbox.fan_out(s)
+    with sessions() as s:
+        assert outbox.waiting(s), "a message due"
+    with db.transaction(sessions) as s:
+        [pk] = outbox.claim(s, "w", limit=10, lease_seconds=60)
+    with sessions() as s:
+        assert not outbox.waiting(s), "held by a live worker"
+    with db.transaction(sessions) as s:
+        s.execute(update(Delivery).where(Delivery.pk == pk).values(leased_until=1))
+    with sessions() as s:
+        assert outbox.waiting(s), "its worker died"
