@@ -19,17 +19,17 @@ from exchange.stix.patterns.errors import PatternError
 # The grammar's WS rule (Unicode spaces, but not U+200B, U+FEFF or U+180E), and both comment forms.
 _SKIP = (r"[ \t\r\n\x0b\x0c\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
          r"|/\*[\s\S]*?\*/|//[^\r\n]*")
-_TIMESTAMP = (r"t'[0-9]{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+TIMESTAMP = (r"t'[0-9]{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]"
               r":(?:[0-5][0-9]|60)(?:\.[0-9]+)?Z'")
 _B64 = "[A-Za-z0-9+/]"
-_BINARY = f"b'(?:{_B64}{{4}})*(?:{_B64}{{4}}|{_B64}{{3}}=|{_B64}{{2}}==)'"
+BINARY = f"b'(?:{_B64}{{4}})*(?:{_B64}{{4}}|{_B64}{{3}}=|{_B64}{{2}}==)'"
 # Each token may be preceded by white space and comments: one match per token, none for the spaces.
 # Possessive (*+): what was skipped is never re-split when the token after it does not match.
 _TOKEN: Final = re.compile(
     f"(?:{_SKIP})*+(?:"
-    f"(?P<ts>{_TIMESTAMP})"
+    f"(?P<ts>{TIMESTAMP})"
     r"|(?P<hex>h'(?:[0-9A-Fa-f]{2})*')"
-    f"|(?P<bin>{_BINARY})"
+    f"|(?P<bin>{BINARY})"
     r"|(?P<str>'[^'\\]*(?:\\['\\][^'\\]*)*')"
     r"|(?P<float>[+-]?[0-9]*\.[0-9]+)"
     r"|(?P<int>[+-]?(?:0|[1-9][0-9]*))"

@@ -10,7 +10,6 @@ comparison in the same observation (MISP writes one), else from what the referen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Final
 
 from exchange.stix.patterns.tree import Comparison, ObservationExpression, comparisons, observations
@@ -22,23 +21,33 @@ _ADDRESS_REFS: Final = frozenset(("src_ref", "dst_ref", "resolves_to_refs"))  # 
 Term = tuple[str, tuple[str, ...], str]  # object type, path without list indexes, string value
 
 
-def terms(tree: ObservationExpression) -> Iterator[Term]:
+def terms(tree: ObservationExpression) -> list[Term]:
     """Every indexable (object type, path, value) of a pattern, in pattern order."""
+    found: list[Term] = []
     for observation in observations(tree):
-        leaves = comparisons(observation.expression)
-        declared: dict[str, str] = {c.path[0]: c.value for c in leaves
-                    if len(c.path) == 2 and c.path[1] == "type" and c.op == "=" and not c.negated
-                    and type(c.value) is str and type(c.path[0]) is str and c.path[0].endswith(("_ref", "_refs"))}
+        expression = observation.expression
+        if type(expression) is Comparison:  # most observations: one comparison, which declares nothing
+            leaves: list[Comparison] = [expression]
+            declared: dict[str, str] = {}
+        else:
+            leaves = comparisons(expression)
+            declared = {c.path[0]: c.value for c in leaves
+                        if len(c.path) == 2 and c.path[1] == "type" and c.op == "=" and not c.negated
+                        and type(c.value) is str and type(c.path[0]) is str and c.path[0].endswith(("_ref", "_refs"))}
         for c in leaves:
             if c.negated or c.op not in _INDEXED_OPS:
                 continue
-            values = c.value if type(c.value) is tuple else (c.value,)
-            for value in values:
-                if type(value) is str:
-                    yield _term(c, value, declared)
+            value = c.value
+            if type(value) is str:
+                found.append(_term(c, value, declared))
+            elif type(value) is tuple:
+                found.extend(_term(c, v, declared) for v in value if type(v) is str)
+    return found
 
 
 def _term(c: Comparison, value: str, declared: dict[str, str]) -> Term:
+    if len(c.path) == 1:  # the first step is always a key
+        return c.object_type, c.path, value  # type: ignore[return-value]
     path = tuple(step for step in c.path if type(step) is str)
     ref = path[0]
     if len(path) == 2 and path[1] == "value" and ref.endswith(("_ref", "_refs")):

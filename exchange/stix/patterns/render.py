@@ -32,6 +32,7 @@ from exchange.stix.patterns.tree import (
 )
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_JOINERS: Final[dict[type, str]] = {ObservationAnd: " AND ", ObservationOr: " OR ", FollowedBy: " FOLLOWEDBY "}
 
 
 def render(node: ObservationExpression | ComparisonExpression) -> str:
@@ -49,8 +50,7 @@ def render(node: ObservationExpression | ComparisonExpression) -> str:
         return f"({render(node.expression)})"  # type: ignore[union-attr]
     if kind is Qualified:
         return f"{render(node.expression)} {qualifier(node.qualifier)}"  # type: ignore[union-attr]
-    joiner = {ObservationAnd: " AND ", ObservationOr: " OR ", FollowedBy: " FOLLOWEDBY "}[kind]
-    return joiner.join(render(o) for o in node.operands)  # type: ignore[union-attr]
+    return _JOINERS[kind].join(render(o) for o in node.operands)  # type: ignore[union-attr]
 
 
 def qualifier(q: Qualifier) -> str:

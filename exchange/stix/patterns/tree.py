@@ -1,15 +1,21 @@
-"""The parsed pattern: frozen, slotted, hashable nodes, so a tree can be cached and compared.
+"""The parsed pattern: immutable, hashable nodes, so a tree can be cached and compared.
 
 Parentheses around observation expressions are kept (``Group``): the oracle treats a qualifier
 repeated on ``[...]`` and on ``(...)`` differently, so the tree must tell them apart. Parentheses
 inside a comparison expression carry no meaning and are not kept; ``AND`` and ``OR`` chains are
 flattened into one node with every operand.
+
+Nodes are named tuples: ingest builds a dozen for an ``OR`` list, and a named tuple is made for
+about a sixth of the work of a frozen dataclass (whose ``__init__`` goes through
+``object.__setattr__`` for every field), one of the larger costs of ``exchange import``
+(decision 0009). Equality also compares the node type (``_same``), so ``ComparisonAnd(x)`` is
+not ``ComparisonOr(x)`` and ``Hex('ab')`` is neither ``Binary('ab')`` nor ``('ab',)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, NamedTuple, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,18 +26,15 @@ class Star:
 STAR = Star()
 
 
-@dataclass(frozen=True, slots=True)
-class Hex:
+class Hex(NamedTuple):
     digits: str  # as written between h'...', an even number of hexadecimal digits
 
 
-@dataclass(frozen=True, slots=True)
-class Binary:
+class Binary(NamedTuple):
     base64: str  # as written between b'...'
 
 
-@dataclass(frozen=True, slots=True)
-class Timestamp:
+class Timestamp(NamedTuple):
     text: str  # as written between t'...'
 
 
@@ -40,8 +43,7 @@ Value = Union[Scalar, tuple[Scalar, ...], None]  # noqa: UP007 - a tuple for IN,
 Step = Union[str, int, Star]  # noqa: UP007 - a key, a list index, or [*]
 
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
+class Comparison(NamedTuple):
     object_type: str
     path: tuple[Step, ...]  # the first step is always a key
     op: str  # = != < <= > >= IN LIKE MATCHES ISSUBSET ISSUPERSET EXISTS (== and <> read as = and !=)
@@ -49,31 +51,26 @@ class Comparison:
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
-class ComparisonAnd:
+class ComparisonAnd(NamedTuple):
     operands: tuple[ComparisonExpression, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ComparisonOr:
+class ComparisonOr(NamedTuple):
     operands: tuple[ComparisonExpression, ...]
 
 
 ComparisonExpression = Union[Comparison, ComparisonAnd, ComparisonOr]  # noqa: UP007
 
 
-@dataclass(frozen=True, slots=True)
-class Within:
+class Within(NamedTuple):
     seconds: int | float
 
 
-@dataclass(frozen=True, slots=True)
-class Repeats:
+class Repeats(NamedTuple):
     times: int
 
 
-@dataclass(frozen=True, slots=True)
-class StartStop:
+class StartStop(NamedTuple):
     start: Timestamp
     stop: Timestamp
 
@@ -81,43 +78,52 @@ class StartStop:
 Qualifier = Union[Within, Repeats, StartStop]  # noqa: UP007
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """``[ comparison expression ]``: one observed object matches."""
 
     expression: ComparisonExpression
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(NamedTuple):
     """``( observation expression )``."""
 
     expression: ObservationExpression
 
 
-@dataclass(frozen=True, slots=True)
-class Qualified:
+class Qualified(NamedTuple):
     expression: ObservationExpression
     qualifier: Qualifier
 
 
-@dataclass(frozen=True, slots=True)
-class ObservationAnd:
+class ObservationAnd(NamedTuple):
     operands: tuple[ObservationExpression, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ObservationOr:
+class ObservationOr(NamedTuple):
     operands: tuple[ObservationExpression, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FollowedBy:
+class FollowedBy(NamedTuple):
     operands: tuple[ObservationExpression, ...]
 
 
 ObservationExpression = Union[Observation, Group, Qualified, ObservationAnd, ObservationOr,  # noqa: UP007
                               FollowedBy]
+
+
+def _same(self: Any, other: object) -> bool:
+    return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[operator]
+
+
+def _different(self: Any, other: object) -> bool:
+    return not _same(self, other)
+
+
+for _node in (Hex, Binary, Timestamp, Comparison, ComparisonAnd, ComparisonOr, Within, Repeats, StartStop,
+              Observation, Group, Qualified, ObservationAnd, ObservationOr, FollowedBy):
+    _node.__eq__ = _same  # type: ignore[method-assign]
+    _node.__ne__ = _different  # type: ignore[method-assign]
+    _node.__hash__ = tuple.__hash__  # type: ignore[method-assign]
 
 
 def comparisons(node: ObservationExpression | ComparisonExpression) -> list[Comparison]:
