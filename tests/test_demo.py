@@ -19,8 +19,9 @@ import pytest
 import stix2
 from stix2.v21 import TLP_AMBER, TLP_GREEN, TLP_WHITE
 
+from exchange.bench.taxii_run import free_port
 from exchange.demo import DEMO_ORGS, DEMO_SME_DOMAINS, DEMO_SME_NETWORK, DEMO_STEPS, demo_bundle
-from tests.test_serve import EXCHANGE, _free_port, _wait_for_line
+from tests.test_serve import EXCHANGE, _wait_for_line
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -194,7 +195,7 @@ def test_demo_orgs() -> None:
 def test_serve_demo_yields_real_alerts_and_delivers_them(tmp_path: Path) -> None:
     """As the README says: ``exchange serve --demo`` alone; within a minute the SMEs have alerts over the API,
     the bakery a mail in ./exchange-demo/mail with the CSIRT's steps, the dental practice a signed webhook."""
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"EXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "COLUMNS": "200"}
     env.pop("EXCHANGE_SMTP_URL", None)
     proc = subprocess.Popen([EXCHANGE, "serve", "--demo", "--port", str(port)], env=env, cwd=tmp_path,

@@ -10,9 +10,10 @@ import os
 import subprocess
 from pathlib import Path
 
+from exchange.bench.taxii_run import free_port
 from exchange.orgs.models import Role
 from tests.orgs_factory import MakeOrg
-from tests.test_serve import EXCHANGE, _free_port, _wait_for_line
+from tests.test_serve import EXCHANGE, _wait_for_line
 
 SCHEMATHESIS = str(Path(EXCHANGE).with_name("schemathesis"))
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -20,7 +21,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 def test_the_api_keeps_its_contract_under_fuzzing(database_url: str, make_org: MakeOrg, tmp_path: Path) -> None:
     _, key = make_org(Role.admin)  # an admin reaches every operation, the hub-admin ones too
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"EXCHANGE_DATABASE_URL": database_url,  # the fuzzer's pace must not meet rate limits
                         "EXCHANGE_RATE_LIMIT_PER_IP": "", "EXCHANGE_RATE_LIMIT_PER_KEY": ""}
     server = subprocess.Popen([EXCHANGE, "serve", "--port", str(port)], env=env, cwd=tmp_path,
