@@ -9,13 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from exchange.web import assetpages, dashboard, inbox, objects, settingspage, signin
+from exchange.web import assetpages, dashboard, exposure, inbox, lookup, objects, settingspage, signin, wizard
 from exchange.web.deps import web_context
 from exchange.web.errors import html_error
 from exchange.web.render import TEMPLATES_DIR
 
 PAGES: tuple[APIRouter, ...] = (signin.router, inbox.router, assetpages.router, settingspage.router,
                                  objects.router, dashboard.router)
+PAGES += (wizard.router, lookup.router, exposure.router)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
