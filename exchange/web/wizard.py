@@ -6,7 +6,7 @@ Each step adds through the same code as the other pages (``assetpages.add`` -> `
 refuses what the API refuses, with the API's words. What a step added is the wizard's state: it is read
 back from the inventory, so leaving and coming back loses nothing; the step reached is kept in a cookie
 so ``/welcome`` resumes there. Every step can be skipped; an organisation that has no asset yet sees the
-wizard's welcome in place of its empty inbox until someone says "not now" (``due``).
+wizard's welcome in its empty inbox until someone says "not now" (``due``).
 """
 
 from __future__ import annotations
