@@ -105,7 +105,7 @@ class Finders:
         exploited = obj.get("x_exchange_exploited") is True or bool(_EXPLOITED_LABELS & _labels(obj))
         name = obj.get("name") if isinstance(obj.get("name"), str) else obj.get("id", "")
         for entry in affected:
-            product = _product(entry) if isinstance(entry, dict) else None
+            product = affected_product(entry) if isinstance(entry, dict) else None
             if product is None:
                 continue
             vendor, name_, fixed_version, versions = product
@@ -148,7 +148,7 @@ def _labels(obj: Mapping[str, Any]) -> set[str]:
     return {label.lower() for label in labels if isinstance(label, str)} if isinstance(labels, list) else set()
 
 
-def _product(entry: dict[str, Any]) -> tuple[str | None, str, str | None, str | None] | None:
+def affected_product(entry: dict[str, Any]) -> tuple[str | None, str, str | None, str | None] | None:
     """(vendor, product, the one affected version, version range) of an ``x_exchange_affected`` entry."""
     versions = entry.get("versions") if isinstance(entry.get("versions"), str) else None
     if isinstance(entry.get("cpe"), str):

@@ -11,10 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from exchange.assets import checks, verification
 from exchange.assets import service as assets
-from exchange.assets.models import AssetKind, VerificationMethod
+from exchange.assets.models import Asset, AssetKind, VerificationMethod
 from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import Forbidden
 from exchange.core.queryparams import INT_MAX
@@ -46,13 +47,19 @@ def list_assets(request: Request, session: SessionDep, me: SignedInDep,
                                          "verified": {a.pk: assets.is_verified(a) for a in found.assets}})
 
 
-@router.post("/assets", dependencies=[CsrfChecked])
-def add_asset(request: Request, session: SessionDep, me: SignedInDep, kind: Annotated[AssetKind, Form()],
-              value: Annotated[str, Form(min_length=1, max_length=1024)]) -> Response:
+def add(request: Request, session: Session, me: SignedIn, kind: AssetKind, value: str) -> Asset:
+    """Add an asset from a page (this one or the first-run wizard), audited as the API's are."""
     _writer(me)
     asset = assets.create(session, me.org, kind, value, settings=get_settings(request))
     audit.record(session, org=me.org, action="asset.add", target=f"{me.org.slug}/{asset.kind}/{asset.value}",
                  detail="web", actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    return asset
+
+
+@router.post("/assets", dependencies=[CsrfChecked])
+def add_asset(request: Request, session: SessionDep, me: SignedInDep, kind: Annotated[AssetKind, Form()],
+              value: Annotated[str, Form(min_length=1, max_length=1024)]) -> Response:
+    asset = add(request, session, me, kind, value)
     return see_other(request, f"/assets/{asset.pk}")
 
 

@@ -28,6 +28,7 @@ from exchange.core.errors import Forbidden
 from exchange.core.queryparams import INT_MAX
 from exchange.orgs import audit
 from exchange.orgs.models import Scope
+from exchange.web import wizard
 from exchange.web.deps import CsrfChecked, SignedInDep, see_other
 from exchange.web.render import page
 
@@ -78,6 +79,8 @@ def start(request: Request, me: SignedInDep) -> Response:
 def inbox(request: Request, session: SessionDep, me: SignedInDep,
           show: Annotated[Literal["open", "fixed", "all"], Query()] = "open",
           after: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None) -> Response:
+    if show == "open" and after is None and wizard.due(request, session, me):
+        return wizard.welcome(request)
     found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
     return page(request, "inbox.html", {"rows": rows(request, session, found.alerts), "show": show,
                                         "next": found.next, "filters": list(FILTERS)})

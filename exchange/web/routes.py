@@ -16,11 +16,14 @@ from exchange.web import (
     assetpages,
     dashboard,
     exports,
+    exposure,
     inbox,
+    lookup,
     objects,
     roster,
     settingspage,
     signin,
+    wizard,
 )
 from exchange.web.deps import web_context
 from exchange.web.errors import html_error
@@ -30,6 +33,7 @@ PAGES: tuple[APIRouter, ...] = (signin.router, inbox.router, assetpages.router, 
                                  objects.router, dashboard.router)
 PAGES += (advisory.router, advisory_feedback.router, roster.router)
 PAGES += (admin.router, exports.router)
+PAGES += (wizard.router, lookup.router, exposure.router)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 

@@ -165,7 +165,7 @@ def answer_urls(session: Session, alert: Alert, root: str) -> dict[str, str]:
             for state in links.LINK_ANSWERS}
 
 
-def _contains(session: Session, needle: str) -> ColumnElement[bool]:
+def raw_contains(session: Session, needle: str) -> ColumnElement[bool]:
     """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked."""
     value = literal(needle.encode(), LargeBinary)
     if session.get_bind().dialect.name == "postgresql":
@@ -178,7 +178,7 @@ def steps(session: Session, org: Org, obj: StixObject) -> tuple[str, ...]:
     each numbered or bulleted line of a description is a step, else the whole description (or the name)."""
     rels = session.scalars(access.readable(org).with_only_columns(StixObject.raw).where(
         StixObject.type == "relationship", StixObject.revoked.is_(False),
-        StixObject.publisher_org_pk == obj.publisher_org_pk, _contains(session, obj.stix_id)))
+        StixObject.publisher_org_pk == obj.publisher_org_pk, raw_contains(session, obj.stix_id)))
     sources = [rel["source_ref"] for rel in map(json.loads, rels)
                if rel.get("relationship_type") == "mitigates" and rel.get("target_ref") == obj.stix_id
                and str(rel.get("source_ref", "")).startswith("course-of-action--")]
