@@ -79,9 +79,9 @@ def start(request: Request, me: SignedInDep) -> Response:
 def inbox(request: Request, session: SessionDep, me: SignedInDep,
           show: Annotated[Literal["open", "fixed", "all"], Query()] = "open",
           after: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None) -> Response:
-    if show == "open" and after is None and wizard.due(request, session, me):
-        return wizard.welcome(request)
     found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
+    if show == "open" and after is None and not found.alerts and wizard.due(request, session, me):
+        return wizard.welcome(request)  # a sector advisory can alert an SME with no asset: its alerts come first
     return page(request, "inbox.html", {"rows": rows(request, session, found.alerts), "show": show,
                                         "next": found.next, "filters": list(FILTERS)})
 

@@ -32,7 +32,7 @@ from exchange.web.render import TEMPLATES_DIR
 PAGES: tuple[APIRouter, ...] = (signin.router, inbox.router, assetpages.router, settingspage.router,
                                  objects.router, dashboard.router)
 PAGES += (advisory.router, advisory_feedback.router, roster.router)
-PAGES += (admin.router, exports.router)
+PAGES += (*admin.ROUTERS, exports.router)
 PAGES += (wizard.router, lookup.router, exposure.router)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 

@@ -29,7 +29,8 @@ def _routes() -> list[str]:
 
 
 def test_every_page_is_listed() -> None:
-    assert {"/inbox", "/objects/{stix_id}", "/advisories", "/sightings", "/roster/{slug}"} <= set(_routes())
+    assert {"/inbox", "/objects/{stix_id}", "/advisories", "/sightings", "/roster/{slug}", "/admin/orgs",
+            "/admin/audit"} <= set(_routes())
 
 
 @pytest.mark.parametrize("role", [Role.sme, Role.csirt])
