@@ -17,7 +17,7 @@ import re
 from functools import cache
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from exchange.alerts import service
 from exchange.alerts.models import Alert, AlertState
@@ -61,13 +61,12 @@ def token(session: Session, alert_pk: int, state: AlertState, *, expires: int | 
     return f"{payload}.{_sign(_session_key(session), payload)}"
 
 
-def answer_urls(alert: Alert, base_url: str) -> dict[str, str]:
-    """AlertState value -> one-click URL, for the alert's message (``Message.answer_urls``)."""
-    session = object_session(alert)
-    if session is None:
-        raise RuntimeError("answer_urls needs an alert loaded in a session")
+def answer_urls(session: Session, alert: Alert, base_url: str) -> dict[str, str]:
+    """AlertState value -> one-click link (``Message.answer_urls``), valid until the alert's last change plus
+    ``LIFETIME_DAYS``: a mail read after a holiday still works, and a link from a long-closed alert does not."""
+    expires = max(alert.updated_at, alert.object_modified) // _SECONDS + LIFETIME_DAYS * 86_400
     root = base_url.rstrip("/")
-    return {state.value: f"{root}/a/{token(session, alert.pk, state)}" for state in LINK_ANSWERS}
+    return {state.value: f"{root}/a/{token(session, alert.pk, state, expires=expires)}" for state in LINK_ANSWERS}
 
 
 def resolve(session: Session, link: str) -> tuple[Alert, AlertState]:

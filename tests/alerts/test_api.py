@@ -111,7 +111,7 @@ def test_one_click_links_confirm_on_post_only_and_refuse_tampering(world: World,
     sme, csirt, _ = _alerted(world, "a.bakery.test")
     with world.sessions() as s:
         alert = s.scalars(select(Alert).where(Alert.org_pk == sme.org.pk)).one()
-        urls = links.answer_urls(alert, "https://hub.test/")
+        urls = links.answer_urls(s, alert, "https://hub.test/")
         expired = links.token(s, alert.pk, AlertState.fixed, expires=1)
     assert set(urls) == {"acknowledged", "fixed", "false-positive", "not-ours", "need-help"}
     path = urls["fixed"].removeprefix("https://hub.test")

@@ -55,21 +55,27 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
                                 .join(Subscription, Subscription.pk == Delivery.subscription_pk)
                                 .join(Org, Org.pk == Delivery.org_pk).where(Delivery.pk.in_(pks))
                                 .order_by(Delivery.pk)))
+    digests: dict[int, list[Delivery]] = {}
+    for bundled in session.scalars(select(Delivery).where(
+            Delivery.digest_pk.in_([d.pk for d, _, _ in rows if d.event_pk is None])).order_by(Delivery.pk)):
+        digests.setdefault(bundled.digest_pk or 0, []).append(bundled)
+    messages = [d for d, _, _ in rows if d.event_pk is not None] + [d for ds in digests.values() for d in ds]
     # Into the session's identity map at once (held here: the map keeps only weak references), so the
     # per-message session.get() below runs no query.
-    loaded = [*session.scalars(select(Alert).where(Alert.pk.in_({d.alert_pk for d, _, _ in rows}))),
-              *session.scalars(select(AlertEvent).where(AlertEvent.pk.in_({d.event_pk for d, _, _ in rows})))]
+    alerts = {a.pk: a for a in session.scalars(select(Alert).where(Alert.pk.in_({d.alert_pk for d in messages})))}
+    loaded = list(session.scalars(select(AlertEvent).where(AlertEvent.pk.in_({d.event_pk for d in messages}))))
     now = now_micros()
     secrets: dict[int, list[str]] = {}
     composer = compose.Composer(session, settings.base_url)
+    orgs = {org.pk: org for _, _, org in rows}
+    composer.prefetch((alerts[d.alert_pk], orgs[d.org_pk]) for d in messages if d.alert_pk in alerts)
     out: list[Work] = []
     for delivery, sub, org in rows:
         channel = Channel(sub.channel)
         work = Work(pk=delivery.pk, org_pk=org.pk, sub_pk=sub.pk, channel=channel, url=sub.address,
                     handshake=sub.consented_at is None, secrets=[])
         if delivery.event_pk is None:  # a digest
-            bundled = session.scalars(select(Delivery).where(Delivery.digest_pk == delivery.pk).order_by(Delivery.pk))
-            latest = {d.alert_pk: d for d in bundled}  # an alert that changed twice: as it is now
+            latest = {d.alert_pk: d for d in digests.get(delivery.pk, [])}  # an alert that changed twice: as it is now
             parts = [_part(session, composer, d, sub, org) for d in latest.values()]
             if not parts:
                 continue  # every alert it held went with its organisation
@@ -95,7 +101,7 @@ def prepare(session: Session, pks: list[int], settings: Settings) -> list[Work]:
                 work.email = mail.compose(session, delivery.pk, sub, wording.render(message, sub.language),
                                           [service.KIND_CATEGORY[message.kind]], settings=settings)
         out.append(work)
-    del loaded
+    del alerts, loaded
     return out
 
 

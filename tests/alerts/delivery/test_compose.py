@@ -128,7 +128,7 @@ def test_a_prefetched_batch_says_exactly_what_one_message_at_a_time_says(world: 
         assert len(alerts) == 4
         alone = [compose.message(s, a, org, _sub(org, Channel.webhook), base_url="https://hub.test/") for a in alerts]
         composer = compose.Composer(s, "https://hub.test/")
-        composer.prefetch(alerts, org)
+        composer.prefetch(((a, org) for a in alerts), with_steps=False)
         statements: list[str] = []
         event.listen(s.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
         brief = [composer.message(a, org, _sub(org, Channel.webhook), with_steps=False) for a in alerts]
@@ -139,3 +139,47 @@ def test_a_prefetched_batch_says_exactly_what_one_message_at_a_time_says(world: 
         (None, "green", "cert@cert.test", True), ("Other's", "green", "other@other.test", False)]
     assert batched == alone
     assert brief == [dataclasses.replace(m, steps=()) for m in alone]
+
+
+def test_one_batch_for_many_organisations_reads_each_ones_view_in_a_fixed_number_of_queries(world: World) -> None:
+    """A dispatch batch words messages for many organisations about the same object: each must get what it
+    alone may read (here one of them is named on a TLP:AMBER+STRICT course of action, the others are not),
+    in as many queries for four organisations as for one."""
+    csirt = world.org(Role.csirt)
+    smes = [world.org() for _ in range(4)]
+    for n, sme in enumerate(smes):
+        world.asset(sme.org, AssetKind.domain, f"shop{n}.test")
+    found = indicator(" OR ".join(f"[domain-name:value = 'login.shop{n}.test']" for n in range(4)),
+                      markings=[TLP2["green"]])
+    world.publish(csirt.org, found, {"type": "identity", "spec_version": "2.1", "id": csirt.org.identity_id,
+                                     "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                                     "name": "CERT", "contact_information": "cert@cert.test"})
+    world.publish(csirt.org, *_action(csirt.org.identity_id, found["id"], "1. Change the password.\n2. Call us."))
+    world.publish(csirt.org, *_action(csirt.org.identity_id, found["id"], "Only for shop 2.",
+                                      marking=TLP2["amber+strict"], x_exchange_recipients=[smes[2].org.identity_id]))
+    world.match()
+
+    def batch(count: int) -> tuple[list[Message], int]:
+        with world.sessions() as s:
+            orgs = [s.get_one(Org, sme.org.pk) for sme in smes[:count]]
+            alerts = [s.scalars(select(Alert).where(Alert.org_pk == org.pk)).one() for org in orgs]
+            alone = [compose.message(s, a, org, _sub(org), base_url="https://hub.test/")
+                     for a, org in zip(alerts, orgs, strict=True)]
+            composer = compose.Composer(s, "https://hub.test/")
+            statements: list[str] = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(s.get_bind(), "before_cursor_execute", listener)
+            composer.prefetch(zip(alerts, orgs, strict=True))
+            read = len(statements)
+            batched = [composer.message(a, org, _sub(org)) for a, org in zip(alerts, orgs, strict=True)]
+            event.remove(s.get_bind(), "before_cursor_execute", listener)
+            assert batched == alone
+            assert len(statements) == read, "prefetch read everything the messages need"
+        return batched, read
+
+    one, read_one = batch(1)
+    four, read_four = batch(4)
+    assert read_four == read_one
+    assert [m.steps for m in four] == [("Change the password.", "Call us.")] * 2 + [
+        ("Change the password.", "Call us.", "Only for shop 2.")] + [("Change the password.", "Call us.")]
+    assert one[0] == four[0]
