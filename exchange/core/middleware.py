@@ -50,6 +50,7 @@ class BodyLimit:
         received = 0  # bytes of this body so far
         held = 0  # what this request counts in the budget: its declared length, or what arrived if more
         deadline: float | None = None
+        complete = False  # the whole body is in: later reads only wait for the client to hang up
 
         def hold(size: int) -> None:
             nonlocal held
@@ -64,7 +65,11 @@ class BodyLimit:
         async def limited_receive() -> Message:
             # Raised as HTTPException, because FastAPI turns any other error raised while it reads
             # a body into a 400; the app's handler renders it as the usual JSON error.
-            nonlocal received, deadline
+            nonlocal received, deadline, complete
+            if complete:
+                # A streamed response (an export) listens for the disconnect while it writes: that wait
+                # lasts as long as the download, and is not a slow body.
+                return await receive()
             if deadline is None:
                 deadline = anyio.current_time() + self.timeout
                 # The whole declared length is reserved at once: counting chunks as they come let
@@ -79,6 +84,7 @@ class BodyLimit:
                 if received > self.max_bytes:
                     raise HTTPException(413, f"request bodies are limited to {self.max_bytes} bytes")
                 hold(received)
+                complete = not message.get("more_body", False)
             return message
 
         try:

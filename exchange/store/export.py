@@ -21,7 +21,7 @@ from exchange.core.db import transaction
 from exchange.orgs.models import Org
 from exchange.stix import observables
 from exchange.store import reads
-from exchange.store.models import StixObject
+from exchange.store.models import Collection, StixObject
 
 FORMATS = ("stix", "csv", "txt")
 # what observables.extract produces: one blocklist holds one of them
@@ -30,13 +30,14 @@ CSV_HEADER = ("kind", "value", "object_id", "type", "name", "valid_from", "valid
 
 
 def pages(sessions: sessionmaker[Session], reader: Org | None, *, page_size: int, types: Sequence[str] = (),
-          value: str | None = None, added_since: int | None = None) -> Iterator[tuple[bytes, str]]:
+          value: str | None = None, added_since: int | None = None, collection: Collection | None = None,
+          tlp: Sequence[str] = ()) -> Iterator[tuple[bytes, str]]:
     """(raw JSON, TLP level) of every current object the reader may see, a page per transaction."""
     next_token = None
     while True:
         with transaction(sessions) as session:
             page = reads.list_objects(session, reader, limit=page_size, next_token=next_token, types=types,
-                                      value=value, added_since=added_since)
+                                      value=value, added_since=added_since, collection=collection, tlp=tlp)
             # the page is already filtered by the access rules: this only looks up the level of each row
             found = session.execute(select(StixObject.pk, StixObject.tlp)
                                     .where(StixObject.pk.in_([row.pk for row in page.rows])))

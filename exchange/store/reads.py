@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Row, Select, delete, exists, func, or_, select, update
+import orjson
+from sqlalchemy import ColumnElement, LargeBinary, Row, Select, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from exchange.core.errors import Forbidden, NotFound
@@ -90,24 +91,28 @@ def list_objects(
     value: str | None = None,
     added_since: int | None = None,
     collection: Collection | None = None,
+    tlp: Sequence[str] = (),
 ) -> Page:
-    """REST and export: current objects in insertion order, in every collection ``reader`` may read
-    (or one); exports walk millions of them."""
-    query_key = cursor.fingerprint("rest", tuple(types), value, added_since, collection.id if collection else None)
-    query = select(*_COLUMNS).where(*_current(reader, types, value, added_since, collection))
+    """REST, the web's object browser and exports: current objects in insertion order, in every collection
+    ``reader`` may read (or one), at the TLP levels ``tlp`` (or any); exports walk millions of them."""
+    query_key = cursor.fingerprint("rest", tuple(types), value, added_since, collection.id if collection else None,
+                                   tuple(tlp))
+    query = select(*_COLUMNS).where(*_current(reader, types, value, added_since, collection, tlp))
     return _page(session, query, query_key, limit=limit, next_token=next_token)
 
 
 def count_objects(session: Session, reader: Org | None, *, upto: int, types: Sequence[str] = (),
-                  value: str | None = None, added_since: int | None = None) -> int:
+                  value: str | None = None, added_since: int | None = None, collection: Collection | None = None,
+                  tlp: Sequence[str] = ()) -> int:
     """How many objects ``list_objects`` would walk, counted up to ``upto`` at most: a bounded export asks
     whether it fits before it starts, at the cost of ``upto`` index entries, never of the whole store."""
-    some = select(StixObject.pk).where(*_current(reader, types, value, added_since, None)).limit(upto).subquery()
+    some = select(StixObject.pk).where(*_current(reader, types, value, added_since, collection, tlp)).limit(
+        upto).subquery()
     return session.scalar(select(func.count()).select_from(some)) or 0
 
 
 def _current(reader: Org | None, types: Sequence[str], value: str | None, added_since: int | None,
-             collection: Collection | None) -> list[ColumnElement[bool]]:
+             collection: Collection | None, tlp: Sequence[str]) -> list[ColumnElement[bool]]:
     """The conditions of ``list_objects``: current versions ``reader`` may read, filtered."""
     where: list[ColumnElement[bool]] = [access.visible(reader), StixObject.is_latest.is_(True)]
     if types:
@@ -116,6 +121,8 @@ def _current(reader: Org | None, types: Sequence[str], value: str | None, added_
         where.append(StixObject.date_added >= added_since)
     if collection is not None:
         where.append(StixObject.collection_pk == collection.pk)
+    if tlp:
+        where.append(StixObject.tlp.in_(tlp))
     if value is not None:
         where.append(StixObject.pk.in_(select(Observable.object_pk).where(_observable_match(value))))
     return where
@@ -168,6 +175,34 @@ def get_versions(session: Session, reader: Org | None, stix_id: str, *, all_vers
     if not rows:
         raise NotFound(f"no object {stix_id!r}")
     return rows
+
+
+def raw_contains(session: Session, needle: str) -> ColumnElement[bool]:
+    """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked."""
+    value = literal(needle.encode(), LargeBinary)
+    if session.get_bind().dialect.name == "postgresql":
+        return func.position(value.op("IN")(StixObject.raw)) > 0
+    return func.instr(StixObject.raw, value) > 0
+
+
+_POINTERS = ("source_ref", "target_ref", "sighting_of_ref", "where_sighted_refs", "observed_data_refs")
+
+
+def pointing_at(session: Session, reader: Org | None, stix_id: str, *, limit: int) -> list[StixObject]:
+    """The current relationships and sightings ``reader`` may read that point at ``stix_id``, newest first:
+    the incoming half of an object's graph (its own ``*_ref`` properties are the outgoing half). There is no
+    index of references: relationships are a small share of a store, and their raw JSON is sieved for the
+    id, each hit then checked property by property."""
+    found = session.scalars(access.readable(reader).where(
+        StixObject.is_latest, StixObject.type.in_(("relationship", "sighting")),
+        raw_contains(session, stix_id)).order_by(StixObject.pk.desc()).limit(limit * 2))
+    out = []
+    for obj in found:
+        body = orjson.loads(obj.raw)
+        if any(body.get(key) == stix_id or (isinstance(body.get(key), list) and stix_id in body[key])
+               for key in _POINTERS):
+            out.append(obj)
+    return out[:limit]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""Export the current view of the object browser (same kind and value filters) as a STIX bundle, CSV or a
-text blocklist, streamed as it is read.
+"""Export the current view of the object browser (the same filters: kind, value, day added, collection, TLP)
+as a STIX bundle, CSV or a text blocklist, streamed as it is read.
 
 Rows come from ``store.export.pages``, which reads through ``store.reads.list_objects`` (the one read rule):
 an export holds exactly what the browser lists, so another organisation's AMBER object is never in it. An
@@ -21,7 +21,7 @@ from exchange.core.deps import SessionDep, get_settings
 from exchange.store import export as exports
 from exchange.store import reads
 from exchange.web.deps import SignedInDep
-from exchange.web.objects import BLOCKLIST_KINDS, Kind, Text, search
+from exchange.web.objects import BLOCKLIST_KINDS, ViewDep
 from exchange.web.render import gettext, page
 
 router = APIRouter()
@@ -29,20 +29,19 @@ MEDIA = {"stix": "application/json", "csv": "text/csv; charset=utf-8", "txt": "t
 
 
 @router.get("/export")
-def export(request: Request, session: SessionDep, me: SignedInDep, type_: Kind = "", value: Text = "",
+def export(request: Request, session: SessionDep, me: SignedInDep, shown: ViewDep,
            fmt: Annotated[Literal["stix", "csv", "txt"], Query(alias="format")] = "stix",
            kind: Annotated[str, Query(pattern=f"^({'|'.join(BLOCKLIST_KINDS)})$")] = "domain") -> Response:
     settings = get_settings(request)
-    types, wanted = search(type_, value)
+    filters = shown.filters(session, me.org)
     limit = settings.web_export_max_rows
-    if reads.count_objects(session, me.org, upto=limit + 1, types=types, value=wanted) > limit:
+    if reads.count_objects(session, me.org, upto=limit + 1, **filters) > limit:
         message = gettext(request, "This view holds more than %(limit)s objects, the most one export may hold. "
                           "Narrow it by kind or value, or ask the hub's operator for a TAXII feed.",
                           limit=format_decimal(limit, locale=request.state.language))
         return page(request, "error.html", {"title": gettext(request, "Too large"), "message": message,
                                             "detail": ""}, status=413)
-    rows = exports.pages(request.app.state.sessions, me.org, page_size=settings.max_page_size, types=types,
-                         value=wanted)
+    rows = exports.pages(request.app.state.sessions, me.org, page_size=settings.max_page_size, **filters)
     name = {"stix": "exchange-objects.json", "csv": "exchange-objects.csv", "txt": f"exchange-blocklist-{kind}.txt"}
     return StreamingResponse(exports.chunks(fmt, kind if fmt == "txt" else None, rows), media_type=MEDIA[fmt],
                              headers={"Content-Disposition": f'attachment; filename="{name[fmt]}"'})

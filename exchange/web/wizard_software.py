@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exchange.alerts.delivery.compose import raw_contains
 from exchange.alerts.finders import affected_product
 from exchange.orgs.models import Org
 from exchange.sharing import access
 from exchange.store.models import Observable, StixObject
+from exchange.store.reads import raw_contains
 
 SCANNED = 500  # rows read per source for one search: a longer list is narrowed by typing more
 MIN_TEXT = 2

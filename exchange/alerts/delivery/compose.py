@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import LargeBinary, Select, func, literal, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
 from exchange.alerts import candidates, links
 from exchange.alerts.delivery.models import Channel, Subscription
@@ -29,6 +28,7 @@ from exchange.alerts.models import Alert, AlertEventType, AlertKind, Severity, S
 from exchange.assets.models import Asset
 from exchange.orgs.models import Org
 from exchange.stix.tlp import Tlp
+from exchange.store import reads
 from exchange.store.models import StixObject
 
 EXPLOITED_LABELS = frozenset({"known-exploited", "kev", "exploited"})  # as alerts.finders reads them
@@ -157,14 +157,6 @@ def _choose(newest_first: Sequence[StixObject], modified: int) -> StixObject | N
     return next((v for v in newest_first if v.modified == modified), newest_first[0] if newest_first else None)
 
 
-def raw_contains(session: Session, needle: str) -> ColumnElement[bool]:
-    """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked."""
-    value = literal(needle.encode(), LargeBinary)
-    if session.get_bind().dialect.name == "postgresql":
-        return func.position(value.op("IN")(StixObject.raw)) > 0
-    return func.instr(StixObject.raw, value) > 0
-
-
 def steps(session: Session, wanted: Mapping[tuple[int, int], StixObject]) -> dict[tuple[int, int], tuple[str, ...]]:
     """For each (reader organisation pk, object pk) -> object: the steps of the publisher's
     ``course-of-action`` objects that ``mitigates`` the object and the reader may read, oldest first. Each
@@ -176,7 +168,7 @@ def steps(session: Session, wanted: Mapping[tuple[int, int], StixObject]) -> dic
     rels = _readable_versions(session, {(org_pk, obj.stix_id) for (org_pk, _), obj in wanted.items()}, select(
         StixObject).where(StixObject.type == "relationship", StixObject.revoked.is_(False),
                           StixObject.publisher_org_pk.in_({p for p in targets.values() if p}),
-                          or_(*(raw_contains(session, target) for target in targets))), by=_target)
+                          or_(*(reads.raw_contains(session, target) for target in targets))), by=_target)
     sources: dict[tuple[int, int], list[str]] = {}
     for (org_pk, obj_pk), obj in wanted.items():
         for rel in rels.get((org_pk, obj.stix_id), []):
