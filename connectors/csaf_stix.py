@@ -35,7 +35,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT7
 
 from connectors.base import NAMESPACE, Source, mark_unmarked
-from connectors.kev import cpe_name
+from exchange.assets.normalise import cpe_word
 from exchange.stix import tlp
 
 AFFECTED = ("known_affected", "first_affected", "last_affected")
@@ -83,8 +83,8 @@ class Product:
         elif self.purl:
             found["purl"] = self.purl
         elif self.name:
-            found |= {"vendor": cpe_name(self.vendor), "product": cpe_name(self.name)} if self.vendor else {
-                "product": cpe_name(self.name)}
+            found |= {"vendor": cpe_word(self.vendor), "product": cpe_word(self.name)} if self.vendor else {
+                "product": cpe_word(self.name)}
         else:
             return None
         if self.versions:

@@ -20,15 +20,10 @@ from typing import Any
 import orjson
 
 from connectors.base import FeedError, Http, Page, Source, conditional, required, validators
+from exchange.assets.normalise import cpe_word
 
 NEEDED = ("cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded", "requiredAction")
 DEFAULT_PAGE_SIZE = 500
-
-
-def cpe_name(text: object) -> str:
-    """A KEV vendor or product name the way CPE 2.3 writes it ("Exchange Server" → "exchange_server"),
-    so it meets the software inventory's CPE names."""
-    return "_".join(str(text).lower().split())
 
 
 def _day(text: str, cve: str) -> str:
@@ -49,7 +44,7 @@ def convert(source: Source, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
         "type": "vulnerability", "id": source.derived_id("vulnerability", cve), **common,
         "name": cve, "description": str(entry.get("shortDescription") or entry["vulnerabilityName"]),
         "external_references": [{"source_name": "cve", "external_id": cve}],
-        "x_exchange_affected": [{"vendor": cpe_name(entry["vendorProject"]), "product": cpe_name(entry["product"])}],
+        "x_exchange_affected": [{"vendor": cpe_word(entry["vendorProject"]), "product": cpe_word(entry["product"])}],
         "x_exchange_exploited": True,
     }
     if entry.get("knownRansomwareCampaignUse"):

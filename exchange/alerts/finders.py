@@ -31,6 +31,7 @@ from exchange.alerts.index import AssetIndex, AssetRow
 from exchange.alerts.lookalike import LookalikeIndex
 from exchange.alerts.models import AlertKind
 from exchange.assets.models import AssetKind
+from exchange.assets.normalise import cpe_word
 from exchange.stix.observables import Extracted, from_comparison
 
 # An indicator naming a range wider than this (in addresses) says nothing about one organisation.
@@ -163,9 +164,9 @@ def affected_product(entry: dict[str, Any]) -> tuple[str | None, str, str | None
         except ValueError:
             return None
         return purl.namespace or None, purl.name, purl.version or None, versions
-    if isinstance(entry.get("product"), str):
+    if isinstance(entry.get("product"), str):  # names as people write them, compared as CPE writes them
         vendor = entry.get("vendor")
-        return (vendor.lower() if isinstance(vendor, str) else None), entry["product"].lower(), None, versions
+        return (cpe_word(vendor) if isinstance(vendor, str) else None), cpe_word(entry["product"]), None, versions
     return None
 
 

@@ -177,6 +177,12 @@ def url(raw: str, limits: Limits) -> str:
     return parts._replace(scheme=parts.scheme.lower(), netloc=netloc, fragment="").geturl()
 
 
+def cpe_word(text: object) -> str:
+    """A vendor or product name the way CPE 2.3 writes it ("Palo Alto Networks" -> "palo_alto_networks"), so
+    names from advisories, feeds and the software picker meet the inventory's CPE names."""
+    return "_".join(str(text).lower().split())
+
+
 def software(raw: str) -> Normalised:
     """A CPE 2.3 formatted string (``cpe:2.3:a:vendor:product:version:…``) or a package URL (``pkg:…``)."""
     if raw.lower().startswith("cpe:2.3:"):

@@ -15,7 +15,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 import orjson
-from sqlalchemy import ColumnElement, LargeBinary, Row, Select, delete, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    Row,
+    Select,
+    Text,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from exchange.core.errors import Forbidden, NotFound
@@ -177,10 +191,18 @@ def get_versions(session: Session, reader: Org | None, stix_id: str, *, all_vers
     return rows
 
 
-def raw_contains(session: Session, needle: str) -> ColumnElement[bool]:
-    """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked."""
+def raw_contains(session: Session, needle: str, *, ignore_case: bool = False) -> ColumnElement[bool]:
+    """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked.
+    ``ignore_case`` folds ASCII letters on both sides (names people type: "palo alto" for "Palo Alto")."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if ignore_case:
+        text = func.convert_from(StixObject.raw, "UTF8") if postgres else cast(StixObject.raw, Text)
+        folded = literal(needle.lower(), Text)
+        if postgres:
+            return func.position(folded.op("IN")(func.lower(text))) > 0
+        return func.instr(func.lower(text), folded) > 0
     value = literal(needle.encode(), LargeBinary)
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         return func.position(value.op("IN")(StixObject.raw)) > 0
     return func.instr(StixObject.raw, value) > 0
 

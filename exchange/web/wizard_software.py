@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.alerts.finders import affected_product
+from exchange.assets.normalise import cpe_word
 from exchange.orgs.models import Org
 from exchange.sharing import access
 from exchange.store.models import Observable, StixObject
@@ -37,19 +38,19 @@ class Product:
         return f"{self.vendor}:{self.product}"
 
 
-def cpe_word(text: str) -> str:
-    """A name as CPE 2.3 writes it: lower case, words joined by ``_`` (as ``connectors.kev.cpe_name``)."""
-    return "_".join(text.lower().split())
-
-
 def search(session: Session, org: Org, text: str, *, limit: int) -> list[Product]:
-    """Products whose vendor or product name contains ``text``, sorted; empty below ``MIN_TEXT`` characters."""
+    """Products whose vendor or product name contains ``text`` (in CPE words: any case, spaces as ``_``),
+    sorted; empty below ``MIN_TEXT`` characters."""
     needle = cpe_word(text)
     if len(needle) < MIN_TEXT:
         return []
     found: set[Product] = set()
+    # The sieve looks for the longest word in any case: an advisory may write "Palo Alto Networks" where a
+    # CPE name writes palo_alto_networks; each hit is then compared in CPE words (``_add``).
+    word = max(needle.split("_"), key=len)
     advisories = session.scalars(access.readable(org).with_only_columns(StixObject.raw).where(
-        StixObject.type == "vulnerability", StixObject.is_latest, raw_contains(session, needle)).limit(SCANNED))
+        StixObject.type == "vulnerability", StixObject.is_latest, raw_contains(session, word, ignore_case=True))
+        .limit(SCANNED))
     for raw in advisories:
         affected = json.loads(raw).get("x_exchange_affected")
         for entry in affected if isinstance(affected, list) else ():
@@ -68,8 +69,9 @@ def _add(found: set[Product], named: tuple[str | None, str, str | None, str | No
     """A name without a vendor cannot become a CPE asset (the inventory refuses one), so it is left out."""
     if named is None or not named[0] or named[0] == "*" or named[1] == "*":
         return
-    if needle in named[0] or needle in named[1]:
-        found.add(Product(named[0], named[1]))
+    vendor, product = cpe_word(named[0]), cpe_word(named[1])  # the picked value becomes a CPE name
+    if needle in vendor or needle in product:
+        found.add(Product(vendor, product))
 
 
 def cpe(picked: str, version: str) -> str:

@@ -40,6 +40,20 @@ def test_software_matches_vendor_product_and_version_range(world: World) -> None
     assert [a.matched for a in world.alerts(unversioned)] == ["CVE-2024-3400"]  # it did not say: maybe
 
 
+def test_names_written_as_people_write_them_meet_cpe_names(world: World) -> None:
+    """An advisory (the web form, a hand-written bundle) may say "Exchange Server" by "Microsoft" where the
+    inventory holds cpe:2.3:a:microsoft:exchange_server; the KEV feed and the software picker write CPE words."""
+    sme = world.org().org
+    csirt = world.org(Role.csirt).org
+    world.asset(sme, AssetKind.software, "cpe:2.3:a:microsoft:exchange_server:15.2")
+    world.publish(csirt, _sdo("vulnerability", name="CVE-2021-26855",
+                              x_exchange_affected=[{"vendor": "Microsoft", "product": "Exchange Server"}]),
+                  _sdo("vulnerability", name="CVE-2021-0000",
+                       x_exchange_affected=[{"vendor": "Microsoft", "product": "Exchange Online"}]))
+    world.match()
+    assert [a.matched for a in world.alerts(sme)] == ["CVE-2021-26855"]
+
+
 def test_package_urls_match_by_type_name_and_range(world: World) -> None:
     sme = world.org().org
     csirt = world.org(Role.csirt).org

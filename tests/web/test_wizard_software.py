@@ -21,6 +21,7 @@ def test_the_picker_lists_only_what_the_reader_may_read(portal: Portal, page: Pa
     portal.publish(
         csirt,
         vulnerability({"vendor": "openware", "product": "vault"}, {"cpe": "cpe:2.3:o:Acme:Vault_OS:*"}),
+        vulnerability({"vendor": "Palo Alto Networks", "product": "PAN-OS"}),
         vulnerability({"vendor": "secretware", "product": "vault"}, object_marking_refs=[AMBER],
                       x_exchange_recipients=[victim.org.identity_id]),
         {"type": "software", "spec_version": "2.1", "id": "software--6b2a4b4e-9f1e-4d43-9d3f-3f1c6bb7a0c1",
@@ -33,6 +34,11 @@ def test_the_picker_lists_only_what_the_reader_may_read(portal: Portal, page: Pa
         assert wizard_software.search(s, s.get_one(Org, victim.org.pk), "v", limit=30) == []  # too short
         assert wizard_software.search(s, s.get_one(Org, victim.org.pk), "vault server", limit=30) == [
             Product("hashi", "vault_server")]
+        # as an advisory writes it, found as a person types it, picked as a CPE name
+        assert wizard_software.search(s, s.get_one(Org, bystander.org.pk), "Palo alto", limit=30) == [
+            Product("palo_alto_networks", "pan-os")]
+        assert wizard_software.search(s, s.get_one(Org, bystander.org.pk), "PAN-OS", limit=30) == [
+            Product("palo_alto_networks", "pan-os")]
     sign_in(page, email)
     page.goto("/welcome/software?q=vault")
     assert page.get_by_label("openware · vault").is_visible()
