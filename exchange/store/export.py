@@ -42,7 +42,10 @@ def pages(sessions: sessionmaker[Session], reader: Org | None, *, page_size: int
             found = session.execute(select(StixObject.pk, StixObject.tlp)
                                     .where(StixObject.pk.in_([row.pk for row in page.rows])))
             levels = {pk: tlp for pk, tlp in found.all()}  # noqa: C416 - rows unpack, they are not pairs to dict()
-            yield from ((row.raw, levels[row.pk]) for row in page.rows)
+            rows = [(row.raw, levels[row.pk]) for row in page.rows]
+        # Handed out after the transaction: a slow download must not hold a pooled connection (20 exports
+        # at once held them all, and every other page and the ingester waited for the pool).
+        yield from rows
         if page.next is None:
             return
         next_token = page.next
