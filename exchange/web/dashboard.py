@@ -50,7 +50,12 @@ def figures(session: Session, org: Org, *, since: int) -> Figures:
     received = session.scalar(select(func.coalesce(func.sum(FeedRun.added), 0)).join(Feed, Feed.pk == FeedRun.feed_pk)
                               .where(_owned(org), FeedRun.started_at >= since)) or 0
     # One probe of the object's id index per alert of the week, rather than a list of everything it published.
-    ours = exists().where(StixObject.stix_id == Alert.object_id, StixObject.publisher_org_pk == org.pk)
+    # On SQLite "+ 0" keeps the publisher's index out of the probe: without planner statistics it chose that
+    # index and read every object the CSIRT ever published once per alert (73 s at 100,000 objects and 5,000
+    # alerts; 0.07 s through the id index). PostgreSQL plans from its statistics.
+    publisher = StixObject.publisher_org_pk
+    ours = exists().where(StixObject.stix_id == Alert.object_id,
+                          (publisher + 0 if session.get_bind().dialect.name == "sqlite" else publisher) == org.pk)
     mine = (Alert.created_at >= since, Alert.withheld.is_(False), ours)
     alerts, answered = session.execute(select(func.count(), func.count(Alert.answered_at)).where(*mine)).one()
     by_status = dict(session.execute(select(Delivery.status, func.count()).join(Alert, Alert.pk == Delivery.alert_pk)
