@@ -1,7 +1,7 @@
 """Server time of the portal's pages under concurrent users (issue 20's performance target).
 
     python benchmarks/web_pages.py --objects 1000000 --smes 10000 --alerts 5000 --users 20 --rounds 10 \
-        [--database-url URL] [--reuse]
+        [--database-url URL] [--reuse] [--server-workers N]
 
 Builds a store of ``--objects`` indicators published by a CSIRT (bulk ingest, the ingest benchmark's
 generator), ``--smes`` SMEs with 10 verified assets each (the alerts benchmark's inventory), and a
@@ -143,12 +143,13 @@ def sign_in(base: str, email: str) -> httpx.Client:
     return client
 
 
-def serve(url: str, base: str, port: int) -> subprocess.Popen[bytes]:
-    """The server in its own process, as `exchange serve` runs it: the clients here must not share its GIL."""
+def serve(url: str, base: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """The server in its own process (``workers`` of them, as ``exchange serve --workers``): the clients here
+    must not share its GIL."""
     env = {**os.environ, "EXCHANGE_DATABASE_URL": url, "EXCHANGE_BASE_URL": base, "EXCHANGE_RATE_LIMIT_PER_IP": "",
            "EXCHANGE_RATE_LIMIT_PER_KEY": "", "EXCHANGE_WEB_SIGNIN_LIMIT": "100000/minute"}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "exchange.app:app_from_env",
-                               "--port", str(port), "--log-level", "warning"], env=env)
+                               "--port", str(port), "--workers", str(workers), "--log-level", "warning"], env=env)
     for _ in range(600):  # until it answers (a benchmark, not a test: polling is fine here)
         try:
             httpx.get(f"{base}/healthz")
@@ -197,6 +198,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--server-workers", type=int, default=1, help="server processes (exchange serve --workers)")
     parser.add_argument("--reuse", action="store_true", help="measure the data a previous run stored there")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/web-bench.db"
@@ -211,9 +213,10 @@ def main() -> None:
         seed(Settings(database_url=url, base_url=base, assets_allow_reserved=True), args.objects, args.smes,
              args.alerts)
     paths = candidate_pages(known_values(url))
-    server = serve(url, base, port)
+    server = serve(url, base, port, args.server_workers)
     try:
-        print(f"{args.users} concurrent users, {args.rounds} rounds, {url.split(':')[0]} ({url})")
+        print(f"{args.users} concurrent users, {args.rounds} rounds, {args.server_workers} server process(es), "
+              f"{url.split(':')[0]} ({url})")
         print(f"{'page':47} {'alone p50':>9} {'p50 ms':>8} {'p95 ms':>8}")
         for who in EMAILS:
             measure(base, who, paths, args.users, args.rounds)
