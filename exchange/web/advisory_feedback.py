@@ -60,9 +60,10 @@ def sightings(request: Request, session: SessionDep, me: Producer, after: After 
     found = alerts.sightings(session, me.org, limit=PAGE_SIZE * 2, after=after)
     parsed = [(row, orjson.loads(row.raw)) for row in found.rows]
     about = {s.get("sighting_of_ref") for _, s in parsed}
+    # Asked only when there is something to name: an empty IN list is a scan of every object (40 ms at 100k).
     names = {stix_id: orjson.loads(raw).get("name") for stix_id, raw in session.execute(
         access.readable(me.org).with_only_columns(StixObject.stix_id, StixObject.raw)
-        .where(StixObject.stix_id.in_(about), StixObject.is_latest.is_(True)))}
+        .where(StixObject.stix_id.in_(about), StixObject.is_latest.is_(True)))} if about else {}
     where = {ref for _, s in parsed for ref in s.get("where_sighted_refs") or ()}
     orgs = dict(session.execute(select(Org.identity_id, Org.name).where(Org.identity_id.in_(where))).all())
     rows: list[dict[str, Any]] = [{
