@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import (
@@ -210,21 +210,18 @@ def raw_contains(session: Session, needle: str, *, ignore_case: bool = False) ->
 _POINTERS = ("source_ref", "target_ref", "sighting_of_ref", "where_sighted_refs", "observed_data_refs")
 
 
-def pointing_at(session: Session, reader: Org | None, stix_id: str, *, limit: int) -> list[StixObject]:
-    """The current relationships and sightings ``reader`` may read that point at ``stix_id``, newest first:
+def pointing_at(session: Session, reader: Org | None, stix_id: str, *, limit: int) -> list[dict[str, Any]]:
+    """The current relationships and sightings ``reader`` may read that point at ``stix_id`` (parsed), newest first:
     the incoming half of an object's graph (its own ``*_ref`` properties are the outgoing half). There is no
     index of references: relationships are a small share of a store, and their raw JSON is sieved for the
     id, each hit then checked property by property."""
     found = session.scalars(access.readable(reader).where(
         StixObject.is_latest, StixObject.type.in_(("relationship", "sighting")),
         raw_contains(session, stix_id)).order_by(StixObject.pk.desc()).limit(limit * 2))
-    out = []
-    for obj in found:
-        body = orjson.loads(obj.raw)
-        if any(body.get(key) == stix_id or (isinstance(body.get(key), list) and stix_id in body[key])
-               for key in _POINTERS):
-            out.append(obj)
-    return out[:limit]
+    bodies = (orjson.loads(obj.raw) for obj in found)
+    return [body for body in bodies if any(
+        body.get(key) == stix_id or (isinstance(body.get(key), list) and stix_id in body[key])
+        for key in _POINTERS)][:limit]
 
 
 @dataclass(frozen=True, slots=True)

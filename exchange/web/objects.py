@@ -86,8 +86,8 @@ def _day(day: str) -> int | None:
     return int(start.timestamp()) * 1_000_000
 
 
-def _summary(raw: bytes) -> dict[str, Any]:
-    obj = orjson.loads(raw)
+def _summary(raw: bytes | dict[str, Any]) -> dict[str, Any]:
+    obj = orjson.loads(raw) if isinstance(raw, bytes) else raw
     return {"type": obj.get("type", ""), "name": obj.get("name") or obj.get("value") or obj.get("pattern") or ""}
 
 
@@ -112,7 +112,7 @@ def one_object(request: Request, session: SessionDep, me: SignedInDep,
     refs = sorted({v for k, v in latest.items() if k.endswith("_ref") and isinstance(v, str) and "--" in v}
                   | {r for k, v in latest.items() if k.endswith("_refs") and isinstance(v, list)
                      for r in v if isinstance(r, str) and "--" in r and not r.startswith("marking-definition--")})
-    incoming = [{"id": rel.stix_id, **_summary(rel.raw), **_relation(orjson.loads(rel.raw), stix_id)}
+    incoming = [{"id": rel["id"], **_summary(rel), **_relation(rel, stix_id)}
                 for rel in reads.pointing_at(session, me.org, stix_id, limit=RELATED)]
     return page(request, "object.html", {
         "id": stix_id, "summary": _summary(versions[-1].raw), "versions": versions, "refs": refs,

@@ -82,10 +82,11 @@ class Composer:
                           for i in authors[obj.pk]}
         identities = _readable_versions(self.session, wanted_authors, select(StixObject).where(
             StixObject.type == "identity", StixObject.stix_id.in_({i for _, i in wanted_authors})))
+        parsed: dict[int, dict[str, Any]] = {}  # each version once, however many organisations read it
         for key, obj in chosen.items():
             publisher = publishers.get(obj.publisher_org_pk or 0) if obj is not None else None
             contact = None if obj is None else _first_contact(
-                json.loads(version.raw) for version in sorted(
+                _body(parsed, version) for version in sorted(
                     (v for i in authors[obj.pk] for v in identities.get((key[0], i), [])),
                     key=lambda v: v.modified, reverse=True))
             self._seen[key] = _Seen(obj, publisher, contact)
@@ -94,7 +95,7 @@ class Composer:
             for (org_pk, obj_pk), actions in steps(self.session, {
                     (key[0], obj.pk): obj for key, obj in chosen.items()
                     if obj is not None and key in shown and obj.tlp != Tlp.red.value}).items():
-                self._content[(org_pk, obj_pk)] = (json.loads(objects[obj_pk].raw), actions)
+                self._content[(org_pk, obj_pk)] = (_body(parsed, objects[obj_pk]), actions)
 
     def asset(self, alert: Alert) -> Asset | None:
         """The asset the alert concerns (None: an alert about a sector, or an asset since removed)."""
@@ -165,14 +166,16 @@ def steps(session: Session, wanted: Mapping[tuple[int, int], StixObject]) -> dic
     targets = {obj.stix_id: obj.publisher_org_pk for obj in wanted.values()}
     if not targets:
         return out
+    parsed: dict[int, dict[str, Any]] = {}  # each relationship and action once, however many organisations
     rels = _readable_versions(session, {(org_pk, obj.stix_id) for (org_pk, _), obj in wanted.items()}, select(
         StixObject).where(StixObject.type == "relationship", StixObject.revoked.is_(False),
                           StixObject.publisher_org_pk.in_({p for p in targets.values() if p}),
-                          or_(*(reads.raw_contains(session, target) for target in targets))), by=_target)
+                          or_(*(reads.raw_contains(session, target) for target in targets))),
+        by=lambda rel: str(_body(parsed, rel).get("target_ref", "")))
     sources: dict[tuple[int, int], list[str]] = {}
     for (org_pk, obj_pk), obj in wanted.items():
         for rel in rels.get((org_pk, obj.stix_id), []):
-            body = json.loads(rel.raw)
+            body = _body(parsed, rel)
             if (rel.publisher_org_pk == obj.publisher_org_pk and body.get("relationship_type") == "mitigates"
                     and str(body.get("source_ref", "")).startswith("course-of-action--")):
                 sources.setdefault((org_pk, obj_pk), []).append(body["source_ref"])
@@ -186,7 +189,7 @@ def steps(session: Session, wanted: Mapping[tuple[int, int], StixObject]) -> dic
         found: dict[str, list[str]] = {}
         for action in sorted((v for ref in set(refs) for v in actions.get((key[0], ref), [])
                               if v.publisher_org_pk == publisher), key=lambda v: v.pk):
-            found[action.stix_id] = _action_steps(json.loads(action.raw))  # the newest readable version wins
+            found[action.stix_id] = _action_steps(_body(parsed, action))  # the newest readable version wins
         out[key] = tuple(step[:_MAX_STEP] for action_steps in found.values() for step in action_steps)
     return out
 
@@ -209,8 +212,11 @@ def _readable_versions(session: Session, wanted: set[tuple[int, str]], query: Se
             for org_pk, key in wanted}
 
 
-def _target(rel: StixObject) -> str:
-    return str(json.loads(rel.raw).get("target_ref", ""))
+def _body(parsed: dict[int, dict[str, Any]], obj: StixObject) -> dict[str, Any]:
+    """``obj``'s JSON, parsed once into ``parsed``: a batch reads the same version for many organisations."""
+    if obj.pk not in parsed:
+        parsed[obj.pk] = json.loads(obj.raw)
+    return parsed[obj.pk]
 
 
 def _action_steps(action: Mapping[str, Any]) -> list[str]:
