@@ -106,7 +106,7 @@ class Portal:
         with self.sessions() as s:
             return list(s.scalars(select(Alert.state).where(Alert.org_pk == org_pk).order_by(Alert.pk)))
 
-    def feed_run(self, org_pk: int, name: str, *, added: int) -> None:
+    def feed_run(self, org_pk: int, name: str, *, added: int, problems: str = "") -> None:
         """A feed of the organisation with one finished run (the connectors' own tests run real ones)."""
         with transaction(self.sessions) as s:
             now = now_micros()
@@ -116,7 +116,7 @@ class Portal:
             s.add(feed)
             s.flush()
             s.add(FeedRun(feed_pk=feed.pk, started_at=now, ended_at=now, fetched=added, added=added, duplicates=0,
-                          rejected=0, problems=""))
+                          rejected=problems.count("\n") + 1 if problems else 0, problems=problems))
 
     def match(self) -> None:
         """What the worker's matching job does: read what was stored since last time, write the alerts."""

@@ -102,6 +102,63 @@ def test_feeds_run_now_and_switch_off(portal: Portal, page: Page) -> None:
     expect(page.locator("table tbody tr")).to_contain_text("peer-feed")
 
 
+def test_an_admin_adds_a_feed_as_the_api_would_and_removes_it(portal: Portal, page: Page) -> None:
+    admin_org, admin = portal.person(Role.admin)
+    csirt, _ = portal.person(Role.csirt)
+    sme, _ = portal.person()
+    sign_in(page, admin)
+    page.goto("/admin/feeds")
+    page.fill("#f-name", "cert-xy")
+    page.select_option("#f-kind", "taxii")
+    page.fill("#f-url", "https://taxii.cert-xy.test/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/")
+    page.fill("#f-owner", csirt.org.slug)
+    page.select_option("#f-tlp", "amber")
+    page.fill("#f-confidence", "80")
+    page.fill("#f-cron", "0 6 * * *")
+    page.fill("#f-username", "hub")
+    page.fill("#f-password-env", "CERT_XY_TOKEN")
+    page.fill("#f-options", '{"page_size": 500}')
+    page.get_by_role("button", name="Add the feed").click()
+    expect(page.locator("h1")).to_have_text("cert-xy")
+    expect(page.get_by_text("It has not run yet.")).to_be_visible()
+    shown = httpx.get(f"{portal.url}/api/v1/feeds/cert-xy", headers=auth(admin_org.key), timeout=60).json()
+    assert {k: shown[k] for k in ("kind", "owner", "tlp", "confidence", "cron", "username", "password_env",
+                                  "options", "enabled")} == {
+        "kind": "taxii", "owner": csirt.org.slug, "tlp": "amber", "confidence": 80, "cron": "0 6 * * *",
+        "username": "hub", "password_env": "CERT_XY_TOKEN", "options": {"page_size": 500}, "enabled": True}
+    for field, value, message in (("#f-owner", sme.org.slug, "only csirt, isac and admin organisations"),
+                                  ("#f-options", "[1, 2]", "options: a JSON object"),
+                                  ("#f-name", "cert-xy", "a feed named 'cert-xy' exists")):
+        page.goto("/admin/feeds")
+        page.fill("#f-name", "cert-xy" if field == "#f-name" else "another")
+        page.fill("#f-url", "https://feeds.test/list.txt")
+        if field != "#f-name":
+            page.fill(field, value)
+        page.get_by_role("button", name="Add the feed").click()
+        expect(page.locator("h1")).to_have_text("Bad request" if field != "#f-name" else "Already there")
+        expect(page.locator("main")).to_contain_text(message)
+    page.goto("/admin/feeds/cert-xy")
+    page.get_by_role("button", name="Remove the feed cert-xy").click()
+    expect(page.locator("h1")).to_have_text("Feeds")
+    assert httpx.get(f"{portal.url}/api/v1/feeds/cert-xy", headers=auth(admin_org.key),
+                     timeout=60).status_code == 404
+    page.goto(f"/admin/audit?org={admin_org.org.slug}&action=feed.remove")
+    expect(page.locator("table tbody tr")).to_contain_text("cert-xy")
+
+
+def test_a_feed_page_says_what_its_runs_rejected(portal: Portal, page: Page) -> None:
+    _, admin = portal.person(Role.admin)
+    csirt, _ = portal.person(Role.csirt)
+    portal.feed_run(csirt.org.pk, "noisy", added=5,
+                    problems="line 3: not an address: 999.1.1.1\nline 9: not an address: example..test")
+    sign_in(page, admin)
+    page.goto("/admin/feeds")
+    page.get_by_role("link", name="noisy").click()
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    expect(page.locator(".problems li")).to_have_text(["line 3: not an address: 999.1.1.1",
+                                                       "line 9: not an address: example..test"])
+
+
 def test_the_audit_log_pages_with_its_filters(portal: Portal, page: Page) -> None:
     _, admin = portal.person(Role.admin)
     with transaction(portal.sessions) as s:
@@ -135,7 +192,7 @@ def admin_pages(portal: Portal) -> tuple[str, list[str]]:
                        timeout=60).json()["id"]
     return email, ["/admin/orgs", f"/admin/orgs/{csirt.org.slug}", f"/admin/orgs/{admin_org.org.slug}",
                    "/admin/groups", f"/admin/groups/{group}", "/admin/collections", f"/admin/collections/{collection}",
-                   "/admin/feeds", "/admin/audit"]
+                   "/admin/feeds", "/admin/feeds/kev", "/admin/audit"]
 
 
 def test_every_admin_page_passes_axe_and_fits_360_px(portal: Portal, browser: Browser,
