@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -51,7 +52,7 @@ def _org(conn: Connection, pk: int) -> None:
 
 
 def _object(conn: Connection, pk: int, stix_id: str, *, org: int, kind: str = "indicator", modified: int = 1,
-            collection_offset: int = 0) -> None:
+            collection_offset: int = 0, raw: bytes = b"{}") -> None:
     """A stix_object row in the default collection (or, with an offset, in a collection that does not exist)
     and one observable of it, written as raw SQL: the schema is the revision's, not the models'."""
     conn.execute(text(
@@ -59,7 +60,7 @@ def _object(conn: Connection, pk: int, stix_id: str, *, org: int, kind: str = "i
         "date_added, publisher_org_pk, raw) SELECT :pk, pk + :offset, :sid, :kind, '2.1', :modified, 'green', false, "
         "true, :pk, :org, :raw FROM collection"),
         {"pk": pk, "offset": collection_offset, "sid": stix_id, "kind": kind, "modified": modified, "org": org,
-         "raw": b"{}"})
+         "raw": raw})
     _observable(conn, pk)
 
 
@@ -143,6 +144,28 @@ def test_downgrade_to_foreign_keys_drops_the_rows_they_would_refuse(scratch_url:
     engine.dispose()
 
 
+
+
+def test_object_refs_are_filled_from_the_relationships_and_sightings_already_stored(scratch_url: str) -> None:
+    url = scratch_url
+    db.upgrade(url, "0019")
+    engine = db.make_engine(url)
+    target = "indicator--1d2c5f4e-0000-4000-8000-000000000001"
+    sighted = "identity--2d2c5f4e-0000-4000-8000-000000000002"
+    bodies = {2: {"type": "relationship", "source_ref": "course-of-action--3", "target_ref": target},
+              3: {"type": "sighting", "sighting_of_ref": target, "where_sighted_refs": [sighted, sighted]},
+              4: {"type": "indicator", "pattern": f"[x:y = '{target}']"}}
+    with engine.begin() as conn:
+        _org(conn, 7)
+        for pk, body in bodies.items():
+            _object(conn, pk, f"{body['type']}--{pk}", org=7, kind=str(body["type"]), raw=orjson.dumps(body))
+    engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        refs = sorted(tuple(r) for r in conn.execute(text("SELECT ref, object_pk FROM object_ref")))
+    engine.dispose()
+    assert refs == sorted([("course-of-action--3", 2), (target, 2), (target, 3), (sighted, 3)])
 
 
 def test_the_audit_log_append_only_migration_goes_down_and_up(scratch_url: str) -> None:

@@ -11,13 +11,14 @@ do not; "is this the current version" is decided in SQL.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from exchange.alerts.finders import Finders, Hit, addresses, asn_numbers
@@ -25,7 +26,7 @@ from exchange.alerts.models import AlertKind
 from exchange.sharing import access
 from exchange.stix.observables import Extracted
 from exchange.store.bulk import batched
-from exchange.store.ingest_rows import pairs_table
+from exchange.store.ingest_rows import pairs_json, pairs_table
 from exchange.store.models import Observable, StixObject
 
 CHUNK = 2_000  # pairs or ids per statement: well under every driver's parameter limit
@@ -190,5 +191,12 @@ def readable(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[in
     wanted = sorted(set(pairs))
     if not wanted:
         return set()
-    pair = pairs_table(session, wanted, ("org_pk", "object_pk"))
-    return {(org, pk) for org, pk in session.execute(access.readers(pair))}
+    statement = _readers(session.get_bind().dialect.name)
+    return {(org, pk) for org, pk in session.execute(statement, pairs_json(wanted))}
+
+
+@functools.cache
+def _readers(dialect: str) -> Select[int, int]:
+    """``access.readers`` over the pairs parameter, built once: building it (the read rule's aliased subqueries)
+    was a fifth of an inbox page's time."""
+    return access.readers(pairs_table(dialect, ("org_pk", "object_pk")))

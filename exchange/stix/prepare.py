@@ -46,6 +46,9 @@ class ObjectResult(NamedTuple):
 OBJECT_COLUMNS = ("stix_id", "type", "spec_version", "modified", "created_by_ref", "revoked", "valid_from",
                   "valid_until", "raw")
 OBSERVABLE_COLUMNS = ("kind", "value", "ip_lo", "ip_hi")
+# The properties by which a relationship or a sighting points at other objects (``ObjectRef`` rows).
+POINTERS = {"relationship": ("source_ref", "target_ref"),
+            "sighting": ("sighting_of_ref", "where_sighted_refs", "observed_data_refs")}
 
 
 class Candidate(NamedTuple):
@@ -64,6 +67,7 @@ class Candidate(NamedTuple):
     values: tuple[Any, ...]  # OBJECT_COLUMNS
     observables: tuple[tuple[str, str, str | None, str | None], ...]  # OBSERVABLE_COLUMNS
     recipients: tuple[str, ...] = ()  # identity ids named in x_exchange_recipients
+    refs: tuple[str, ...] = ()  # the ids a relationship or sighting points at (POINTERS), each once
 
 
 _REPORTED_CHARS = 300
@@ -216,4 +220,14 @@ def _candidate(position: int, obj: dict[str, Any], version: str | None, modified
     marked = tlp.marked_level(obj)
     return Candidate(position, obj["id"], obj["type"], version, modified, revoked, marked.value if marked else None,
                      values, tuple(tuple(e) for e in observables.extract(obj)),  # type: ignore[misc]
-                     tuple(obj.get(RECIPIENTS_PROPERTY, ())))
+                     tuple(obj.get(RECIPIENTS_PROPERTY, ())), _refs(obj) if obj["type"] in POINTERS else ())
+
+
+def _refs(obj: dict[str, Any]) -> tuple[str, ...]:
+    """Valid objects only: each pointer is an id or a list of ids (the validator's word)."""
+    found: dict[str, None] = {}
+    for key in POINTERS[obj["type"]]:
+        value = obj.get(key)
+        for ref in value if isinstance(value, list) else (value,) if value is not None else ():
+            found[ref] = None
+    return tuple(found)

@@ -37,7 +37,7 @@ from exchange.stix.prepare import (
 )
 from exchange.store import ingest_rows as rows
 from exchange.store import ingest_rules as rules
-from exchange.store.models import Collection, ObjectRecipient, Observable, StixObject
+from exchange.store.models import Collection, ObjectRecipient, ObjectRef, Observable, StixObject
 
 __all__ = ["IngestResult", "ObjectResult", "ingest", "store", "store_parts"]
 
@@ -201,6 +201,9 @@ def _store(
         obs = [(pk, *o) for pk, (_, c) in zip(pks, accepted, strict=True) for o in c.observables]
         if obs:
             rows.insert(session, Observable, ("object_pk", *OBSERVABLE_COLUMNS), obs)
+        refs = [(ref, pk) for pk, (_, c) in zip(pks, accepted, strict=True) for ref in c.refs]
+        if refs:
+            rows.insert(session, ObjectRef, ("ref", "object_pk"), refs)
         named = [(pk, recipients[r]) for pk, (_, c) in zip(pks, accepted, strict=True)
                  for r in dict.fromkeys(c.recipients)]
         if named:

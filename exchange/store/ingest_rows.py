@@ -16,7 +16,7 @@ from sqlalchemy.sql.selectable import Subquery, TableValuedAlias
 
 from exchange.core.timestamps import now_micros
 from exchange.stix.prepare import OBJECT_COLUMNS
-from exchange.store.models import ObjectRecipient, Observable, StixObject
+from exchange.store.models import ObjectRecipient, ObjectRef, Observable, StixObject
 
 ROW_COLUMNS = ("pk", "collection_pk", "date_added", "publisher_org_pk", "tlp", "is_latest", *OBJECT_COLUMNS)
 
@@ -32,21 +32,29 @@ def values_table(session: Session, values: list[str] | list[int]) -> TableValued
     return func.json_each(array).table_valued("value")
 
 
-def pairs_table(session: Session, pairs: Sequence[tuple[int, int]], names: tuple[str, str]) -> Subquery:
-    """``pairs`` of integers as a two-column table named ``names``, sent as one JSON parameter like
-    ``values_table``: the statement stays the same whatever the pairs, so it is compiled once, where a
-    ``VALUES`` list of thousands of parameters was compiled and parsed anew each time (decision 0011)."""
-    array = orjson.dumps(pairs).decode()
+PAIRS = "pairs"  # the parameter that carries ``pairs_table``'s pairs
+
+
+def pairs_table(dialect: str, names: tuple[str, str]) -> Subquery:
+    """Pairs of integers as a two-column table named ``names``, sent as one JSON parameter (``PAIRS``, its
+    value ``pairs_json``) like ``values_table``: the statement stays the same whatever the pairs, so it is built
+    and compiled once, where a ``VALUES`` list of thousands of parameters was compiled and parsed anew each time
+    (decision 0011)."""
     first: ColumnElement[Any]
     second: ColumnElement[Any]
-    if session.get_bind().dialect.name == "postgresql":
-        rows = func.json_array_elements(cast(bindparam("pairs", array, String), JSON)).table_valued(
+    if dialect == "postgresql":
+        rows = func.json_array_elements(cast(bindparam(PAIRS, type_=String), JSON)).table_valued(
             "value").render_derived()
         first, second = rows.c.value.op("->>")(0), rows.c.value.op("->>")(1)
     else:
-        rows = func.json_each(array).table_valued("value")
+        rows = func.json_each(bindparam(PAIRS, type_=String)).table_valued("value")
         first, second = func.json_extract(rows.c.value, "$[0]"), func.json_extract(rows.c.value, "$[1]")
     return select(cast(first, BigInteger).label(names[0]), cast(second, BigInteger).label(names[1])).subquery()
+
+
+def pairs_json(pairs: Sequence[tuple[int, int]]) -> dict[str, str]:
+    """The parameters of a statement made with ``pairs_table``."""
+    return {PAIRS: orjson.dumps(pairs).decode()}
 
 
 def allocate_pks(session: Session, n: int) -> list[int]:
@@ -87,8 +95,8 @@ def clear_latest(session: Session, pks: list[int]) -> None:
         session.execute(update(StixObject).where(StixObject.pk.in_(current)).values(is_latest=False))
 
 
-def insert(session: Session, model: type[StixObject | Observable | ObjectRecipient], columns: tuple[str, ...],
-            rows: list[tuple[Any, ...]]) -> None:
+def insert(session: Session, model: type[StixObject | Observable | ObjectRecipient | ObjectRef],
+           columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Bulk insert, the hot path of ingest, in each database's fastest way: binary COPY on PostgreSQL,
     the driver's executemany on SQLite. SQLAlchemy's per-row parameter handling cost as much as the
     database's own work on both (decision 0001, "Ingest"); binary COPY takes a third of text COPY's

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    LargeBinary,
     Row,
     Select,
     Text,
@@ -37,7 +36,7 @@ from exchange.orgs.models import Org
 from exchange.sharing import access, catalog
 from exchange.stix import observables
 from exchange.store import cursor
-from exchange.store.models import Collection, Observable, StixObject
+from exchange.store.models import Collection, ObjectRef, Observable, StixObject
 
 DEFAULT_COLLECTION_ID = "9a3c2f4e-6b1d-4c8e-a5f7-2d0b8e61c4a9"  # created by migration 0001
 
@@ -191,37 +190,24 @@ def get_versions(session: Session, reader: Org | None, stix_id: str, *, all_vers
     return rows
 
 
-def raw_contains(session: Session, needle: str, *, ignore_case: bool = False) -> ColumnElement[bool]:
-    """``stix_object.raw`` contains ``needle``: a cheap first sieve, each hit is then parsed and checked.
-    ``ignore_case`` folds ASCII letters on both sides (names people type: "palo alto" for "Palo Alto")."""
+def raw_contains(session: Session, needle: str) -> ColumnElement[bool]:
+    """``stix_object.raw`` contains ``needle``, ASCII letters folded on both sides (names people type: "palo alto"
+    for "Palo Alto"): a cheap first sieve, each hit is then parsed and checked."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    if ignore_case:
-        text = func.convert_from(StixObject.raw, "UTF8") if postgres else cast(StixObject.raw, Text)
-        folded = literal(needle.lower(), Text)
-        if postgres:
-            return func.position(folded.op("IN")(func.lower(text))) > 0
-        return func.instr(func.lower(text), folded) > 0
-    value = literal(needle.encode(), LargeBinary)
+    text = func.convert_from(StixObject.raw, "UTF8") if postgres else cast(StixObject.raw, Text)
+    folded = literal(needle.lower(), Text)
     if postgres:
-        return func.position(value.op("IN")(StixObject.raw)) > 0
-    return func.instr(StixObject.raw, value) > 0
-
-
-_POINTERS = ("source_ref", "target_ref", "sighting_of_ref", "where_sighted_refs", "observed_data_refs")
+        return func.position(folded.op("IN")(func.lower(text))) > 0
+    return func.instr(func.lower(text), folded) > 0
 
 
 def pointing_at(session: Session, reader: Org | None, stix_id: str, *, limit: int) -> list[dict[str, Any]]:
     """The current relationships and sightings ``reader`` may read that point at ``stix_id`` (parsed), newest first:
-    the incoming half of an object's graph (its own ``*_ref`` properties are the outgoing half). There is no
-    index of references: relationships are a small share of a store, and their raw JSON is sieved for the
-    id, each hit then checked property by property."""
+    the incoming half of an object's graph (its own ``*_ref`` properties are the outgoing half)."""
     found = session.scalars(access.readable(reader).where(
-        StixObject.is_latest, StixObject.type.in_(("relationship", "sighting")),
-        raw_contains(session, stix_id)).order_by(StixObject.pk.desc()).limit(limit * 2))
-    bodies = (orjson.loads(obj.raw) for obj in found)
-    return [body for body in bodies if any(
-        body.get(key) == stix_id or (isinstance(body.get(key), list) and stix_id in body[key])
-        for key in _POINTERS)][:limit]
+        StixObject.is_latest, StixObject.pk.in_(select(ObjectRef.object_pk).where(ObjectRef.ref == stix_id)))
+        .order_by(StixObject.pk.desc()).limit(limit))
+    return [orjson.loads(obj.raw) for obj in found]
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +254,7 @@ def delete_object(session: Session, org: Org, collection: Collection, stix_id: s
             raise Forbidden("only the organisation that published an object (or an admin) may delete it")
     pks = [r.pk for r in rows]
     session.execute(delete(Observable).where(Observable.object_pk.in_(pks)))
+    session.execute(delete(ObjectRef).where(ObjectRef.object_pk.in_(pks)))
     session.execute(delete(StixObject).where(StixObject.pk.in_(pks)))
     newest = session.scalar(select(StixObject.pk).where(StixObject.collection_pk == collection.pk,
                                                         StixObject.stix_id == stix_id)

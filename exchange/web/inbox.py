@@ -65,7 +65,7 @@ def rows(request: Request, session: Session, page_alerts: list[Alert]) -> list[d
     for alert in page_alerts:
         asset = composer.asset(alert)
         subject = None if alert.withheld else wording.subject(
-            composer.message(alert, org, reader, with_steps=False), request.state.language)
+            composer.message(alert, org, reader, with_steps=False, with_links=False), request.state.language)
         found.append({"alert": alert, "asset": asset.value if asset is not None else "", "subject": subject})
     return found
 

@@ -49,7 +49,7 @@ def search(session: Session, org: Org, text: str, *, limit: int) -> list[Product
     # CPE name writes palo_alto_networks; each hit is then compared in CPE words (``_add``).
     word = max(needle.split("_"), key=len)
     advisories = session.scalars(access.readable(org).with_only_columns(StixObject.raw).where(
-        StixObject.type == "vulnerability", StixObject.is_latest, raw_contains(session, word, ignore_case=True))
+        StixObject.type == "vulnerability", StixObject.is_latest, raw_contains(session, word))
         .limit(SCANNED))
     for raw in advisories:
         affected = json.loads(raw).get("x_exchange_affected")

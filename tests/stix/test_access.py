@@ -28,7 +28,7 @@ from exchange.sharing import access, catalog, groups
 from exchange.stix.tlp import Tlp
 from exchange.store import reads
 from exchange.store.ingest import ingest
-from exchange.store.ingest_rows import pairs_table
+from exchange.store.ingest_rows import pairs_json, pairs_table
 from exchange.store.models import Collection, StixObject
 from tests.factories import TLP2, indicator
 
@@ -243,5 +243,5 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
         expected = {(world.orgs[r].pk, pk) for r in range(len(world.orgs)) for pk, stix_id, modified in rows
                     for v in by_id[stix_id].versions
                     if to_micros(v.modified) == modified and world.visible(r, by_id[stix_id], v)}
-        pair = pairs_table(s, pairs, ("org_pk", "object_pk"))
-        assert {(r[0], r[1]) for r in s.execute(access.readers(pair))} == expected
+        pair = pairs_table(s.get_bind().dialect.name, ("org_pk", "object_pk"))
+        assert {(r[0], r[1]) for r in s.execute(access.readers(pair), pairs_json(pairs))} == expected

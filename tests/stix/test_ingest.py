@@ -15,7 +15,7 @@ from exchange.orgs.service import local_operator
 from exchange.stix.hub_rules import Author
 from exchange.stix.prepare import Payload, prepare, prepare_packed, unpack
 from exchange.store.ingest import IngestResult, ingest
-from exchange.store.models import Observable, StixObject
+from exchange.store.models import ObjectRef, Observable, StixObject
 from exchange.store.reads import Filters, delete_object, get_collection
 from tests.factories import TLP1, TLP2, bundle, indicator
 
@@ -113,6 +113,23 @@ def test_deleting_an_object_deletes_its_observables(session: Session) -> None:
     assert list(session.scalars(select(Observable.value))) == ["kept.example"]
 
 
+def test_what_a_relationship_or_sighting_points_at_is_indexed_and_deleted_with_it(session: Session) -> None:
+    target, other = indicator(), indicator()
+    where = "identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"
+    rel = {"type": "relationship", "spec_version": "2.1", "id": "relationship--1b7e2a64-3c1e-4f7b-9d7e-0a9a3c6d2e01",
+           "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+           "relationship_type": "indicates", "source_ref": other["id"], "target_ref": target["id"]}
+    seen = {"type": "sighting", "spec_version": "2.1", "id": "sighting--2b7e2a64-3c1e-4f7b-9d7e-0a9a3c6d2e02",
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "sighting_of_ref": target["id"], "where_sighted_refs": [where, where]}
+    assert _ingest(session, [target, other, rel, seen]).added == 4
+    refs = {(r.ref, session.get_one(StixObject, r.object_pk).stix_id) for r in session.scalars(select(ObjectRef))}
+    assert refs == {(other["id"], rel["id"]), (target["id"], rel["id"]), (target["id"], seen["id"]),
+                    (where, seen["id"])}
+    delete_object(session, local_operator(), get_collection(session), rel["id"], Filters(versions=("all",)))
+    assert {r.ref for r in session.scalars(select(ObjectRef))} == {target["id"], where}
+
+
 AUTHOR = Author("identity--8ce3f695-d5a4-4dc8-9e93-a65af453a31a", relays=True,
                 members=frozenset({"identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"}))
 
@@ -122,10 +139,17 @@ def test_a_prepared_batch_survives_the_trip_back_from_a_helper_process() -> None
                indicator(x_exchange_recipients=["identity--5e4cc3a4-0e8f-4a1a-9d4f-2b6b6e6c2b10"]),
                {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
                 "value": "198.51.100.3"},
+               {"type": "relationship", "spec_version": "2.1",
+                "id": "relationship--1b7e2a64-3c1e-4f7b-9d7e-0a9a3c6d2e01", "created": "2024-01-01T00:00:00.000Z",
+                "modified": "2024-01-01T00:00:00.000Z",
+                "relationship_type": "related-to", "source_ref": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+                "target_ref": "indicator--0b7e2a64-3c1e-4f7b-9d7e-0a9a3c6d2e00"},
                {"type": "indicator", "id": "not-an-id"}]
     payload = orjson.dumps(bundle(*objects))
     direct = prepare(payload, AUTHOR)
-    assert (len(direct.candidates), len(direct.rejected)) == (3, 1)
+    assert (len(direct.candidates), len(direct.rejected)) == (4, 1)
+    assert direct.candidates[-1].refs == ("ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+                                          "indicator--0b7e2a64-3c1e-4f7b-9d7e-0a9a3c6d2e00")
     assert unpack(prepare_packed(payload, AUTHOR)) == direct
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from exchange.alerts import candidates, links
@@ -28,8 +28,7 @@ from exchange.alerts.models import Alert, AlertEventType, AlertKind, Severity, S
 from exchange.assets.models import Asset
 from exchange.orgs.models import Org
 from exchange.stix.tlp import Tlp
-from exchange.store import reads
-from exchange.store.models import StixObject
+from exchange.store.models import ObjectRef, StixObject
 
 EXPLOITED_LABELS = frozenset({"known-exploited", "kev", "exploited"})  # as alerts.finders reads them
 _SECONDS = 1_000_000
@@ -121,10 +120,11 @@ class Composer:
         return found
 
     def message(self, alert: Alert, org: Org, sub: Subscription,
-                event: AlertEventType = AlertEventType.created, *, with_steps: bool = True) -> Message:
+                event: AlertEventType = AlertEventType.created, *, with_steps: bool = True,
+                with_links: bool = True) -> Message:
         """The message about ``alert`` for ``org``'s subscription ``sub``, as ``org`` may read it now.
-        ``with_steps=False`` leaves the steps out, and the two queries that find them: for a list of
-        subjects (the web inbox), which never shows them."""
+        ``with_steps=False`` leaves the steps out, and the two queries that find them, and ``with_links=False`` the
+        signed answer links: for a list of subjects (the web inbox), which shows neither."""
         seen = self._version(alert, org, with_steps=with_steps)
         tlp = seen.obj.tlp if seen.obj is not None else Tlp.red.value  # unreadable now: say nothing, as for RED
         hidden = alert.withheld or (tlp == Tlp.red.value and sub.channel == Channel.email)
@@ -139,7 +139,8 @@ class Composer:
             published_at=datetime.fromtimestamp(alert.object_modified / _SECONDS, tz=UTC),
             sender=Sender(name=seen.publisher.name if seen.publisher is not None else "the hub", contact=seen.contact),
             read_url=f"{self.root}/inbox/{alert.pk}", cleared=cleared, withheld=alert.withheld,
-            answer_urls={} if alert.withheld or cleared else links.answer_urls(self.session, alert, self.root),
+            answer_urls={} if alert.withheld or cleared or not with_links
+            else links.answer_urls(self.session, alert, self.root),
             title=_text(raw.get("name")), description=_text(raw.get("description")),
             steps=actions,
             software=_software(asset) if alert.kind == AlertKind.software and not alert.withheld else None,
@@ -170,7 +171,7 @@ def steps(session: Session, wanted: Mapping[tuple[int, int], StixObject]) -> dic
     rels = _readable_versions(session, {(org_pk, obj.stix_id) for (org_pk, _), obj in wanted.items()}, select(
         StixObject).where(StixObject.type == "relationship", StixObject.revoked.is_(False),
                           StixObject.publisher_org_pk.in_({p for p in targets.values() if p}),
-                          or_(*(reads.raw_contains(session, target) for target in targets))),
+                          StixObject.pk.in_(select(ObjectRef.object_pk).where(ObjectRef.ref.in_(targets)))),
         by=lambda rel: str(_body(parsed, rel).get("target_ref", "")))
     sources: dict[tuple[int, int], list[str]] = {}
     for (org_pk, obj_pk), obj in wanted.items():
