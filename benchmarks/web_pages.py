@@ -83,12 +83,13 @@ def seed(settings: Settings, objects: int, smes: int, alerts: int) -> None:
     print(f"stored {objects} objects in {time.perf_counter() - started:.0f} s", flush=True)
     with db.transaction(sessions) as s:
         # Each alert about a different object (spread over the store), as a real inbox is.
-        ids = list(s.scalars(select(StixObject.stix_id).where(StixObject.pk % max(1, objects // alerts) == 0)
-                             .limit(alerts)))
+        ids = s.execute(select(StixObject.stix_id, StixObject.modified, StixObject.publisher_org_pk)
+                        .where(StixObject.pk % max(1, objects // alerts) == 0).limit(alerts)).all()
         now = now_micros()
         s.execute(insert(Alert), [
-            {"org_pk": sme_pk, "asset_pk": None, "match_key": f"bench:{i}", "object_id": ids[i % len(ids)],
-             "object_modified": now, "kind": "listed", "severity": "high", "grade": "unknown",
+            {"org_pk": sme_pk, "asset_pk": None, "match_key": f"bench:{i}", "object_id": ids[i % len(ids)][0],
+             "object_modified": ids[i % len(ids)][1], "publisher_org_pk": ids[i % len(ids)][2],
+             "kind": "listed", "severity": "high", "grade": "unknown",
              "state": "new" if i % 3 else "fixed", "matched": f"host{i}.bakery.test", "created_at": now + i,
              "updated_at": now + i, "withheld": False} for i in range(alerts)])
     if engine.dialect.name == "postgresql":  # what autovacuum would have done by the time people read pages

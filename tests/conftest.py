@@ -66,9 +66,8 @@ def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
 
 def _empty_tables(engine: Engine) -> None:
     with engine.begin() as conn:
-        for table in ("feed_item", "feed_run", "feed",
-                      "ingest_job", "object_recipient", "observable", "object_ref", "stix_object", "taxii_status", "collection_grant",
-                      "sharing_group_member", "api_key", "app_user"):
+        for table in ("feed_item", "feed_run", "feed", "ingest_job", "object_recipient", "observable", "object_ref",
+                      "stix_object", "taxii_status", "collection_grant", "sharing_group_member", "api_key", "app_user"):
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         conn.execute(text("DELETE FROM collection WHERE id != :id"), {"id": DEFAULT_COLLECTION_ID})
         conn.execute(text("DELETE FROM api_root WHERE name != 'default'"))

@@ -168,6 +168,32 @@ def test_object_refs_are_filled_from_the_relationships_and_sightings_already_sto
     assert refs == sorted([("course-of-action--3", 2), (target, 2), (target, 3), (sighted, 3)])
 
 
+def test_alerts_take_the_publisher_of_the_version_that_alerted(scratch_url: str) -> None:
+    """Version 2 of the object is another publisher's copy (an SCO two organisations reported): the alert about
+    version 1 names version 1's publisher; an alert whose version is gone names the newest version's."""
+    url = scratch_url
+    db.upgrade(url, "0020")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        for org in (7, 8, 9):
+            _org(conn, org)
+        _object(conn, 1, "ipv4-addr--1", org=7, kind="ipv4-addr", modified=1)
+        _object(conn, 2, "ipv4-addr--1", org=8, kind="ipv4-addr", modified=2)
+        for pk, modified in ((1, 1), (2, 5)):
+            conn.execute(text(
+                "INSERT INTO alert (pk, org_pk, match_key, object_id, object_modified, kind, severity, grade, state, "
+                "matched, created_at, updated_at, withheld) VALUES (:pk, 9, :key, 'ipv4-addr--1', :modified, "
+                "'listed', 'high', 'probable', 'new', '192.0.2.1', 1, 1, false)"),
+                {"pk": pk, "key": f"k{pk}", "modified": modified})
+    engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        found = dict(conn.execute(text("SELECT pk, publisher_org_pk FROM alert")).all())
+    engine.dispose()
+    assert found == {1: 7, 2: 8}
+
+
 def test_the_audit_log_append_only_migration_goes_down_and_up(scratch_url: str) -> None:
     """0009 refuses REPLACE (SQLite) and TRUNCATE (PostgreSQL) of the audit log; going down removes
     only that (0003's UPDATE/DELETE triggers stay), and up again restores it."""

@@ -78,6 +78,7 @@ class Alert(Base):
         UniqueConstraint("org_pk", "object_id", "match_key"),
         Index("ix_alert_org_state", "org_pk", "state", "pk"),
         Index("ix_alert_object", "object_id"),
+        Index("ix_alert_publisher_created", "publisher_org_pk", "created_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -87,6 +88,9 @@ class Alert(Base):
     match_key: Mapped[str] = mapped_column(key_string(64))  # asset pk, or "sector:<NACE letter>"
     object_id: Mapped[str] = mapped_column(key_string(100))  # the STIX id
     object_modified: Mapped[int] = mapped_column(BigInteger)  # µs: the version that last alerted
+    # org.pk of the organisation that published that version: a producer's alerts of the week are a range of
+    # one index (the dashboard), not a probe of the object table per alert of the hub
+    publisher_org_pk: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(key_string(16))  # an AlertKind value
     severity: Mapped[str] = mapped_column(key_string(8))  # a Severity value
     grade: Mapped[str] = mapped_column(key_string(16))  # a SourceGrade value

@@ -101,7 +101,8 @@ def _create(session: Session, found: list[Found], now: int, changes: Changes) ->
         if asset_pk is not None and (f.hit.org_pk, asset_pk, f.hit.matched) in suppressed:
             continue
         alerts.append({"org_pk": f.hit.org_pk, "asset_pk": asset_pk, "match_key": f.hit.match_key,
-                       "object_id": f.row.stix_id, "object_modified": f.row.modified, "kind": f.hit.kind.value,
+                       "object_id": f.row.stix_id, "object_modified": f.row.modified,
+                       "publisher_org_pk": f.row.publisher, "kind": f.hit.kind.value,
                        "severity": f.severity.value, "grade": f.grade.value, "state": AlertState.new.value,
                        "matched": f.hit.matched[:1024], "created_at": now, "updated_at": now,
                        "withheld": not f.verified})

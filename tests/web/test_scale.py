@@ -27,10 +27,10 @@ def test_published_this_week_is_counted_up_to_a_bound(portal: Portal, page: Page
     expect(page.locator("#published")).to_have_text("2+")
 
 
-def test_the_alert_figures_probe_each_alerts_object_by_its_id(portal: Portal) -> None:
-    """SQLite has no planner statistics unless ANALYZE ran: left alone it answered "alerts about our objects"
-    through the publisher's index, reading every object the CSIRT ever published once per alert (73 s with
-    100,000 objects and 5,000 alerts). The plan must not go through the publisher's index."""
+def test_the_alert_figures_are_a_range_of_the_publishers_alerts(portal: Portal) -> None:
+    """The producer's alerts of the week are found by the alerts' (publisher, created) index, never through the
+    object table: probing it once per alert of the hub cost 17 ms a page at 5,000 alerts, and SQLite, without
+    planner statistics, once answered it through the publisher's object index (73 s at 100,000 objects)."""
     csirt, _ = portal.person(Role.csirt)
     with portal.sessions() as s:
         if s.get_bind().dialect.name != "sqlite":
@@ -44,8 +44,9 @@ def test_the_alert_figures_probe_each_alerts_object_by_its_id(portal: Portal) ->
         event.listen(s.get_bind(), "before_cursor_execute", listener)
         dashboard.figures(s, org, since=0)
         event.remove(s.get_bind(), "before_cursor_execute", listener)
-        probed = [(q, p) for q, p in statements if "EXISTS" in q and "alert" in q]
-        assert probed, "the alert figures ask about the organisation's objects"
-        for query, parameters in probed:
+        asked = [(q, p) for q, p in statements if "FROM alert" in q or "JOIN alert" in q]
+        assert len(asked) == 2, "the alert figures: counts, then deliveries by status"
+        for query, parameters in asked:
             plan = " ".join(map(str, s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + query, parameters).all()))
-            assert "publisher" not in plan, plan
+            assert "ix_alert_publisher_created" in plan, plan
+            assert "stix_object" not in plan, plan
