@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.alerts.wording import LANGUAGES
@@ -67,20 +67,26 @@ def _writer(me: SignedIn) -> None:
 
 
 def members(session: Session, *, limit: int, after: int | None, unverified: bool) -> tuple[list[Member], int | None]:
-    """SMEs in onboarding order with their asset and people counts, one aggregate query; ``unverified``: only
-    those with nothing registered yet or an asset whose ownership is not proved (or has expired)."""
+    """SMEs in onboarding order with their asset and people counts, one query; ``unverified``: only those with
+    nothing registered yet or an asset whose ownership is not proved (or has expired).
+
+    The counts are subqueries of each organisation (the asset table's (organisation, kind, value) key), so only
+    the organisations of the page are counted: a join grouped by organisation counted every SME's assets before
+    the limit (6 ms of a 14 ms page at 2,000 SMEs)."""
     now = now_micros()
     proved = and_(Asset.verified_at.is_not(None),
                   or_(Asset.verification_expires_at.is_(None), Asset.verification_expires_at > now))
-    total, verified = func.count(Asset.pk), func.coalesce(func.sum(case((proved, 1), else_=0)), 0)
+    mine = Asset.org_pk == Org.pk
+    total = select(func.count()).where(mine).correlate(Org).scalar_subquery()
+    verified = select(func.count()).where(mine, proved).correlate(Org).scalar_subquery()
     people = select(func.count()).where(User.org_pk == Org.pk).correlate(Org).scalar_subquery()
     query = (select(Org, OrgProfile.sector, total, verified, people)
-             .outerjoin(OrgProfile, OrgProfile.org_pk == Org.pk).outerjoin(Asset, Asset.org_pk == Org.pk)
-             .where(Org.role == Role.sme).group_by(Org.pk, OrgProfile.sector).order_by(Org.pk).limit(limit + 1))
+             .outerjoin(OrgProfile, OrgProfile.org_pk == Org.pk)
+             .where(Org.role == Role.sme).order_by(Org.pk).limit(limit + 1))
     if after is not None:
         query = query.where(Org.pk > after)
     if unverified:
-        query = query.having(or_(total == 0, total > verified))
+        query = query.where(or_(total == 0, total > verified))
     rows = [Member(*row) for row in session.execute(query).all()]
     return rows[:limit], rows[limit - 1].org.pk if len(rows) > limit else None
 
