@@ -189,16 +189,16 @@ def _jargon_in(text: str) -> list[str]:
             if any(hint in lowered for hint in hints) and pattern.search(text)]
 
 
-def _render(language: str, layout: str, context: dict[str, Any]) -> Rendered:
+def _render(language: str, layout: str, context: dict[str, Any], *, html: bool = True) -> Rendered:
     """Subject first (the layouts show it), then the text, whose jargon decides the glossary that ends
-    both bodies."""
+    both bodies; the HTML body only when asked for (``html``)."""
     env = _environment(language)
     context["subject"] = _one_line(env.get_template(f"{layout}.subject").render(context))
     text = env.get_template(f"{layout}.txt").render(context)
     glossary = _jargon_in(text)
     return Rendered(subject=context["subject"],
                     text=_tidy(text + env.get_template("glossary.txt").render(glossary=glossary)),
-                    html=env.get_template(f"{layout}.html").render(context, glossary=glossary))
+                    html=env.get_template(f"{layout}.html").render(context, glossary=glossary) if html else "")
 
 
 def _tidy(text: str) -> str:
@@ -206,9 +206,10 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def render(message: Message, language: str) -> Rendered:
-    """One alert (or all-clear) in one language; TLP:RED says only that there is something to read, and where."""
-    return _render(language, "message", _item(message, language))
+def render(message: Message, language: str, *, html: bool = True) -> Rendered:
+    """One alert (or all-clear) in one language; TLP:RED says only that there is something to read, and where.
+    ``html=False`` leaves the HTML body empty, at half the cost: for a page that shows the text (the web alert)."""
+    return _render(language, "message", _item(message, language), html=html)
 
 
 def render_digest(messages: Sequence[Message], language: str, *, organisation: str, period: str) -> Rendered:

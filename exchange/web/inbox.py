@@ -51,7 +51,7 @@ def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
     answer it (no links)."""
     message = compose.message(session, alert, request.state.web.org, _reader(request),
                               base_url=get_settings(request).base_url)
-    return wording.render(dataclasses.replace(message, answer_urls={}), request.state.language)
+    return wording.render(dataclasses.replace(message, answer_urls={}), request.state.language, html=False)
 
 
 def rows(request: Request, session: Session, page_alerts: list[Alert]) -> list[dict[str, Any]]:
