@@ -146,14 +146,16 @@ _SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),  # threat data must not linger in shared caches
 ]
-# The web portal's pages load their one style sheet from this origin and post forms to it; no scripts.
+# The web portal's pages load their one style sheet from this origin and post forms to it; no scripts. The one
+# frame is the e-mail preview, from this origin, under its own stricter policy (``web.settingspage``).
 _CSP = (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        b"base-uri 'none'; frame-ancestors 'none'")
+        b"frame-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 _DOC_PAGES = ("/docs", "/redoc")  # the interactive API docs load their own scripts and styles
 
 
 class SecurityHeaders:
-    """Headers that keep browsers from sniffing, framing or caching what the hub returns."""
+    """Headers that keep browsers from sniffing, framing or caching what the hub returns. A response that sets
+    one of them itself keeps its own (the e-mail preview sets a policy for a framed, sandboxed document)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -168,7 +170,9 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + extra
+                own = list(message.get("headers", []))
+                named = {name.lower() for name, _ in own}
+                message["headers"] = own + [(name, value) for name, value in extra if name not in named]
             await send(message)
 
         await self.app(scope, receive, with_headers)

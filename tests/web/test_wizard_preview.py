@@ -55,6 +55,13 @@ def test_the_preview_is_what_delivery_sends(portal: Portal, page: Page, mailbox:
     plain = sent.get_body(("plain",))
     assert plain is not None
     assert words == str(plain.get_content()).split()
+    html = sent.get_body(("html",))
+    assert html is not None
+    framed = page.request.get(f"/settings/subscriptions/{mail}/preview/mail.html")
+    assert framed.text().splitlines() == str(html.get_content()).splitlines()  # as sent (mail lines end in CRLF)
+    assert "sandbox" in framed.headers["content-security-policy"]
+    expect(page.frame_locator("iframe.mail-preview").locator("body")).to_contain_text("login.bakery.test")
+    assert page.request.get(f"/settings/subscriptions/{hook}/preview/mail.html").status == 404
 
     page.goto(f"/settings/subscriptions/{hook}/preview")
     [(_, delivered, headers)] = receiver.received
