@@ -15,7 +15,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.core import negotiate_locale
-from babel.dates import format_datetime
+from babel.dates import DateTimePattern, get_datetime_format, parse_pattern
 from babel.numbers import format_decimal
 from babel.support import Translations
 from fastapi import Request
@@ -42,12 +42,24 @@ def translations(language: str) -> Translations:
     return found
 
 
+@functools.cache
+def _medium(language: str) -> tuple[str, DateTimePattern, DateTimePattern, Locale]:
+    """What babel's ``format_datetime(…, "medium")`` looks up and parses on every call: the way the language
+    joins date and time, its date and time patterns, its locale (a third of the cost, kept once per language)."""
+    locale = Locale.parse(language)
+    joined = str(get_datetime_format("medium", locale=locale)).replace("'", "")
+    return joined, parse_pattern(locale.date_formats["medium"]), parse_pattern(locale.time_formats["medium"]), locale
+
+
 def moment(micros: int | None, language: str) -> str:
-    """A stored timestamp (µs, UTC) as the reader writes dates, medium length, in UTC."""
+    """A stored timestamp (µs, UTC) as the reader writes dates, medium length, in UTC: what babel's
+    ``format_datetime(…, "medium", tzinfo=UTC)`` writes (the test compares the two), without parsing its
+    patterns again for each of a list's rows."""
     if micros is None:
         return ""
-    return format_datetime(datetime.fromtimestamp(micros / 1_000_000, tz=UTC), "medium", tzinfo=UTC,
-                           locale=language) + " UTC"
+    joined, date, time, locale = _medium(language)
+    when = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+    return joined.replace("{0}", time.apply(when, locale)).replace("{1}", date.apply(when, locale)) + " UTC"
 
 
 @functools.cache
