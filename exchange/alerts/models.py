@@ -77,6 +77,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("org_pk", "object_id", "match_key"),
         Index("ix_alert_org_state", "org_pk", "state", "pk"),
+        Index("ix_alert_org_pk", "org_pk", "pk"),  # the inbox's "all" view, newest first, a page at a time
         Index("ix_alert_object", "object_id"),
         Index("ix_alert_publisher_created", "publisher_org_pk", "created_at"),
     )
