@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from exchange.core.timestamps import now_micros
-from exchange.orgs.models import AuditEntry, Org
+from exchange.orgs.models import AuditEntry, Org, User
 from exchange.orgs.service import Principal
 
 if TYPE_CHECKING:  # only the API passes requests: the command line records without importing FastAPI
@@ -39,6 +39,14 @@ def record_request(session: Session, request: Request, caller: Principal, action
            remote_addr=client_address(request))
 
 
+def record_person(session: Session, request: Request, org: Org, user: User, action: str, target: str,
+                  detail: str = "") -> None:
+    """A write by a person signed in to the web pages, named as the API names that person's keys
+    (``Principal.actor``, ``slug/e-mail``): one name per person in the log, whichever way they came."""
+    record(session, org=org, action=action, target=target, detail=detail,
+           actor=Principal(org, user, user.role.scopes).actor, remote_addr=client_address(request))
+
+
 def record_cli(session: Session, action: str, target: str, detail: str = "") -> None:
     record(session, org=None, action=action, target=target, detail=detail, actor=CLI, remote_addr=CLI)
 
@@ -47,7 +55,8 @@ def entries(*, since: int | None = None, until: int | None = None, action: str |
             org_slug: str | None = None, actor: str | None = None, before_pk: int | None = None) -> Select[AuditEntry]:
     """Newest first; ``before_pk`` continues a listing, ``until`` is exclusive. ``org_slug`` matches the recorded
     actor, not ``org_pk``: the log outlives organisations, and SQLite may give a deleted one's key to a new one.
-    The API names a person ``slug/e-mail``, the web pages ``slug:e-mail``; both are the organisation's.
+    A person is named ``slug/e-mail``; web pages wrote ``slug:e-mail`` before 2026-12-06 (the log is
+    append-only, so those entries stay), and both match.
     ``actor`` is any part of the recorded actor (an e-mail address, a slug)."""
     query = select(AuditEntry).order_by(AuditEntry.pk.desc())
     if since is not None:

@@ -79,7 +79,6 @@ def submit(request: Request, session: SessionDep, me: Author, title: Short = "",
         reach = advisory_service.preview(session, me.org, objects, target)
         return _form(request, session, me, values, reach=reach, digest=digest, changed=action == "publish")
     result = advisory_service.publish(session, me.org, objects, target)
-    audit.record(session, org=me.org, action="advisory.publish", target=objects[0]["id"],
-                 detail=f"{advisory.title[:100]}: {result.summary} (web)", actor=f"{me.org.slug}:{me.user.email}",
-                 remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "advisory.publish", objects[0]["id"],
+                        f"{advisory.title[:100]}: {result.summary} (web)")
     return see_other(request, "/advisories?published=true")

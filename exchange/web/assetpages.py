@@ -51,8 +51,8 @@ def add(request: Request, session: Session, me: SignedIn, kind: AssetKind, value
     """Add an asset from a page (this one or the first-run wizard), audited as the API's are."""
     _writer(me)
     asset = assets.create(session, me.org, kind, value, settings=get_settings(request))
-    audit.record(session, org=me.org, action="asset.add", target=f"{me.org.slug}/{asset.kind}/{asset.value}",
-                 detail="web", actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "asset.add", f"{me.org.slug}/{asset.kind}/{asset.value}",
+                        "web")
     return asset
 
 
@@ -84,8 +84,7 @@ def verify(request: Request, session: SessionDep, me: SignedInDep, asset_id: Ass
     asset = assets.get(session, me.org, asset_id)
     result = verification.verify(session, asset, method, settings=get_settings(request), caller=me.org,
                                  mailbox=mailbox)
-    audit.record(session, org=me.org, action="asset.verify", target=f"{asset.kind}/{asset.value}",
-                 detail=f"{method.value}: {result.detail} (web)", actor=f"{me.org.slug}:{me.user.email}",
-                 remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "asset.verify", f"{asset.kind}/{asset.value}",
+                        f"{method.value}: {result.detail} (web)")
     state = "ok" if result.verified else "sent" if result.sent_to else "failed"
     return see_other(request, f"/assets/{asset.pk}?outcome={state}")

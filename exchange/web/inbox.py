@@ -104,6 +104,6 @@ def answer(request: Request, session: SessionDep, me: SignedInDep, alert_id: Ale
     if Scope.write not in me.user.role.scopes:
         raise Forbidden("your role may read alerts but not answer them")
     alert = alerts.answer(session, alerts.get(session, me.org, alert_id), state, named=named)
-    audit.record(session, org=me.org, action="alert.answer", target=str(alert.pk), detail=f"{state.value} (web)",
-                 actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "alert.answer", str(alert.pk),
+                        f"{state.value} (web)")
     return see_other(request, f"/inbox/{alert.pk}?answered=true")

@@ -127,8 +127,8 @@ def onboard(request: Request, session: SessionDep, me: Keeper, name: Annotated[s
                "link (valid %(minutes)s minutes, once), then tell us what to watch:")
         % {"csirt": me.org.name, "org": org.name, "site": settings.base_url, "minutes": settings.web_link_minutes}
         + "\n\n{link}\n\n" + _("If the link has expired, ask for a new one on the sign-in page with this address."))
-    audit.record(session, org=me.org, action="org.onboard", target=org.slug, detail=f"owner {user.email} (web)",
-                 actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "org.onboard", org.slug,
+                        f"owner {user.email} (web)")
     return see_other(request, f"/roster/{org.slug}?onboarded=true")
 
 
@@ -154,9 +154,8 @@ def add_asset(request: Request, session: SessionDep, me: Keeper, slug: Slug, kin
     _writer(me)
     org = _sme(session, slug)
     asset = assets.create(session, org, kind, value, settings=get_settings(request))
-    audit.record(session, org=me.org, action="asset.add", target=f"{org.slug}/{asset.kind}/{asset.value}",
-                 detail=f"web, on behalf of {org.slug}", actor=f"{me.org.slug}:{me.user.email}",
-                 remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "asset.add", f"{org.slug}/{asset.kind}/{asset.value}",
+                        f"web, on behalf of {org.slug}")
     return see_other(request, f"/roster/{org.slug}")
 
 
@@ -170,7 +169,6 @@ def approve(request: Request, session: SessionDep, me: Keeper, slug: Slug,
         raise NotFound(f"no asset {asset_id}")
     result = verification.verify(session, asset, VerificationMethod.approval, settings=get_settings(request),
                                  caller=me.org)
-    audit.record(session, org=me.org, action="asset.verify", target=f"{org.slug}/{asset.kind}/{asset.value}",
-                 detail=f"approval: {result.detail} (web, on behalf of {org.slug})",
-                 actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "asset.verify", f"{org.slug}/{asset.kind}/{asset.value}",
+                        f"approval: {result.detail} (web, on behalf of {org.slug})")
     return see_other(request, f"/roster/{org.slug}?approved=true")

@@ -54,9 +54,8 @@ def subscribe(request: Request, session: Session, me: SignedIn, address: str, la
     _admin(me)
     sub = subscriptions.create(session, me.org, channel=Channel.email, address=address, language=language,
                                min_severity=min_severity, settings=get_settings(request))
-    audit.record(session, org=me.org, action="subscription.add", target=f"{me.org.slug}/{sub.pk}",
-                 detail=f"email {sub.address} (web)", actor=f"{me.org.slug}:{me.user.email}",
-                 remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "subscription.add", f"{me.org.slug}/{sub.pk}",
+                        f"email {sub.address} (web)")
     return sub
 
 
@@ -83,8 +82,8 @@ def remove_subscription(request: Request, session: SessionDep, me: SignedInDep, 
     _admin(me)
     sub = subscriptions.get(session, me.org, sub_id)
     subscriptions.delete(session, sub)
-    audit.record(session, org=me.org, action="subscription.remove", target=f"{me.org.slug}/{sub_id}",
-                 detail="web", actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "subscription.remove", f"{me.org.slug}/{sub_id}",
+                        "web")
     return see_other(request, "/settings")
 
 

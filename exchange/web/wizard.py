@@ -148,8 +148,8 @@ def set_sector(request: Request, session: SessionDep, me: SignedInDep,
     if Scope.write not in me.user.role.scopes:
         raise Forbidden("your role may read the profile but not change it")
     row = assets.set_profile(session, me.org, sector=sector, country=None)
-    audit.record(session, org=me.org, action="profile.set", target=me.org.slug, detail=f"sector {row.sector} (web)",
-                 actor=f"{me.org.slug}:{me.user.email}", remote_addr=audit.client_address(request))
+    audit.record_person(session, request, me.org, me.user, "profile.set", me.org.slug,
+                        f"sector {row.sector} (web)")
     return see_other(request, "/welcome/alerts")
 
 

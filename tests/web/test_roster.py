@@ -42,7 +42,7 @@ def test_a_csirt_onboards_an_sme_whose_person_signs_in_with_the_mailed_link(
         assert org.role == Role.sme
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "org.onboard",
                                                    AuditEntry.target == "boulangerie-martin")).one()
-        assert entry.actor.endswith(f":{analyst}")
+        assert entry.actor.endswith(f"/{analyst}")
         added = s.scalars(select(AuditEntry).where(AuditEntry.action == "asset.add", AuditEntry.target ==
                                                    "boulangerie-martin/domain/boulangerie-martin.test")).one()
         assert "on behalf" in added.detail

@@ -9,8 +9,9 @@ import re
 
 import httpx
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from exchange.orgs.models import Role
+from exchange.orgs.models import AuditEntry, Role
 from tests.assets.conftest import Zone
 from tests.factories import indicator
 from tests.orgs_factory import auth
@@ -70,6 +71,10 @@ def test_sme_journey_from_sign_in_to_the_csirt_reading_the_fix(portal: Portal, p
     answers = [(s["sighting_of_ref"], s["x_exchange_answer"]) for s in sightings["objects"]]
     assert answers == [(published["id"], "fixed")]
     assert sme.org.identity_id not in str(sightings)  # not named: the box was left unticked
+    with portal.sessions() as s:  # the log names the person as it names their API keys
+        actors = set(s.scalars(select(AuditEntry.actor).where(AuditEntry.action.in_(("asset.add", "alert.answer")),
+                                                               AuditEntry.org_pk == sme.org.pk)))
+    assert actors == {f"{sme.org.slug}/{email}"}
 
 
 def test_core_flows_work_without_javascript(portal: Portal, browser: Browser) -> None:
