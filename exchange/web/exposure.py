@@ -52,11 +52,14 @@ class Summary:
 def summary(session: Session, org: Org) -> Summary:
     cells: dict[int | None, dict[str, int]] = defaultdict(dict)
     names: dict[int | None, str] = {}
+    # Counted first, named after: joined before counting, PostgreSQL hashed the whole asset table for one
+    # organisation's alerts (25 ms at 100,000 assets); the counts are a row per asset and severity.
+    counts = (select(Alert.asset_pk, Alert.severity, func.count().label("n"))
+              .where(Alert.org_pk == org.pk, Alert.state.in_([s.value for s in OPEN]))
+              .group_by(Alert.asset_pk, Alert.severity).subquery())
     for asset_pk, value, severity, count in session.execute(
-            select(Alert.asset_pk, Asset.value, Alert.severity, func.count())
-            .outerjoin(Asset, Asset.pk == Alert.asset_pk)
-            .where(Alert.org_pk == org.pk, Alert.state.in_([s.value for s in OPEN]))
-            .group_by(Alert.asset_pk, Asset.value, Alert.severity)):
+            select(counts.c.asset_pk, Asset.value, counts.c.severity, counts.c.n)
+            .outerjoin(Asset, Asset.pk == counts.c.asset_pk)):
         cells[asset_pk][severity] = count
         names[asset_pk] = value or ""
     rows = sorted((Row(pk, names[pk], counts) for pk, counts in cells.items()),
