@@ -24,6 +24,9 @@ class Role(enum.StrEnum):
 
 class Org(Base):
     __tablename__ = "org"
+    # The read rule's "is the reader an admin organisation" and the roster's SMEs in order: without it PostgreSQL
+    # scanned every organisation of the hub for each read-rule statement (1.3 ms an inbox page at 10,000).
+    __table_args__ = (Index("ix_org_role_pk", "role", "pk"),)
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
