@@ -21,7 +21,6 @@ from exchange.core.deps import SessionDep, get_settings
 from exchange.core.errors import ExchangeError, Forbidden
 from exchange.web import sessions
 from exchange.web.cookies import LANGUAGE_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, finish
-from exchange.web.models import WebPreference
 from exchange.web.render import negotiate
 from exchange.web.sessions import SignedIn
 
@@ -61,9 +60,8 @@ def web_context(request: Request, session: SessionDep) -> SignedIn | None:
         # The touch (once a minute) or an ended session, committed now: on SQLite a write held for the whole
         # page queued 20 readers' touches behind each other until they failed (503, benchmarks/web_pages.py).
         session.commit()
-    preference = session.get(WebPreference, me.user.pk) if me is not None else None
     request.state.web = me
-    request.state.language = language_for(request, me, preference.language if preference else None)
+    request.state.language = language_for(request, me, me.language if me is not None else None)
     if me is not None:
         request.state.csrf = me.csrf
     else:

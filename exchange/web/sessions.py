@@ -25,7 +25,7 @@ from exchange.core.timestamps import now_micros
 from exchange.notify import smtp
 from exchange.orgs import users
 from exchange.orgs.models import Org, User
-from exchange.web.models import WebSession, WebSigninLink
+from exchange.web.models import WebPreference, WebSession, WebSigninLink
 
 MINUTE = 60_000_000  # µs
 TOUCH_AFTER = MINUTE  # last_seen_at is written at most once a minute: a page view is not a write
@@ -38,6 +38,7 @@ class SignedIn:
     user: User
     org: Org
     token: str  # the cookie value, for the CSRF token
+    language: str | None = None  # the person's chosen language (``WebPreference``), None: Accept-Language
 
     @property
     def csrf(self) -> str:
@@ -67,18 +68,23 @@ def resume(session: Session, token: str, *, settings: Settings) -> SignedIn | No
     """The session of a cookie, if it is still valid and its user enabled; an ended one is deleted."""
     if not token or len(token) > 100:
         return None
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
-    if row is None:
+    # One statement for the session, its person, their organisation and chosen language: every page asks, and
+    # four round trips were a third of a small page's time on PostgreSQL.
+    found = session.execute(
+        select(WebSession, User, Org, WebPreference.language).join(User, User.pk == WebSession.user_pk)
+        .join(Org, Org.pk == User.org_pk).outerjoin(WebPreference, WebPreference.user_pk == User.pk)
+        .where(WebSession.token_hash == digest(token))).first()
+    if found is None:
         return None
+    row, user, org, language = found
     now = now_micros()
-    user = session.get(User, row.user_pk)
     if (row.expires_at <= now or now - row.last_seen_at > settings.web_session_idle_minutes * MINUTE
-            or user is None or user.disabled_at is not None):
+            or user.disabled_at is not None):
         session.delete(row)
         return None
     if now - row.last_seen_at > TOUCH_AFTER:
         row.last_seen_at = now
-    return SignedIn(user, session.get_one(Org, user.org_pk), token)
+    return SignedIn(user, org, token, language)
 
 
 def end(session: Session, token: str) -> None:
