@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -152,9 +153,10 @@ def test_object_refs_are_filled_from_the_relationships_and_sightings_already_sto
     engine = db.make_engine(url)
     target = "indicator--1d2c5f4e-0000-4000-8000-000000000001"
     sighted = "identity--2d2c5f4e-0000-4000-8000-000000000002"
-    bodies = {2: {"type": "relationship", "source_ref": "course-of-action--3", "target_ref": target},
-              3: {"type": "sighting", "sighting_of_ref": target, "where_sighted_refs": [sighted, sighted]},
-              4: {"type": "indicator", "pattern": f"[x:y = '{target}']"}}
+    bodies: dict[int, dict[str, Any]] = {
+        2: {"type": "relationship", "source_ref": "course-of-action--3", "target_ref": target},
+        3: {"type": "sighting", "sighting_of_ref": target, "where_sighted_refs": [sighted, sighted]},
+        4: {"type": "indicator", "pattern": f"[x:y = '{target}']"}}
     with engine.begin() as conn:
         _org(conn, 7)
         for pk, body in bodies.items():
@@ -189,7 +191,7 @@ def test_alerts_take_the_publisher_of_the_version_that_alerted(scratch_url: str)
     db.upgrade(url)
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        found = dict(conn.execute(text("SELECT pk, publisher_org_pk FROM alert")).all())
+        found: dict[int, int] = dict(conn.execute(text("SELECT pk, publisher_org_pk FROM alert")).tuples().all())
     engine.dispose()
     assert found == {1: 7, 2: 8}
 
