@@ -20,7 +20,7 @@ from exchange.alerts import api as alerts_api
 from exchange.alerts.delivery import api as delivery_api
 from exchange.assets import api as assets_api
 from exchange.core import handlers
-from exchange.core.db import behind_head, make_engine, make_sessionmaker
+from exchange.core.db import behind_head, make_engine, make_sessionmaker, request_turns
 from exchange.core.errors import BadRequest, Forbidden, NotFound
 from exchange.core.middleware import BodyBudget, BodyLimit, Metrics, SecurityHeaders
 from exchange.core.ratelimit import RateLimit
@@ -70,7 +70,7 @@ def metrics_access(settings: Settings) -> Callable[[Request], None]:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_timeout=settings.database_pool_timeout)
     registry = CollectorRegistry()
     sessions = make_sessionmaker(engine)
     # With the queue off nothing is queued here: what an earlier run or a replica left is prepared in
@@ -106,6 +106,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    turns = request_turns(engine)  # requests at the database at once (``core.deps.database_turn``)
+    app.state.database_turns = anyio.Semaphore(turns) if turns is not None else None
     app.state.ingester = ingester
     app.state.ingested = Counter(
         "exchange_ingested_objects", "STIX objects processed by ingest", ["status"], registry=registry

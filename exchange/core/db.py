@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -52,21 +53,39 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+POOL_TIMEOUT_SECONDS = 30.0  # how long a request waits for a pooled connection before the 503
+# (connections kept, more opened when busy) per process: SQLAlchemy's defaults for SQLite, written out because
+# ``request_turns`` counts them
+SQLITE_POOL = (5, 10)
+POSTGRES_POOL = (10, 20)
+HEADROOM = 2  # connections left to the background threads of a server process (the ingester)
+
+
+def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         # LIFO: the most recently used connection is taken again, so one or two page caches stay
         # warm instead of each pooled connection filling its own 64 MiB (decision 0001, "SQLite tuning").
         in_memory = make_url(url).database in (None, "", ":memory:")  # one shared connection, no pool order
         engine = create_engine(url, connect_args={"check_same_thread": False},
-                               **({} if in_memory else {"pool_use_lifo": True}))
+                               **({} if in_memory else {"pool_use_lifo": True, "pool_timeout": pool_timeout,
+                                                   "pool_size": SQLITE_POOL[0], "max_overflow": SQLITE_POOL[1]}))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL
     # may then switch to a generic plan; for `stix_id IN (<500 ids>)` that plan was a sequential
     # scan (decision 0001, "PostgreSQL"). Custom plans cost
     # a little planning per query, and keep the hub usable behind PgBouncer's transaction pooling.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         connect_args={"prepare_threshold": None})
+    return create_engine(url, pool_pre_ping=True, pool_size=POSTGRES_POOL[0], max_overflow=POSTGRES_POOL[1],
+                         pool_timeout=pool_timeout, connect_args={"prepare_threshold": None})
+
+
+def request_turns(engine: Engine) -> int | None:
+    """How many requests of a server process may use the database at once: the pool's connections, less those
+    its background threads need; None for a pool that is not a queue (one shared in-memory connection)."""
+    if not isinstance(engine.pool, QueuePool):
+        return None
+    size, overflow = SQLITE_POOL if engine.dialect.name == "sqlite" else POSTGRES_POOL
+    return max(1, size + overflow - HEADROOM)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -7,16 +7,45 @@ service, so it lives in ``exchange.orgs.auth`` (decision 0008).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from exchange.core.errors import ServiceUnavailable
 from exchange.core.settings import Settings
 
+TURN_WAIT_SECONDS = 30  # a request that waits longer for its turn at the database gets a 503 (retry later)
 
-def get_session(request: Request) -> Iterator[Session]:
+
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """The request's turn at the database, taken in the event loop before its session and its worker threads.
+
+    A request takes its pooled connection in one worker thread (a page's session check) and runs its endpoint in
+    another. With more requests in flight than the pool has connections, the worker threads could all wait for
+    connections held by requests that wait for a thread: nothing moved until the pool gave up (503s, seen with
+    two threads and 40 pages; the defaults need about 55 at once). With no more requests at the database than
+    there are connections (``db.request_turns``), a request waits here, holding neither a thread nor a connection.
+    """
+    turns: anyio.Semaphore | None = request.app.state.database_turns
+    if turns is None:
+        yield
+        return
+    try:
+        with anyio.fail_after(TURN_WAIT_SECONDS):
+            await turns.acquire()
+    except TimeoutError:
+        raise ServiceUnavailable("the hub is busy: too many requests are waiting for the database") from None
+    try:
+        yield
+    finally:
+        turns.release()
+
+
+def get_session(request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]
+                ) -> Iterator[Session]:
     """The request's session: committed when the endpoint returns, rolled back on error.
 
     A session takes a pooled connection only at its first query, and authentication commits (so

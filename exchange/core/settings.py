@@ -20,6 +20,10 @@ class Settings(BaseSettings):
         default="sqlite:///./exchange.core.db",
         description="SQLAlchemy URL. SQLite (embedded default) or postgresql+psycopg://user@host/db.",
     )
+    database_pool_timeout: float = Field(
+        default=30.0, gt=0, le=600,
+        description="Seconds a request waits for a pooled database connection before the hub answers 503.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `exchange serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `exchange serve` listens on.")
     base_url: str = Field(
