@@ -35,6 +35,14 @@ def parse_every(text: str) -> int:
     return seconds
 
 
+def format_every(seconds: int) -> str:
+    """Seconds as ``parse_every`` reads them, in the largest whole unit: 3600 → ``1h``, 90 → ``90s``."""
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
 def parse_cron(text: str) -> str:
     """A crontab expression (minute hour day month weekday, e.g. ``0 6 * * *``), checked; returned
     with its fields separated by one space."""

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +17,7 @@ from exchange.core.db import transaction
 from exchange.core.settings import Settings
 from exchange.feeds import jobs
 from exchange.feeds.models import Feed
-from exchange.feeds.schedule import is_due
+from exchange.feeds.schedule import MIN_EVERY_SECONDS, format_every, is_due, parse_every
 from exchange.orgs.models import Role
 from tests.feeds.helpers import add, cli
 from tests.orgs_factory import MakeOrg, auth
@@ -67,3 +69,16 @@ def test_bad_cron_expressions_are_refused(settings: Settings, client: TestClient
     created = client.post("/api/v1/feeds", json=body | {"cron": "30  6 * * 1-5"}, headers=auth(admin))
     assert created.status_code == 201, created.text
     assert created.json()["cron"] == "30 6 * * 1-5"
+
+
+@given(seconds=st.integers(min_value=MIN_EVERY_SECONDS, max_value=400 * 86400))
+def test_an_interval_is_shown_as_it_is_typed(seconds: int) -> None:
+    """The feed page shows the interval the way the form takes it, and reading it back gives the same seconds."""
+    shown = format_every(seconds)
+    assert parse_every(shown) == seconds
+    assert shown[-1] in "smhd"
+
+
+def test_an_interval_is_shown_in_its_largest_whole_unit() -> None:
+    assert [format_every(s) for s in (90, 1800, 3600, 5400, 86400, 172800)] == ["90s", "30m", "1h", "90m", "1d",
+                                                                             "2d"]

@@ -16,6 +16,7 @@ import connectors
 from exchange.core.deps import SessionDep
 from exchange.core.errors import BadRequest
 from exchange.feeds import service
+from exchange.feeds.schedule import format_every
 from exchange.orgs import audit
 from exchange.sharing import catalog
 from exchange.stix.tlp import Tlp
@@ -90,6 +91,7 @@ def feed_page(request: Request, session: SessionDep, caller: HubAdminPage, name:
     feed = service.get(session, name)
     owner, collection = service.names_of(session, feed)
     return page(request, "admin_feed.html", {"feed": feed, "owner": owner, "collection": collection,
+                                             "every": format_every(feed.every_seconds),
                                              "runs": service.runs(session, feed)})
 
 
