@@ -200,6 +200,7 @@ async def _measure(base: str, who: str, paths: list[str], users_: int, rounds: i
             start = time.perf_counter()
             signed_in[0].get(path)
             alone.append((time.perf_counter() - start) * 1000)
+        await _round(clients, path, 1)  # warms every server process (templates, statement caches), not timed
         seen, server = await _round(clients, path, rounds)
         p95 = statistics.quantiles(seen, n=20)[-1]
         print(f"{who + ' ' + unquote(path)[:40]:47} {statistics.median(alone):9.1f} {statistics.median(seen):8.1f} "
