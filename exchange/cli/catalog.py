@@ -80,8 +80,7 @@ def list_collections(as_json: bool = typer.Option(False, "--json", help="Print a
         operator = orgs.local_operator()
         rows = [{"id": c.id, "api_root": root.name, "title": c.title, "default_tlp": c.default_tlp,
                  "public": c.public, "members_read": c.members_read, "publishers_write": c.publishers_write}
-                for root in catalog.api_roots(session)
-                for c, _ in catalog.in_root(session, operator, root)]
+                for root, c, _ in catalog.everywhere(session, operator)]
     _print_rows(rows, as_json, "id", "api root", "title", "default TLP", "public", "members read", "publishers write")
 
 

@@ -14,6 +14,7 @@ from exchange.stix.tlp import Tlp
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
 Url = Annotated[str, StringConstraints(min_length=8, max_length=2048, pattern=r"^https?://[^\x00\s]+$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
+MAX_OPTIONS = 32  # settings of a feed's connector
 
 
 class FeedIn(BaseModel):
@@ -37,7 +38,7 @@ class FeedIn(BaseModel):
         default=None, description="A crontab schedule in UTC (minute hour day month weekday, e.g. '0 6 * * *'); "
         "replaces every")
     options: dict[str, Any] = Field(default_factory=dict, description="The connector's own settings "
-                                    "(docs/decisions/0013-connectors.md)", max_length=32)
+                                    "(docs/decisions/0013-connectors.md)", max_length=MAX_OPTIONS)
 
 
 class FeedOut(BaseModel):

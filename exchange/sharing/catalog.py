@@ -148,6 +148,11 @@ def member_readable_pks(reader_pk: int | ColumnElement[int] | None) -> Select[in
         and_(Collection.members_read.is_(True), in_audience), Collection.pk.in_(granted))).correlate_except(Collection)
 
 
+def everywhere(session: Session, reader: Org | None) -> list[tuple[ApiRoot, Collection, Rights]]:
+    """Every API root's collections the reader may see (``in_root``), root by root."""
+    return [(root, c, r) for root in api_roots(session) for c, r in in_root(session, reader, root)]
+
+
 def in_root(session: Session, reader: Org | None, root: ApiRoot) -> list[tuple[Collection, Rights]]:
     """The root's collections the reader may see (read or write), with its rights on each."""
     found = []

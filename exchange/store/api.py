@@ -204,8 +204,7 @@ def create_api_root(request: Request, session: SessionDep, caller: HubAdmin, bod
 @router.get("/collections", summary="Collections this organisation may read or write",
             response_model=list[CollectionOut])
 def list_collections(session: SessionDep, org: CurrentOrg) -> list[CollectionOut]:
-    return [_collection_out(session, org, c) for root in catalog.api_roots(session)
-            for c, _ in catalog.in_root(session, org, root)]
+    return [_collection_out(session, org, c) for _, c, _ in catalog.everywhere(session, org)]
 
 
 @router.post("/collections", summary="Create a collection owned by this organisation", response_model=CollectionOut,

@@ -96,8 +96,7 @@ def browse(request: Request, session: SessionDep, me: SignedInDep, shown: ViewDe
            after: Annotated[str | None, Query(alias="next", max_length=200)] = None) -> Response:
     found = reads.list_objects(session, me.org, limit=PAGE_SIZE, next_token=after, **shown.filters(session, me.org))
     rows = [{"id": row.stix_id, "added": row.date_added, **_summary(row.raw)} for row in found.rows]
-    collections = [c for root in catalog.api_roots(session) for c, r in catalog.in_root(session, me.org, root)
-                   if r.can_read]
+    collections = [c for _, c, r in catalog.everywhere(session, me.org) if r.can_read]
     return page(request, "objects.html", {"rows": rows, "types": TYPES, "view": shown, "next": found.next,
                                           "collections": collections, "levels": [t.value for t in Tlp],
                                           "blocklist_kinds": BLOCKLIST_KINDS,

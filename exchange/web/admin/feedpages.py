@@ -17,6 +17,7 @@ from exchange.core.deps import SessionDep
 from exchange.core.errors import BadRequest
 from exchange.feeds import service
 from exchange.feeds.schedule import format_every
+from exchange.feeds.schemas import MAX_OPTIONS
 from exchange.orgs import audit
 from exchange.sharing import catalog
 from exchange.stix.tlp import Tlp
@@ -28,7 +29,6 @@ from exchange.web.render import page
 router = APIRouter()
 Name = Annotated[str, Path(max_length=64)]
 Optional = Annotated[str, Form(max_length=200)]
-MAX_OPTIONS = 32  # as the API's ``FeedIn.options``
 
 
 def _options(text: str) -> dict[str, Any]:
@@ -61,11 +61,9 @@ def _confidence(text: str) -> int | None:
 
 @router.get("/admin/feeds")
 def list_feeds(request: Request, session: SessionDep, caller: HubAdminPage) -> Response:
-    roots = catalog.api_roots(session)
     return page(request, "admin_feeds.html", {
         "feeds": feeds(session, caller.org), "kinds": sorted([*connectors.KINDS, *connectors.PUSH_KINDS]),
-        "levels": list(Tlp),
-        "collections": [(root, c) for root in roots for c, _ in catalog.in_root(session, caller.org, root)]})
+        "levels": list(Tlp), "collections": [(root, c) for root, c, _ in catalog.everywhere(session, caller.org)]})
 
 
 @router.post("/admin/feeds", dependencies=[CsrfChecked])

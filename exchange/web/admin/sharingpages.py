@@ -67,10 +67,9 @@ def remove_member(request: Request, session: SessionDep, caller: HubAdminPage, g
 
 @router.get("/admin/collections")
 def list_collections(request: Request, session: SessionDep, caller: HubAdminPage) -> Response:
-    roots = catalog.api_roots(session)
     return page(request, "admin_collections.html", {
-        "collections": [(root, c) for root in roots for c, _ in catalog.in_root(session, caller.org, root)],
-        "roots": roots, "levels": list(Tlp), "groups": groups.visible_to(session, caller.org)})
+        "collections": [(root, c) for root, c, _ in catalog.everywhere(session, caller.org)],
+        "roots": catalog.api_roots(session), "levels": list(Tlp), "groups": groups.visible_to(session, caller.org)})
 
 
 @router.post("/admin/collections", dependencies=[CsrfChecked])
