@@ -101,7 +101,7 @@ def preview(request: Request, session: SessionDep, me: SignedInDep, sub_id: SubI
         context["headers"] = webhook.signature_headers(0, body, secrets, datetime.fromtimestamp(now / 1e6, tz=UTC))
         context["payload"] = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     else:
-        context["mail"] = wording.render(message, sub.language)
+        context["mail"] = wording.render(message, sub.language, html=False)  # the HTML part is the frame's
     return page(request, "settings_preview.html", context)
 
 
