@@ -4,11 +4,13 @@ that keep a page's cost with the page, not with the store (SQLite, which has no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from exchange.alerts import service as alerts
 from exchange.orgs.models import Org, Role
@@ -17,6 +19,31 @@ from exchange.web import dashboard, inbox
 from exchange.web.advisory_feedback import REPORTS
 from tests.factories import indicator
 from tests.web.conftest import Portal, sign_in
+
+
+def _sqlite_only(session: Session) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans from the statistics it keeps (tests/stix/test_maintenance.py)")
+
+
+def _statements(session: Session, work: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The (SQL, parameters) ``work`` sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(session.get_bind(), "before_cursor_execute", listener)
+    try:
+        work()
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listener)
+    return sent
+
+
+def _plan(session: Session, statement: str, parameters: Any) -> str:
+    return " ".join(map(str, session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                                  parameters).all()))
 
 
 def test_published_this_week_is_counted_up_to_a_bound(portal: Portal, page: Page,
@@ -37,21 +64,13 @@ def test_the_alert_figures_are_a_range_of_the_publishers_alerts(portal: Portal) 
     planner statistics, once answered it through the publisher's object index (73 s at 100,000 objects)."""
     csirt, _ = portal.person(Role.csirt)
     with portal.sessions() as s:
-        if s.get_bind().dialect.name != "sqlite":
-            pytest.skip("PostgreSQL plans from the statistics it keeps (tests/stix/test_maintenance.py)")
+        _sqlite_only(s)
         org = s.get_one(Org, csirt.org.pk)
-        statements: list[tuple[str, Any]] = []
-
-        def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            statements.append((statement, parameters))
-
-        event.listen(s.get_bind(), "before_cursor_execute", listener)
-        dashboard.figures(s, org, since=0)
-        event.remove(s.get_bind(), "before_cursor_execute", listener)
+        statements = _statements(s, lambda: dashboard.figures(s, org, since=0))
         asked = [(q, p) for q, p in statements if "FROM alert" in q or "JOIN alert" in q]
         assert len(asked) == 2, "the alert figures: counts, then deliveries by status"
         for query, parameters in asked:
-            plan = " ".join(map(str, s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + query, parameters).all()))
+            plan = _plan(s, query, parameters)
             assert "ix_alert_publisher_created" in plan, plan
             assert "stix_object" not in plan, plan
 
@@ -61,13 +80,11 @@ def test_a_producers_reports_are_read_from_their_own_index(portal: Portal) -> No
     read every object the producer ever published to find them (21 ms at 100,000 indicators)."""
     csirt, _ = portal.person(Role.csirt)
     with portal.sessions() as s:
-        if s.get_bind().dialect.name != "sqlite":
-            pytest.skip("PostgreSQL plans from the statistics it keeps (tests/stix/test_maintenance.py)")
+        _sqlite_only(s)
         query = (select(StixObject.pk).where(StixObject.publisher_org_pk == csirt.org.pk, REPORTS)
                  .order_by(StixObject.pk.desc()).limit(26))
         compiled = query.compile(s.get_bind(), compile_kwargs={"render_postcompile": True})
-        plan = " ".join(map(str, s.connection().exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())).all()))
+        plan = _plan(s, str(compiled), tuple(compiled.params.values()))
     assert "ix_stix_object_reports" in plan, plan
 
 
@@ -76,20 +93,12 @@ def test_every_view_of_the_inbox_reads_one_page_of_an_index(portal: Portal) -> N
     index in its own order, so no page sorts the organisation's whole inbox first."""
     sme, _ = portal.person()
     with portal.sessions() as s:
-        if s.get_bind().dialect.name != "sqlite":
-            pytest.skip("PostgreSQL plans from the statistics it keeps (tests/stix/test_maintenance.py)")
+        _sqlite_only(s)
         org = s.get_one(Org, sme.org.pk)
-        statements: list[tuple[str, Any]] = []
-
-        def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            statements.append((statement, parameters))
-
-        event.listen(s.get_bind(), "before_cursor_execute", listener)
-        for states in inbox.FILTERS.values():
-            alerts.page(s, org, limit=inbox.PAGE_SIZE, after="1000", states=states)
-        event.remove(s.get_bind(), "before_cursor_execute", listener)
+        statements = _statements(s, lambda: [alerts.page(s, org, limit=inbox.PAGE_SIZE, after="1000", states=states)
+                                             for states in inbox.FILTERS.values()])
         assert len(statements) == len(inbox.FILTERS)
         for query, parameters in statements:
-            plan = " ".join(map(str, s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + query, parameters).all()))
+            plan = _plan(s, query, parameters)
             assert "ix_alert_org" in plan, plan
             assert "TEMP B-TREE" not in plan, plan
