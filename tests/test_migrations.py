@@ -52,7 +52,7 @@ def _org(conn: Connection, pk: int) -> None:
                       "VALUES (:pk, :pk, 'o', :pk, 'csirt', :identity, 1)"), {"pk": pk, "identity": f"identity--{pk}"})
 
 
-def _object(conn: Connection, pk: int, stix_id: str, *, org: int, kind: str = "indicator", modified: int = 1,
+def _object(conn: Connection, pk: int, stix_id: str, *, org: int | None, kind: str = "indicator", modified: int = 1,
             collection_offset: int = 0, raw: bytes = b"{}") -> None:
     """A stix_object row in the default collection (or, with an offset, in a collection that does not exist)
     and one observable of it, written as raw SQL: the schema is the revision's, not the models'."""
@@ -194,6 +194,26 @@ def test_alerts_take_the_publisher_of_the_version_that_alerted(scratch_url: str)
         found: dict[int, int] = dict(conn.execute(text("SELECT pk, publisher_org_pk FROM alert")).tuples().all())
     engine.dispose()
     assert found == {1: 7, 2: 8}
+
+
+def test_the_publish_tally_counts_what_each_organisation_already_published_per_hour(scratch_url: str) -> None:
+    url = scratch_url
+    db.upgrade(url, "0024")
+    engine = db.make_engine(url)
+    hour = 3_600_000_000
+    with engine.begin() as conn:
+        for org in (7, 8):
+            _org(conn, org)
+        for pk, org, added in ((1, 7, 5), (2, 7, hour - 1), (3, 7, hour), (4, 8, 9), (5, None, 10)):
+            _object(conn, pk, f"indicator--{pk}", org=org)
+            conn.execute(text("UPDATE stix_object SET date_added = :added WHERE pk = :pk"), {"added": added, "pk": pk})
+    engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        tally = sorted(tuple(r) for r in conn.execute(text("SELECT org_pk, hour, objects FROM publish_tally")))
+    engine.dispose()
+    assert tally == [(7, 0, 2), (7, hour, 1), (8, 0, 1)]
 
 
 def test_the_audit_log_append_only_migration_goes_down_and_up(scratch_url: str) -> None:

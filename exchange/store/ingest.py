@@ -198,6 +198,8 @@ def _store(
         new = [(pk, collection_pk, added + i, publisher, c.marked_tlp or default_tlp, latest[k], *c.values)
                for i, (pk, (k, c)) in enumerate(zip(pks, accepted, strict=True))]
         rows.insert(session, StixObject, rows.ROW_COLUMNS, new)
+        if publisher is not None:
+            rows.tally(session, publisher, added, len(new))
         obs = [(pk, *o) for pk, (_, c) in zip(pks, accepted, strict=True) for o in c.observables]
         if obs:
             rows.insert(session, Observable, ("object_pk", *OBSERVABLE_COLUMNS), obs)

@@ -88,6 +88,18 @@ def date_added_start(session: Session) -> int:
     return max(now_micros(), (last or 0) + 1)
 
 
+HOUR = 3_600_000_000  # µs: the unit of ``PublishTally``
+_TALLY = text("INSERT INTO publish_tally (org_pk, hour, objects) VALUES (:org, :hour, :n) "
+              "ON CONFLICT (org_pk, hour) DO UPDATE SET objects = publish_tally.objects + excluded.objects")
+
+
+def tally(session: Session, org_pk: int, added: int, n: int) -> None:
+    """Count ``n`` objects published by ``org_pk`` at ``added`` (µs) in its hour (``PublishTally``). The same
+    statement on both databases, written out: the dialects' own upsert constructs would load the PostgreSQL
+    dialect in every SQLite process."""
+    session.execute(_TALLY, {"org": org_pk, "hour": added - added % HOUR, "n": n})
+
+
 def clear_latest(session: Session, pks: list[int]) -> None:
     """Stored versions stop being current when a newer one arrives."""
     if pks:

@@ -141,8 +141,6 @@ class StixObject(Base):
         Index("ix_stix_object_coll_pk", "collection_pk", "pk"),
         # date_added grows with pk; this index turns added_after into a pk boundary.
         Index("ix_stix_object_date_added", "date_added"),
-        # the web dashboard's "published this week": one organisation's range (migration 0019)
-        Index("ix_stix_object_publisher_added", "publisher_org_pk", "date_added"),
         # a producer's reports (its advisories page), newest first; partial, so an indicator costs it nothing
         # (migration 0022, which makes it partial on PostgreSQL too: naming that dialect here would load it in
         # every process, 26 ms of each command's start). Only a query that says ``type = 'report'`` literally
@@ -221,3 +219,16 @@ class ObjectRef(Base):
 
     ref: Mapped[str] = mapped_column(key_string(300), primary_key=True)
     object_pk: Mapped[int] = mapped_column(BigIntRef, primary_key=True)  # stix_object.pk
+
+
+class PublishTally(Base):
+    """How many object versions an organisation published in each hour, kept by ingest (one upsert per batch):
+    the dashboard's "published this week" is then a sum of at most 169 rows, exact at any volume, where counting
+    the week's rows through an index read every one of them (10 ms and more at a million a week on PostgreSQL,
+    the page's whole budget under load). A count of events: objects deleted later stay counted."""
+
+    __tablename__ = "publish_tally"
+
+    org_pk: Mapped[int] = mapped_column(ForeignKey("org.pk", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # µs since the epoch at the hour's start
+    objects: Mapped[int] = mapped_column(BigInteger)

@@ -19,7 +19,8 @@ from exchange.core.errors import NotFound
 from exchange.core.timestamps import now_micros
 from exchange.feeds.models import Feed, FeedRun
 from exchange.orgs.models import Org, Role
-from exchange.store.models import StixObject
+from exchange.store.ingest_rows import HOUR
+from exchange.store.models import PublishTally
 from exchange.web.deps import SignedInDep
 from exchange.web.render import page
 from exchange.web.sessions import SignedIn
@@ -27,7 +28,6 @@ from exchange.web.sessions import SignedIn
 router = APIRouter()
 WEEK = 7 * 86_400 * 1_000_000  # µs
 PRODUCERS = frozenset({Role.csirt, Role.isac, Role.admin})
-COUNT_UPTO = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,9 @@ class Figures:
 
 
 def figures(session: Session, org: Org, *, since: int) -> Figures:
-    # Counted up to COUNT_UPTO (shown as "10,000+"): a count of a million rows alone is over the page's budget.
-    this_week = select(StixObject.pk).where(StixObject.publisher_org_pk == org.pk, StixObject.date_added >= since)
-    published = session.scalar(select(func.count()).select_from(this_week.limit(COUNT_UPTO + 1).subquery())) or 0
+    # Ingest's hourly tally: "this week" starts at the start of the hour a week ago.
+    published = session.scalar(select(func.coalesce(func.sum(PublishTally.objects), 0)).where(
+        PublishTally.org_pk == org.pk, PublishTally.hour >= since - since % HOUR)) or 0
     # What its feeds brought in: the runs' own tally. (Counting every object of the week through the read
     # rule took 2 s at 100,000 objects on PostgreSQL: the rule is evaluated row by row.)
     received = session.scalar(select(func.coalesce(func.sum(FeedRun.added), 0)).join(Feed, Feed.pk == FeedRun.feed_pk)
@@ -84,4 +84,4 @@ def producer(me: SignedInDep) -> SignedIn:
 def dashboard(request: Request, session: SessionDep, me: Annotated[SignedIn, Depends(producer)]) -> Response:
     since = now_micros() - WEEK
     return page(request, "dashboard.html", {"f": figures(session, me.org, since=since), "since": since,
-                                            "feeds": feeds(session, me.org), "upto": COUNT_UPTO})
+                                            "feeds": feeds(session, me.org)})

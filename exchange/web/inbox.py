@@ -56,16 +56,17 @@ def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
 
 def rows(request: Request, session: Session, page_alerts: list[Alert]) -> list[dict[str, Any]]:
     """A page of the inbox: each alert with its asset and the subject its e-mail has, composed in one go
-    (``Composer.prefetch``: a few queries per page, not three or four per alert), without the steps that a
-    subject never shows. A withheld alert shows no subject, only which asset to verify."""
+    (``Composer.prefetch``: a few queries per page, not three or four per alert), without the steps, contact and
+    links that a subject never shows (``subjects_only``). A withheld alert shows no subject, only which asset to
+    verify."""
     org, reader = request.state.web.org, _reader(request)
-    composer = compose.Composer(session, get_settings(request).base_url)
-    composer.prefetch(((alert, org) for alert in page_alerts), with_steps=False)
+    composer = compose.Composer(session, get_settings(request).base_url, subjects_only=True)
+    composer.prefetch((alert, org) for alert in page_alerts)
     found = []
     for alert in page_alerts:
         asset = composer.asset(alert)
         subject = None if alert.withheld else wording.subject(
-            composer.message(alert, org, reader, with_steps=False, with_links=False), request.state.language)
+            composer.message(alert, org, reader), request.state.language)
         found.append({"alert": alert, "asset": asset.value if asset is not None else "", "subject": subject})
     return found
 

@@ -120,8 +120,12 @@ def one_object(request: Request, session: SessionDep, me: SignedInDep,
 
 
 def _relation(rel: dict[str, Any], stix_id: str) -> dict[str, str]:
-    """How a relationship or sighting points at ``stix_id``: its verb and the object at its other end."""
+    """How a relationship or sighting points at ``stix_id``: its verb and the object at its other end. The other
+    end of a sighting *of* this object is who saw it (its first ``where_sighted_refs``)."""
     if rel.get("type") == "sighting":
-        return {"verb": "sighting-of", "other": str(rel.get("sighting_of_ref", ""))}
+        if rel.get("sighting_of_ref") != stix_id:
+            return {"verb": "sighting-of", "other": str(rel.get("sighting_of_ref", ""))}
+        where = rel.get("where_sighted_refs")
+        return {"verb": "sighted-by", "other": str(where[0]) if isinstance(where, list) and where else ""}
     other = rel.get("source_ref") if rel.get("target_ref") == stix_id else rel.get("target_ref")
     return {"verb": str(rel.get("relationship_type", "")), "other": str(other or "")}

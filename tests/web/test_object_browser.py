@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from exchange.orgs.models import Role
 from exchange.store.reads import DEFAULT_COLLECTION_ID
@@ -71,12 +71,18 @@ def test_an_objects_page_shows_what_points_at_it_that_the_reader_may_read(portal
     indicates = _relationship(phish["id"], "indicates", kit["id"], [TLP2["green"]])
     private = _relationship(phish["id"], "related-to", f"malware--{uuid.uuid4()}", [TLP2["amber+strict"]],
                             x_exchange_recipients=[victim.org.identity_id])
-    portal.publish(csirt, phish, kit, indicates, private)
+    seen_by = f"identity--{uuid.uuid4()}"
+    seen = {"type": "sighting", "spec_version": "2.1", "id": f"sighting--{uuid.uuid4()}",
+            "created": "2024-01-03T00:00:00.000Z", "modified": "2024-01-03T00:00:00.000Z",
+            "sighting_of_ref": kit["id"], "where_sighted_refs": [seen_by], "object_marking_refs": [TLP2["green"]]}
+    portal.publish(csirt, phish, kit, indicates, private, seen)
     sign_in(page, analyst)
 
     page.goto(f"/objects/{kit['id']}")
     about = page.get_by_role("table")
     assert about.get_by_role("cell", name="indicates").is_visible()
+    sighted = about.get_by_role("row").filter(has=page.get_by_role("cell", name="sighted-by", exact=True))
+    expect(sighted.get_by_role("link", name=seen_by)).to_have_attribute("href", f"/objects/{seen_by}")
     about.get_by_role("link", name=phish["id"]).click()
     assert page.url.endswith(f"/objects/{phish['id']}")
     content = page.goto(f"/objects/{phish['id']}")

@@ -48,19 +48,22 @@ class _Seen:
 class Composer:
     """Messages for one dispatch batch, in its transaction: what one organisation may read of one object
     version is read once, however many messages are about it (an e-mail and a webhook per alert, an
-    alert per asset the object names); its content only when a message may show it."""
+    alert per asset the object names); its content only when a message may show it.
 
-    def __init__(self, session: Session, base_url: str) -> None:
-        self.session, self.root = session, base_url.rstrip("/")
+    ``subjects_only``: for a list of subjects (the web inbox), which shows no steps, no contact and no answer
+    links: the queries that find the steps and the publisher's contact, and the links' signing, are left out."""
+
+    def __init__(self, session: Session, base_url: str, *, subjects_only: bool = False) -> None:
+        self.session, self.root, self.subjects_only = session, base_url.rstrip("/"), subjects_only
         self._seen: dict[tuple[int, str, int], _Seen] = {}
         self._content: dict[tuple[int, int], tuple[dict[str, Any], tuple[str, ...]]] = {}
         self._assets: dict[int, Asset] = {}  # held here: the session's identity map keeps only weak references
 
-    def prefetch(self, items: Iterable[tuple[Alert, Org]], *, with_steps: bool = True) -> None:
+    def prefetch(self, items: Iterable[tuple[Alert, Org]]) -> None:
         """Read what ``message`` needs for many (alert, recipient) pairs in a handful of queries, however many
         organisations and objects they span: the assets, every version of the objects, which of those
         versions each recipient may read (``access.readers``, all pairs in one statement), the publishers,
-        their identities' contacts and (``with_steps``) the steps. One organisation at a time, a dispatch
+        and unless ``subjects_only`` their identities' contacts and the steps. One organisation at a time, a dispatch
         batch of 200 messages to 100 organisations was 300 queries; a web inbox page of 25 alerts about 25
         objects was three or four per alert."""
         items = list(items)
@@ -76,7 +79,8 @@ class Composer:
         objects = {obj.pk: obj for obj in chosen.values() if obj is not None}
         publishers = {o.pk: o for o in self.session.scalars(select(Org).where(
             Org.pk.in_({obj.publisher_org_pk for obj in objects.values() if obj.publisher_org_pk})))}
-        authors = {pk: _authors(obj, publishers.get(obj.publisher_org_pk or 0)) for pk, obj in objects.items()}
+        authors = {pk: set() if self.subjects_only else _authors(obj, publishers.get(obj.publisher_org_pk or 0))
+                   for pk, obj in objects.items()}
         wanted_authors = {(org_pk, i) for (org_pk, _, _), obj in chosen.items() if obj is not None
                           for i in authors[obj.pk]}
         identities = _readable_versions(self.session, wanted_authors, select(StixObject).where(
@@ -89,7 +93,8 @@ class Composer:
                     (v for i in authors[obj.pk] for v in identities.get((key[0], i), [])),
                     key=lambda v: v.modified, reverse=True))
             self._seen[key] = _Seen(obj, publisher, contact)
-        if with_steps:  # not for what no message shows: a withheld alert, a TLP:RED object (``_read`` if a webhook may)
+        # Steps: not for what no message shows, a withheld alert, a TLP:RED object (``_read`` if a webhook may).
+        if not self.subjects_only:
             shown = {(org.pk, a.object_id, a.object_modified) for a, org in items if not a.withheld}
             for (org_pk, obj_pk), actions in steps(self.session, {
                     (key[0], obj.pk): obj for key, obj in chosen.items()
@@ -104,31 +109,29 @@ class Composer:
             found = self.session.get(Asset, alert.asset_pk)
         return found
 
-    def _version(self, alert: Alert, org: Org, *, with_steps: bool) -> _Seen:
+    def _version(self, alert: Alert, org: Org) -> _Seen:
         key = (org.pk, alert.object_id, alert.object_modified)
         if key not in self._seen:
-            self.prefetch([(alert, org)], with_steps=with_steps)
+            self.prefetch([(alert, org)])
         return self._seen[key]
 
-    def _read(self, org: Org, obj: StixObject, *, with_steps: bool) -> tuple[dict[str, Any], tuple[str, ...]]:
+    def _read(self, org: Org, obj: StixObject) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The object's words and the publisher's steps for it: only for a message that may show them."""
         key = (org.pk, obj.pk)
         if (found := self._content.get(key)) is None:
-            if not with_steps:
+            if self.subjects_only:
                 return json.loads(obj.raw), ()
             found = self._content[key] = (json.loads(obj.raw), steps(self.session, {key: obj})[key])
         return found
 
     def message(self, alert: Alert, org: Org, sub: Subscription,
-                event: AlertEventType = AlertEventType.created, *, with_steps: bool = True,
-                with_links: bool = True) -> Message:
-        """The message about ``alert`` for ``org``'s subscription ``sub``, as ``org`` may read it now.
-        ``with_steps=False`` leaves the steps out, and the two queries that find them, and ``with_links=False`` the
-        signed answer links: for a list of subjects (the web inbox), which shows neither."""
-        seen = self._version(alert, org, with_steps=with_steps)
+                event: AlertEventType = AlertEventType.created) -> Message:
+        """The message about ``alert`` for ``org``'s subscription ``sub``, as ``org`` may read it now (without
+        steps, contact and links when ``subjects_only``)."""
+        seen = self._version(alert, org)
         tlp = seen.obj.tlp if seen.obj is not None else Tlp.red.value  # unreadable now: say nothing, as for RED
         hidden = alert.withheld or (tlp == Tlp.red.value and sub.channel == Channel.email)
-        raw, actions = (self._read(org, seen.obj, with_steps=with_steps) if seen.obj is not None and not hidden
+        raw, actions = (self._read(org, seen.obj) if seen.obj is not None and not hidden
                         else ({}, ()))
         asset = self.asset(alert)
         cleared = event is AlertEventType.cleared
@@ -139,7 +142,7 @@ class Composer:
             published_at=datetime.fromtimestamp(alert.object_modified / _SECONDS, tz=UTC),
             sender=Sender(name=seen.publisher.name if seen.publisher is not None else "the hub", contact=seen.contact),
             read_url=f"{self.root}/inbox/{alert.pk}", cleared=cleared, withheld=alert.withheld,
-            answer_urls={} if alert.withheld or cleared or not with_links
+            answer_urls={} if alert.withheld or cleared or self.subjects_only
             else links.answer_urls(self.session, alert, self.root),
             title=_text(raw.get("name")), description=_text(raw.get("description")),
             steps=actions,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, select
 from stix2.v21 import TLP_GREEN
 
-from exchange.alerts import links
+from exchange.alerts import links, wording
 from exchange.alerts.delivery import compose
 from exchange.alerts.delivery.models import Channel, Subscription
 from exchange.alerts.message import Message
@@ -104,7 +104,8 @@ def test_software_and_exploitation_come_from_the_asset_and_the_object(world: Wor
 def test_a_prefetched_batch_says_exactly_what_one_message_at_a_time_says(world: World) -> None:
     """The web inbox composes a page in one go: every message must equal the one composed alone (the version
     that alerted, or the newest readable one; an object no longer readable; the contact of either CSIRT; a
-    withheld alert), and after ``prefetch`` a message without steps reads nothing more from the database."""
+    withheld alert), and after ``prefetch`` a list's message (``subjects_only``) reads nothing more from the database
+and has the same subject."""
     sme, csirt, other = world.org(), world.org(Role.csirt), world.org(Role.csirt)
     world.asset(sme.org, AssetKind.domain, "bakery.test")
     world.asset(sme.org, AssetKind.domain, "mill.test", verified=False)
@@ -127,18 +128,22 @@ def test_a_prefetched_batch_says_exactly_what_one_message_at_a_time_says(world: 
         alerts = list(s.scalars(select(Alert).where(Alert.org_pk == org.pk).order_by(Alert.pk)))
         assert len(alerts) == 4
         alone = [compose.message(s, a, org, _sub(org, Channel.webhook), base_url="https://hub.test/") for a in alerts]
-        composer = compose.Composer(s, "https://hub.test/")
-        composer.prefetch(((a, org) for a in alerts), with_steps=False)
+        listing = compose.Composer(s, "https://hub.test/", subjects_only=True)
+        listing.prefetch((a, org) for a in alerts)
         statements: list[str] = []
         event.listen(s.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
-        brief = [composer.message(a, org, _sub(org, Channel.webhook), with_steps=False) for a in alerts]
-        assert statements == [], "prefetch read everything a message without steps needs"
+        brief = [listing.message(a, org, _sub(org, Channel.webhook)) for a in alerts]
+        assert statements == [], "prefetch read everything a subject needs"
+        composer = compose.Composer(s, "https://hub.test/")
+        composer.prefetch((a, org) for a in alerts)
         batched = [composer.message(a, org, _sub(org, Channel.webhook)) for a in alerts]
     assert [(m.title, m.tlp, m.sender.contact, m.withheld) for m in batched] == [
         ("moved on", "green", "cert@cert.test", False), (None, "red", None, False),
         (None, "green", "cert@cert.test", True), ("Other's", "green", "other@other.test", False)]
     assert batched == alone
-    assert brief == [dataclasses.replace(m, steps=()) for m in alone]
+    assert brief == [dataclasses.replace(m, steps=(), answer_urls={},
+                                         sender=dataclasses.replace(m.sender, contact=None)) for m in alone]
+    assert [wording.subject(m, "en") for m in brief] == [wording.render(m, "en").subject for m in alone]
 
 
 def test_one_batch_for_many_organisations_reads_each_ones_view_in_a_fixed_number_of_queries(world: World) -> None:
