@@ -202,10 +202,12 @@ def test_the_publish_tally_counts_what_each_organisation_already_published_per_h
     engine = db.make_engine(url)
     hour = 3_600_000_000
     with engine.begin() as conn:
-        for org in (7, 8):
-            _org(conn, org)
-        for pk, org, added in ((1, 7, 5), (2, 7, hour - 1), (3, 7, hour), (4, 8, 9), (5, None, 10)):
-            _object(conn, pk, f"indicator--{pk}", org=org)
+        for org_pk in (7, 8):
+            _org(conn, org_pk)
+        published: list[tuple[int, int | None, int]] = [(1, 7, 5), (2, 7, hour - 1), (3, 7, hour), (4, 8, 9),
+                                                         (5, None, 10)]
+        for pk, publisher, added in published:
+            _object(conn, pk, f"indicator--{pk}", org=publisher)
             conn.execute(text("UPDATE stix_object SET date_added = :added WHERE pk = :pk"), {"added": added, "pk": pk})
     engine.dispose()
     db.upgrade(url)
