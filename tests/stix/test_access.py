@@ -232,10 +232,15 @@ def test_every_read_path_returns_exactly_what_the_rules_allow(
                     (o.stix_id, v.modified) for o in world.objects if world.colls[o.coll] is c
                     if (v := world.first(reader, o)) is not None}
             # the collection rules, as the TAXII collections endpoint reports them (and the write path checks)
+            expected_rights = {}
             for c in world.colls:
                 rights = catalog.rights(s, org, c.row)
                 assert (rights.can_read, rights.can_write) == (world.reads_collection(reader, c),
                                                                world.writes_collection(reader, c))
+                if rights.can_read or rights.can_write:
+                    expected_rights[c.row.pk] = rights
+            # the same rule for every collection at once (object browser, feed and collection pages, TAXII listing)
+            assert {c.pk: r for _, c, r in catalog.everywhere(s, org)} == expected_rights
         # alert matching's question (access.readers): which organisations may read which versions, in one query
         by_id = {o.stix_id: o for o in world.objects}
         rows = s.execute(select(StixObject.pk, StixObject.stix_id, StixObject.modified)).all()
