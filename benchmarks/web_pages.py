@@ -222,6 +222,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--server-workers", type=int, default=1, help="server processes (exchange serve --workers)")
     parser.add_argument("--reuse", action="store_true", help="measure the data a previous run stored there")
+    parser.add_argument("--pages", default="", help="only the pages whose path starts with one of these "
+                        "(comma-separated, e.g. /inbox,/dashboard)")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/web-bench.db"
     if (schema := re.search(r"search_path%3D(\w+)", url)) is not None:
@@ -235,6 +237,8 @@ def main() -> None:
         seed(Settings(database_url=url, base_url=base, assets_allow_reserved=True), args.objects, args.smes,
              args.alerts)
     paths = candidate_pages(known_values(url))
+    if args.pages:
+        paths = [p for p in paths if p.startswith(tuple(args.pages.split(",")))]
     server = serve(url, base, port, args.server_workers)
     try:
         print(f"{args.users} concurrent users, {args.rounds} rounds, {args.server_workers} server process(es), "
