@@ -65,6 +65,16 @@ def _object(conn: Connection, pk: int, stix_id: str, *, org: int | None, kind: s
     _observable(conn, pk)
 
 
+def _rows_at_head(url: str, query: str) -> list[tuple[Any, ...]]:
+    """The rows ``query`` finds once the database at ``url`` is migrated to head, sorted."""
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        rows = sorted(tuple(r) for r in conn.execute(text(query)))
+    engine.dispose()
+    return rows
+
+
 def _observable(conn: Connection, object_pk: int) -> None:
     conn.execute(text("INSERT INTO observable (object_pk, kind, value) VALUES (:pk, 'domain', 'a.example')"),
                  {"pk": object_pk})
@@ -162,12 +172,8 @@ def test_object_refs_are_filled_from_the_relationships_and_sightings_already_sto
         for pk, body in bodies.items():
             _object(conn, pk, f"{body['type']}--{pk}", org=7, kind=str(body["type"]), raw=orjson.dumps(body))
     engine.dispose()
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        refs = sorted(tuple(r) for r in conn.execute(text("SELECT ref, object_pk FROM object_ref")))
-    engine.dispose()
-    assert refs == sorted([("course-of-action--3", 2), (target, 2), (target, 3), (sighted, 3)])
+    assert _rows_at_head(url, "SELECT ref, object_pk FROM object_ref") == sorted(
+        [("course-of-action--3", 2), (target, 2), (target, 3), (sighted, 3)])
 
 
 def test_alerts_take_the_publisher_of_the_version_that_alerted(scratch_url: str) -> None:
@@ -188,12 +194,7 @@ def test_alerts_take_the_publisher_of_the_version_that_alerted(scratch_url: str)
                 "'listed', 'high', 'probable', 'new', '192.0.2.1', 1, 1, false)"),
                 {"pk": pk, "key": f"k{pk}", "modified": modified})
     engine.dispose()
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        found: dict[int, int] = dict(conn.execute(text("SELECT pk, publisher_org_pk FROM alert")).tuples().all())
-    engine.dispose()
-    assert found == {1: 7, 2: 8}
+    assert _rows_at_head(url, "SELECT pk, publisher_org_pk FROM alert") == [(1, 7), (2, 8)]
 
 
 def test_the_publish_tally_counts_what_each_organisation_already_published_per_hour(scratch_url: str) -> None:
@@ -210,12 +211,8 @@ def test_the_publish_tally_counts_what_each_organisation_already_published_per_h
             _object(conn, pk, f"indicator--{pk}", org=publisher)
             conn.execute(text("UPDATE stix_object SET date_added = :added WHERE pk = :pk"), {"added": added, "pk": pk})
     engine.dispose()
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        tally = sorted(tuple(r) for r in conn.execute(text("SELECT org_pk, hour, objects FROM publish_tally")))
-    engine.dispose()
-    assert tally == [(7, 0, 2), (7, hour, 1), (8, 0, 1)]
+    assert _rows_at_head(url, "SELECT org_pk, hour, objects FROM publish_tally") == [(7, 0, 2), (7, hour, 1),
+                                                                                    (8, 0, 1)]
 
 
 def test_the_audit_log_append_only_migration_goes_down_and_up(scratch_url: str) -> None:
