@@ -33,6 +33,7 @@ from exchange.store.models import ObjectRef, StixObject
 EXPLOITED_LABELS = frozenset({"known-exploited", "kev", "exploited"})  # as alerts.finders reads them
 _SECONDS = 1_000_000
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(.+?)\s*$")  # "1. Do this", "- Do that"
+_NEWEST_FIRST = (StixObject.modified.desc(), StixObject.pk.desc())
 _MAX_STEP = 400  # characters of one step; the full course of action is a click away
 
 
@@ -73,12 +74,15 @@ class Composer:
         if not wanted_keys:
             return
         wanted_ids = {(org_pk, stix_id) for org_pk, stix_id, _ in wanted_keys}
-        versions = _readable_versions(self.session, wanted_ids, select(StixObject).where(
-            StixObject.stix_id.in_({stix_id for _, stix_id in wanted_ids})))
+        # Each version with its publisher, in one statement: the publishers of versions the reader may not read
+        # come along too, and are never shown.
+        rows = self.session.execute(
+            select(StixObject, Org).outerjoin(Org, Org.pk == StixObject.publisher_org_pk)
+            .where(StixObject.stix_id.in_({stix_id for _, stix_id in wanted_ids})).order_by(*_NEWEST_FIRST)).all()
+        publishers = {org.pk: org for _, org in rows if org is not None}
+        versions = _readable(self.session, wanted_ids, (obj for obj, _ in rows))
         chosen = {key: _choose(versions.get((key[0], key[1]), []), key[2]) for key in wanted_keys}
         objects = {obj.pk: obj for obj in chosen.values() if obj is not None}
-        publishers = {o.pk: o for o in self.session.scalars(select(Org).where(
-            Org.pk.in_({obj.publisher_org_pk for obj in objects.values() if obj.publisher_org_pk})))}
         authors = {pk: set() if self.subjects_only else _authors(obj, publishers.get(obj.publisher_org_pk or 0))
                    for pk, obj in objects.items()}
         wanted_authors = {(org_pk, i) for (org_pk, _, _), obj in chosen.items() if obj is not None
@@ -207,9 +211,15 @@ def _readable_versions(session: Session, wanted: set[tuple[int, str]], query: Se
     is asked for all (organisation, version) pairs in one statement (``access.readers``)."""
     if not wanted:
         return {}
+    return _readable(session, wanted, session.scalars(query.order_by(*_NEWEST_FIRST)), by=by)
+
+
+def _readable(session: Session, wanted: set[tuple[int, str]], versions: Iterable[StixObject], *,
+              by: Callable[[StixObject], str] = lambda obj: obj.stix_id) -> dict[tuple[int, str], list[StixObject]]:
+    """``_readable_versions`` of versions already read, newest first."""
     ids = {key for _, key in wanted}
     found: dict[str, list[StixObject]] = {}
-    for obj in session.scalars(query.order_by(StixObject.modified.desc(), StixObject.pk.desc())):
+    for obj in versions:
         if (key := by(obj)) in ids:
             found.setdefault(key, []).append(obj)
     allowed = candidates.readable(session, ((org_pk, obj.pk) for org_pk, key in wanted for obj in found.get(key, [])))
