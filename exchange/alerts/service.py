@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from exchange.alerts.models import Alert, AlertKind, AlertState, Severity, Suppression
 from exchange.alerts.rules import SUPPRESSING
+from exchange.assets.models import Asset
 from exchange.core.errors import BadRequest, NotFound
 from exchange.core.timestamps import from_micros, now_micros
 from exchange.orgs.models import Org
@@ -46,6 +47,9 @@ HOUR = 3_600_000_000  # µs
 class Page:
     alerts: list[Alert]
     next: str | None
+    # The alerts' assets by pk, read with them (one statement, not one per alert), and held here: the session's
+    # identity map keeps only weak references, and ``session.get`` answers from it while they are held.
+    assets: dict[int, Asset]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,8 @@ def page(session: Session, org: Org, *, limit: int, after: str | None = None, st
          states: tuple[AlertState, ...] | None = None) -> Page:
     """The organisation's alerts, newest first; ``after`` is ``next`` of the previous page (an alert id:
     listings are per organisation, so a plain key reveals nothing)."""
-    query = select(Alert).where(Alert.org_pk == org.pk).order_by(Alert.pk.desc()).limit(limit + 1)
+    query = (select(Alert, Asset).outerjoin(Asset, Asset.pk == Alert.asset_pk).where(Alert.org_pk == org.pk)
+             .order_by(Alert.pk.desc()).limit(limit + 1))
     if after is not None:
         if not after.isdigit() or len(after) > 18:
             raise BadRequest("'next' must be the 'next' value of the previous page")
@@ -84,10 +89,11 @@ def page(session: Session, org: Org, *, limit: int, after: str | None = None, st
         query = query.where(Alert.kind == kind.value)
     if severity is not None:
         query = query.where(Alert.severity == severity.value)
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, str(rows[-1].pk) if more else None)
+    found = session.execute(query).all()
+    more = len(found) > limit
+    rows = [alert for alert, _ in found[:limit]]
+    return Page(rows, str(rows[-1].pk) if more else None,
+                {asset.pk: asset for _, asset in found[:limit] if asset is not None})
 
 
 def get(session: Session, org: Org, pk: int) -> Alert:

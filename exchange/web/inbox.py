@@ -54,16 +54,16 @@ def rendered(request: Request, session: Session, alert: Alert) -> Rendered:
     return wording.render(dataclasses.replace(message, answer_urls={}), request.state.language, html=False)
 
 
-def rows(request: Request, session: Session, page_alerts: list[Alert]) -> list[dict[str, Any]]:
-    """A page of the inbox: each alert with its asset and the subject its e-mail has, composed in one go
-    (``Composer.prefetch``: a few queries per page, not three or four per alert), without the steps, contact and
-    links that a subject never shows (``subjects_only``). A withheld alert shows no subject, only which asset to
-    verify."""
+def rows(request: Request, session: Session, listed: alerts.Page) -> list[dict[str, Any]]:
+    """A page of the inbox (``listed``: read with its assets): each alert with its asset and the subject its
+    e-mail has, composed in one go (``Composer.prefetch``: a few queries per page, not three or four per alert),
+    without the steps, contact and links that a subject never shows (``subjects_only``). A withheld alert shows
+    no subject, only which asset to verify."""
     org, reader = request.state.web.org, _reader(request)
-    composer = compose.Composer(session, get_settings(request).base_url, subjects_only=True)
-    composer.prefetch((alert, org) for alert in page_alerts)
+    composer = compose.Composer(session, get_settings(request).base_url, subjects_only=True, assets=listed.assets)
+    composer.prefetch((alert, org) for alert in listed.alerts)
     found = []
-    for alert in page_alerts:
+    for alert in listed.alerts:
         asset = composer.asset(alert)
         subject = None if alert.withheld else wording.subject(
             composer.message(alert, org, reader), request.state.language)
@@ -83,7 +83,7 @@ def inbox(request: Request, session: SessionDep, me: SignedInDep,
     found = alerts.page(session, me.org, limit=PAGE_SIZE, after=after, states=FILTERS[show])
     if show == "open" and after is None and not found.alerts and wizard.due(request, session, me):
         return wizard.welcome(request)  # a sector advisory can alert an SME with no asset: its alerts come first
-    return page(request, "inbox.html", {"rows": rows(request, session, found.alerts), "show": show,
+    return page(request, "inbox.html", {"rows": rows(request, session, found), "show": show,
                                         "next": found.next, "filters": list(FILTERS)})
 
 

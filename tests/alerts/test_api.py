@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from exchange.alerts import links
 from exchange.alerts.models import Alert, AlertState
@@ -125,3 +125,29 @@ def test_one_click_links_confirm_on_post_only_and_refuse_tampering(world: World,
     assert client.post(path).status_code == 200
     assert [a.state for a in world.alerts(sme.org)] == ["fixed"]
     assert [s["x_exchange_answer"] for s in _sightings(client, csirt)] == ["fixed"]
+
+
+def test_a_page_of_alerts_reads_its_assets_with_the_alerts(world: World, client: TestClient) -> None:
+    """Each listed alert names its asset; the assets come in the alerts' own statement, not one query per alert
+    (a page of 500 alerts about 500 assets was 500 queries more)."""
+    sme, csirt = world.org(), world.org(Role.csirt)
+    shops = sorted(["alpha-bakery.test", "quiet-harbour.test", "zinc-works.test", "mountain-view.test",
+                    "river-mill.test", "orchard-farm.test"])
+    for shop in shops:
+        world.asset(sme.org, AssetKind.domain, shop)
+    world.publish(csirt.org, *(indicator(f"[domain-name:value = 'x.{shop}']") for shop in shops))
+    world.match()
+    sent: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        listed = client.get("/api/v1/alerts", headers=sme.headers).json()["alerts"]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert sorted(a["asset"] for a in listed) == shops
+    assert [q for q in sent if "FROM asset" in q] == [], "assets are read with the alerts"
+    assert len([q for q in sent if "JOIN asset" in q]) == 1

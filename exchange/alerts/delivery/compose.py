@@ -54,11 +54,14 @@ class Composer:
     ``subjects_only``: for a list of subjects (the web inbox), which shows no steps, no contact and no answer
     links: the queries that find the steps and the publisher's contact, and the links' signing, are left out."""
 
-    def __init__(self, session: Session, base_url: str, *, subjects_only: bool = False) -> None:
+    def __init__(self, session: Session, base_url: str, *, subjects_only: bool = False,
+                 assets: Mapping[int, Asset] | None = None) -> None:
+        """``assets``: those the caller has already read (a page of alerts read with its assets)."""
         self.session, self.root, self.subjects_only = session, base_url.rstrip("/"), subjects_only
         self._seen: dict[tuple[int, str, int], _Seen] = {}
         self._content: dict[tuple[int, int], tuple[dict[str, Any], tuple[str, ...]]] = {}
-        self._assets: dict[int, Asset] = {}  # held here: the session's identity map keeps only weak references
+        # held here: the session's identity map keeps only weak references
+        self._assets: dict[int, Asset] = dict(assets or {})
 
     def prefetch(self, items: Iterable[tuple[Alert, Org]]) -> None:
         """Read what ``message`` needs for many (alert, recipient) pairs in a handful of queries, however many
@@ -68,8 +71,8 @@ class Composer:
         batch of 200 messages to 100 organisations was 300 queries; a web inbox page of 25 alerts about 25
         objects was three or four per alert."""
         items = list(items)
-        self._assets.update((a.pk, a) for a in self.session.scalars(select(Asset).where(
-            Asset.pk.in_({a.asset_pk for a, _ in items if a.asset_pk is not None} - self._assets.keys()))))
+        if missing := {a.asset_pk for a, _ in items if a.asset_pk is not None} - self._assets.keys():
+            self._assets.update((a.pk, a) for a in self.session.scalars(select(Asset).where(Asset.pk.in_(missing))))
         wanted_keys = {(org.pk, a.object_id, a.object_modified) for a, org in items} - self._seen.keys()
         if not wanted_keys:
             return
