@@ -38,7 +38,7 @@ def list_alerts(
 ) -> AlertPageOut:
     page = service.page(session, org, after=next_page, state=state, kind=kind, severity=severity,
                         limit=min(limit or settings.default_page_size, settings.max_page_size))
-    return AlertPageOut(alerts=[alert_out(session, a) for a in page.alerts], more=page.next is not None,
+    return AlertPageOut(alerts=[alert_out(session, a, page.assets) for a in page.alerts], more=page.next is not None,
                         next=page.next)
 
 

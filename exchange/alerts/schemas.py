@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -54,8 +55,9 @@ class ReachOut(BaseModel):
     median_hours_to_fix: float | None
 
 
-def alert_out(session: Session, alert: Alert) -> AlertOut:
-    asset = session.get(Asset, alert.asset_pk) if alert.asset_pk is not None else None
+def alert_out(session: Session, alert: Alert, assets: Mapping[int, Asset] | None = None) -> AlertOut:
+    """``assets``: those read with a page of alerts (``service.Page.assets``); any other is read here."""
+    asset = None if alert.asset_pk is None else (assets or {}).get(alert.asset_pk) or session.get(Asset, alert.asset_pk)
     hidden = alert.withheld
     return AlertOut(
         id=alert.pk, kind=AlertKind(alert.kind), severity=Severity(alert.severity), grade=SourceGrade(alert.grade),

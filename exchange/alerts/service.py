@@ -47,9 +47,7 @@ HOUR = 3_600_000_000  # µs
 class Page:
     alerts: list[Alert]
     next: str | None
-    # The alerts' assets by pk, read with them (one statement, not one per alert), and held here: the session's
-    # identity map keeps only weak references, and ``session.get`` answers from it while they are held.
-    assets: dict[int, Asset]
+    assets: dict[int, Asset]  # the alerts' assets by pk, read with them: one statement, not one per alert
 
 
 @dataclass(frozen=True, slots=True)

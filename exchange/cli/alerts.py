@@ -32,7 +32,8 @@ def list_alerts(
     """An organisation's alerts, newest first (withheld ones show only the asset to verify)."""
     with unit_of_work(Settings()) as session:
         owner = orgs.get_by_slug(session, org)
-        rows = [alert_out(session, a) for a in service.page(session, owner, limit=limit, state=state).alerts]
+        page = service.page(session, owner, limit=limit, state=state)
+        rows = [alert_out(session, a, page.assets) for a in page.alerts]
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows]))
         return
