@@ -27,7 +27,7 @@ from exchange.alerts.models import Alert, AlertKind, AlertState, Severity, Suppr
 from exchange.alerts.rules import SUPPRESSING
 from exchange.assets.models import Asset
 from exchange.core.errors import BadRequest, NotFound
-from exchange.core.timestamps import from_micros, now_micros
+from exchange.core.timestamps import HOUR, from_micros, now_micros
 from exchange.orgs.models import Org
 from exchange.sharing import access
 from exchange.stix.tlp import MARKING_LEVELS, Tlp
@@ -40,7 +40,6 @@ AMBER_STRICT = next(ref for ref, level in MARKING_LEVELS.items() if level == Tlp
 # Sightings are SDOs about SDOs: an SCO (a bare domain-name object) cannot be sighted in STIX 2.1.
 _SCO_TYPES = frozenset({"domain-name", "ipv4-addr", "ipv6-addr", "url", "email-addr", "autonomous-system",
                         "file", "software"})
-HOUR = 3_600_000_000  # µs
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +88,9 @@ def page(session: Session, org: Org, *, limit: int, after: str | None = None, st
         query = query.where(Alert.severity == severity.value)
     found = session.execute(query).all()
     more = len(found) > limit
-    rows = [alert for alert, _ in found[:limit]]
-    return Page(rows, str(rows[-1].pk) if more else None,
-                {asset.pk: asset for _, asset in found[:limit] if asset is not None})
+    found = found[:limit]
+    rows = [alert for alert, _ in found]
+    return Page(rows, str(rows[-1].pk) if more else None, {asset.pk: asset for _, asset in found if asset is not None})
 
 
 def get(session: Session, org: Org, pk: int) -> Alert:

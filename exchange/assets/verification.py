@@ -23,11 +23,10 @@ from exchange.assets import checks, service
 from exchange.assets.models import Asset, AssetKind, VerificationMethod
 from exchange.core.errors import BadRequest, NotFound, TooManyRequests
 from exchange.core.settings import Settings
-from exchange.core.timestamps import now_micros
+from exchange.core.timestamps import HOUR, now_micros
 from exchange.notify import smtp
 from exchange.orgs.models import Org
 
-HOUR = 3_600 * 1_000_000  # µs
 MAILBOXES = ("security", "postmaster")  # RFC 2142 role addresses only: any other mailbox proves nothing
 CONFIRM_PATH = "/api/v1/assets/confirm/"
 RECHECK_WINDOW = 30 * service.DAY  # re-check verifications that expire within this

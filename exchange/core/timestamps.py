@@ -8,6 +8,8 @@ import time
 from functools import lru_cache
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+SECOND = 1_000_000  # µs
+HOUR = 3_600 * SECOND
 _US = dt.timedelta(microseconds=1)
 
 # STIX 2.1, 2.16: YYYY-MM-DDTHH:mm:ss[.s+]Z with two-digit fields in range, as in the OASIS JSON

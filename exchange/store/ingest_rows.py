@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery, TableValuedAlias
 
-from exchange.core.timestamps import now_micros
+from exchange.core.timestamps import HOUR, now_micros
 from exchange.stix.prepare import OBJECT_COLUMNS
 from exchange.store.models import ObjectRecipient, ObjectRef, Observable, StixObject
 
@@ -88,7 +88,6 @@ def date_added_start(session: Session) -> int:
     return max(now_micros(), (last or 0) + 1)
 
 
-HOUR = 3_600_000_000  # µs: the unit of ``PublishTally``
 _TALLY = text("INSERT INTO publish_tally (org_pk, hour, objects) VALUES (:org, :hour, :n) "
               "ON CONFLICT (org_pk, hour) DO UPDATE SET objects = publish_tally.objects + excluded.objects")
 
@@ -97,7 +96,12 @@ def tally(session: Session, org_pk: int, added: int, n: int) -> None:
     """Count ``n`` objects published by ``org_pk`` at ``added`` (µs) in its hour (``PublishTally``). The same
     statement on both databases, written out: the dialects' own upsert constructs would load the PostgreSQL
     dialect in every SQLite process."""
-    session.execute(_TALLY, {"org": org_pk, "hour": added - added % HOUR, "n": n})
+    session.execute(_TALLY, {"org": org_pk, "hour": tally_hour(added), "n": n})
+
+
+def tally_hour(micros: int) -> int:
+    """The ``PublishTally`` hour of a moment: the start of its hour (µs)."""
+    return micros - micros % HOUR
 
 
 def clear_latest(session: Session, pks: list[int]) -> None:

@@ -19,7 +19,7 @@ from exchange.core.errors import NotFound
 from exchange.core.timestamps import now_micros
 from exchange.feeds.models import Feed, FeedRun
 from exchange.orgs.models import Org, Role
-from exchange.store.ingest_rows import HOUR
+from exchange.store.ingest_rows import tally_hour
 from exchange.store.models import PublishTally
 from exchange.web.deps import SignedInDep
 from exchange.web.render import page
@@ -44,7 +44,7 @@ class Figures:
 def figures(session: Session, org: Org, *, since: int) -> Figures:
     # Ingest's hourly tally: "this week" starts at the start of the hour a week ago.
     published = session.scalar(select(func.coalesce(func.sum(PublishTally.objects), 0)).where(
-        PublishTally.org_pk == org.pk, PublishTally.hour >= since - since % HOUR)) or 0
+        PublishTally.org_pk == org.pk, PublishTally.hour >= tally_hour(since))) or 0
     # What its feeds brought in: the runs' own tally. (Counting every object of the week through the read
     # rule took 2 s at 100,000 objects on PostgreSQL: the rule is evaluated row by row.)
     received = session.scalar(select(func.coalesce(func.sum(FeedRun.added), 0)).join(Feed, Feed.pk == FeedRun.feed_pk)

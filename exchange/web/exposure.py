@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from exchange.alerts.models import Alert, AlertState, Severity
-from exchange.alerts.service import HOUR
 from exchange.assets.models import Asset
 from exchange.core.deps import SessionDep
+from exchange.core.timestamps import HOUR
 from exchange.orgs.models import Org
 from exchange.web.deps import SignedInDep
 from exchange.web.inbox import OPEN

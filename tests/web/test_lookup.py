@@ -18,14 +18,13 @@ from exchange.alerts import service as alerts
 from exchange.alerts.models import Alert, AlertState
 from exchange.assets.models import Asset
 from exchange.core.db import transaction
+from exchange.core.timestamps import HOUR
 from exchange.orgs.models import Role
 from tests.factories import indicator
 from tests.orgs_factory import OrgKey, auth
 from tests.web.conftest import Portal, sign_in
 from tests.web.test_accessibility import NARROW, WCAG_AA
 from tests.web.test_producer_pages import AMBER
-
-HOUR = 3_600_000_000
 
 
 def _shown(page: Page, value: str) -> list[str]:

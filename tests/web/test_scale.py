@@ -13,9 +13,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from exchange.alerts import service as alerts
-from exchange.core.timestamps import now_micros
+from exchange.core.timestamps import HOUR, now_micros
 from exchange.orgs.models import Org, Role
-from exchange.store.ingest_rows import HOUR
 from exchange.store.models import StixObject
 from exchange.web import dashboard, inbox
 from exchange.web.advisory_feedback import REPORTS

@@ -27,10 +27,8 @@ from exchange.alerts.delivery.models import Delivery, DeliveryStatus, Digest, Su
 from exchange.alerts.models import Alert, AlertEvent
 from exchange.core.db import rowcount
 from exchange.core.errors import NotFound
-from exchange.core.timestamps import now_micros
+from exchange.core.timestamps import HOUR, SECOND, now_micros
 
-SECOND = 1_000_000
-HOUR = 3600 * SECOND
 FIRST_RETRY = 60 * SECOND
 LONGEST_RETRY = 12 * HOUR
 

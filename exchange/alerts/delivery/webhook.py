@@ -19,7 +19,8 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from exchange.alerts.delivery import ssrf
-from exchange.alerts.delivery.outbox import SECOND, Outcome, Result
+from exchange.alerts.delivery.outbox import Outcome, Result
+from exchange.core.timestamps import SECOND
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 _MAX_RETRY_AFTER = 24 * 3600

@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from exchange.alerts.delivery import digests, dispatch, outbox
+from exchange.alerts.delivery import digests, dispatch
 from exchange.alerts.delivery.models import Delivery, Digest, Subscription
 from exchange.alerts.models import AlertEvent, AlertEventType
 from exchange.core import db
 from exchange.core.settings import Settings
-from exchange.core.timestamps import now_micros
+from exchange.core.timestamps import HOUR, now_micros
 from exchange.orgs.models import Role
 from tests.alerts.delivery.conftest import Receiver, SmtpServer, make_alert, many_alerts, plain_text, subscribe
 from tests.orgs_factory import MakeOrg
@@ -79,7 +79,7 @@ def test_the_hourly_cap_postpones_without_counting_an_attempt(sessions: sessionm
     with db.transaction(sessions) as s:
         [waiting] = s.scalars(select(Delivery).where(Delivery.status == "pending"))
         assert waiting.attempts == 0
-        assert waiting.next_at % outbox.HOUR == 0
+        assert waiting.next_at % HOUR == 0
         assert waiting.next_at > now_micros()
 
 
