@@ -139,3 +139,29 @@ def test_readyz_is_not_ready_on_an_unmigrated_database(tmp_path: Path) -> None:
     assert ready.status_code == 503
     assert "exchange db upgrade" in ready.json()["description"]
     app.state.engine.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs EXCHANGE_TEST_DATABASE_URL (PostgreSQL)")
+def test_a_pooled_connection_the_server_ended_is_replaced_without_an_error() -> None:
+    """A restart or an idle timeout ends the pool's connections; the next request must get a fresh one, not the
+    error (``core.db._still_open``), and a healthy one must be used again, not reopened."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from exchange.core import db
+
+    assert PG_URL is not None
+    engine, admin = db.make_engine(PG_URL), create_engine(PG_URL, poolclass=NullPool)
+    pid = "select pg_backend_pid()"
+    try:
+        with engine.connect() as c:
+            first = c.execute(text(pid)).scalar()
+        with engine.connect() as c:
+            assert c.execute(text(pid)).scalar() == first
+        with admin.connect() as a:
+            assert a.execute(text("select pg_terminate_backend(:p, 10000)"), {"p": first}).scalar()
+        with engine.connect() as c:
+            assert c.execute(text(pid)).scalar() != first
+    finally:
+        engine.dispose()
+        admin.dispose()

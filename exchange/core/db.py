@@ -7,6 +7,7 @@ session (a request dependency, a CLI command, a job) owns the transaction.
 
 from __future__ import annotations
 
+import select
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -75,8 +77,31 @@ def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS) -> Engi
     # may then switch to a generic plan; for `stix_id IN (<500 ids>)` that plan was a sequential
     # scan (decision 0001, "PostgreSQL"). Custom plans cost
     # a little planning per query, and keep the hub usable behind PgBouncer's transaction pooling.
-    return create_engine(url, pool_pre_ping=True, pool_size=POSTGRES_POOL[0], max_overflow=POSTGRES_POOL[1],
-                         pool_timeout=pool_timeout, connect_args={"prepare_threshold": None})
+    polls = hasattr(select, "poll")
+    engine = create_engine(url, pool_pre_ping=not polls, pool_size=POSTGRES_POOL[0], max_overflow=POSTGRES_POOL[1],
+                           pool_timeout=pool_timeout, connect_args={"prepare_threshold": None})
+    if polls:
+        event.listen(engine, "checkout", _still_open)
+    return engine
+
+
+def _still_open(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled PostgreSQL connection that the server has closed, without a round trip.
+
+    A connection idle in the pool has nothing to read unless the server ended it (a restart, an idle
+    timeout, ``pg_terminate_backend``: it sends an error and closes) or spoke out of turn (a reloaded
+    setting). Either way the pool drops it and opens another (``DisconnectionError``). SQLAlchemy's
+    ``pool_pre_ping`` asks the same with a ``SELECT 1`` on every checkout, one round trip per request
+    and per job step; this asks the socket (``poll``, no limit on descriptor numbers). A link cut
+    without a word (a network failure) leaves nothing to read: the query's own error then invalidates
+    the pool, where the ping would have waited on the same dead link.
+    """
+    if dbapi_conn.closed:
+        raise DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection or wrote to it while it was idle")
 
 
 def request_turns(engine: Engine) -> int | None:
