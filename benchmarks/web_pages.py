@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
@@ -147,12 +148,13 @@ def sign_in(base: str, email: str) -> httpx.Client:
 
 
 def serve(url: str, base: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """The server in its own process (``workers`` of them, as ``exchange serve --workers``): the clients here
-    must not share its GIL."""
+    """The server as ``exchange serve --workers`` runs it, in processes of its own: the clients here must not
+    share its GIL."""
     env = {**os.environ, "EXCHANGE_DATABASE_URL": url, "EXCHANGE_BASE_URL": base, "EXCHANGE_RATE_LIMIT_PER_IP": "",
-           "EXCHANGE_RATE_LIMIT_PER_KEY": "", "EXCHANGE_WEB_SIGNIN_LIMIT": "100000/minute"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "exchange.app:app_from_env",
-                               "--port", str(port), "--workers", str(workers), "--log-level", "warning"], env=env)
+           "EXCHANGE_RATE_LIMIT_PER_KEY": "", "EXCHANGE_WEB_SIGNIN_LIMIT": "100000/minute",
+           "EXCHANGE_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("exchange")), "serve", "--port", str(port),
+                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL)
     for _ in range(600):  # until it answers (a benchmark, not a test: polling is fine here)
         try:
             httpx.get(f"{base}/healthz")

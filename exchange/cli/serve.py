@@ -12,6 +12,7 @@ import uvicorn
 
 from exchange.cli.common import console
 from exchange.core import db
+from exchange.core import workers as server_processes
 from exchange.core.db import make_engine
 from exchange.core.settings import Settings
 
@@ -33,7 +34,8 @@ def serve(
                               "data, and deliver alerts from this process to ./exchange-demo (mail as .eml "
                               "files, signed webhooks as JSON lines)"),
     workers: int = typer.Option(1, min=1, help="Server processes. More than one lets requests (e.g. TAXII POSTs "
-                                "from several clients) use several cores; the database serialises the writes"),
+                                "from several clients) use several cores; the database serialises the writes. Each "
+                                "process listens with a socket of its own, so connections spread over them"),
 ) -> None:
     """Run the hub (HTTP API and TAXII server). An embedded SQLite database is migrated on start."""
     from exchange.app import create_app
@@ -58,7 +60,9 @@ def serve(
         settings = start_delivery(settings, Path.cwd() / "exchange-demo")[0]
     console.print(f"Exchange listening on [bold]http://{settings.host}:{settings.port}[/bold] "
                   "(API docs at /docs, TAXII 2.1 discovery at /taxii2/)")
-    if workers > 1:  # each worker process builds its own app from the (same) environment
+    if workers > 1 and server_processes.supported(settings.port):  # each builds its app from the environment
+        raise typer.Exit(server_processes.run(settings.host, settings.port, workers, settings.log_level.lower()))
+    if workers > 1:
         uvicorn.run("exchange.app:app_from_env", factory=True, workers=workers, host=settings.host,
                     port=settings.port, log_level=settings.log_level.lower())
     else:

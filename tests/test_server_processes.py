@@ -1,0 +1,109 @@
+"""`exchange serve --workers N`: N processes, each listening with a socket of its own (``core.workers``).
+
+Checked on the running processes themselves (Linux's /proc): which process holds which listening socket.
+With one shared socket, the process that woke first accepted a burst of connections and kept them
+(decision 0014); with a socket each, the kernel spreads connections over the processes.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exchange.bench.taxii_run import free_port
+from exchange.core import workers
+from tests.test_serve import EXCHANGE
+
+pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists() or not workers.supported(1),
+                                reason="reads Linux's /proc and needs SO_REUSEPORT")
+STARTED = b"Application startup complete"
+
+
+def _read_until(proc: subprocess.Popen[bytes], needle: bytes, count: int, seen: bytes = b"") -> bytes:
+    """The server's log until ``needle`` has appeared ``count`` times (event-driven: no fixed sleeps)."""
+    assert proc.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + 120
+    while seen.count(needle) < count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or proc.poll() is not None:
+            raise AssertionError(f"no {count} x {needle!r} in the log:\n{seen.decode(errors='replace')}")
+        if selector.select(remaining):
+            seen += os.read(proc.stderr.fileno(), 65536)
+    return seen
+
+
+def _listening(port: int) -> set[str]:
+    """Inodes of the sockets listening on ``port`` (state 0A in /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found
+
+
+def _holders(parent: int, inodes: set[str]) -> dict[int, set[str]]:
+    """Which child process of ``parent`` holds which of ``inodes``."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    held: dict[int, set[str]] = {}
+    for pid in map(int, children):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held.setdefault(pid, set()).add(target[8:-1])
+    return held
+
+
+def test_each_process_listens_on_its_own_socket_and_one_that_dies_is_replaced(tmp_path: Path) -> None:
+    port = free_port()
+    env = os.environ | {"EXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}", "EXCHANGE_LOG_LEVEL": "INFO"}
+    proc = subprocess.Popen([EXCHANGE, "serve", "--workers", "2", "--port", str(port)], env=env, cwd=tmp_path,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        log = _read_until(proc, STARTED, 2)
+        listening = _listening(port)
+        held = _holders(proc.pid, listening)
+        assert len(listening) == 2, "a socket per process"
+        assert sorted(len(inodes) for inodes in held.values()) == [1, 1], held
+        for _ in range(10):  # each on a new connection, whichever process the kernel hands it to
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}).status_code == 200
+
+        gone, kept = sorted(held)
+        os.kill(gone, signal.SIGKILL)  # as the kernel's OOM killer would
+        _read_until(proc, STARTED, 3, _read_until(proc, b"starting another", 1, log))
+        replaced = _holders(proc.pid, _listening(port))
+        assert len(replaced) == 2
+        assert kept in replaced
+        assert gone not in replaced
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json() == {"status": "ready"}
+
+        proc.send_signal(signal.SIGTERM)  # as `docker stop` does
+        assert proc.wait(timeout=60) == 0
+        assert _listening(port) == set()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_processes_that_cannot_listen_stop_the_supervisor_with_a_line_each(capfd: pytest.CaptureFixture[str]
+                                                                           ) -> None:
+    """A port another program holds (without SO_REUSEPORT): starting the processes again would only loop."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert workers.run("127.0.0.1", taken.getsockname()[1], 2, "warning") == 1
+    err = capfd.readouterr().err
+    assert err.count("cannot listen on 127.0.0.1") == 2
+    assert "Traceback" not in err
