@@ -60,8 +60,7 @@ def rows(request: Request, session: Session, listed: alerts.Page) -> list[dict[s
     without the steps, contact and links that a subject never shows (``subjects_only``). A withheld alert shows
     no subject, only which asset to verify."""
     org, reader = request.state.web.org, _reader(request)
-    composer = compose.Composer(session, get_settings(request).base_url, subjects_only=True, assets=listed.assets,
-                                reader=org)
+    composer = compose.Composer(session, get_settings(request).base_url, subjects_only=True, assets=listed.assets)
     composer.prefetch((alert, org) for alert in listed.alerts)
     found = []
     for alert in listed.alerts:

@@ -27,7 +27,6 @@ from exchange.alerts.message import Message, Sender
 from exchange.alerts.models import Alert, AlertEventType, AlertKind, Severity, SourceGrade
 from exchange.assets.models import Asset
 from exchange.orgs.models import Org
-from exchange.sharing import access
 from exchange.stix.tlp import Tlp
 from exchange.store.models import ObjectRef, StixObject
 
@@ -53,19 +52,12 @@ class Composer:
     alert per asset the object names); its content only when a message may show it.
 
     ``subjects_only``: for a list of subjects (the web inbox), which shows no steps, no contact and no answer
-    links: the queries that find the steps and the publisher's contact, and the links' signing, are left out.
-
-    ``reader``: the one organisation every message is for (a web page, a preview). The read rule then goes into
-    the query of the alerted objects' versions (``access.visible``), where a batch for many organisations asks
-    it in a statement of its own over all (organisation, version) pairs (``access.readers``): one statement
-    less per page. The identities and steps, often none, keep the second statement, asked only for what was
-    found: the rule inside their queries cost more planning than the statement it saved."""
+    links: the queries that find the steps and the publisher's contact, and the links' signing, are left out."""
 
     def __init__(self, session: Session, base_url: str, *, subjects_only: bool = False,
-                 assets: Mapping[int, Asset] | None = None, reader: Org | None = None) -> None:
+                 assets: Mapping[int, Asset] | None = None) -> None:
         """``assets``: those the caller has already read (a page of alerts read with its assets)."""
         self.session, self.root, self.subjects_only = session, base_url.rstrip("/"), subjects_only
-        self.reader = reader
         self._seen: dict[tuple[int, str, int], _Seen] = {}
         self._content: dict[tuple[int, int], tuple[dict[str, Any], tuple[str, ...]]] = {}
         # held here: the session's identity map keeps only weak references
@@ -79,21 +71,19 @@ class Composer:
         batch of 200 messages to 100 organisations was 300 queries; a web inbox page of 25 alerts about 25
         objects was three or four per alert."""
         items = list(items)
-        if self.reader is not None and any(org.pk != self.reader.pk for _, org in items):
-            raise ValueError("a composer for one reader composes for that reader only")
         if missing := {a.asset_pk for a, _ in items if a.asset_pk is not None} - self._assets.keys():
             self._assets.update((a.pk, a) for a in self.session.scalars(select(Asset).where(Asset.pk.in_(missing))))
         wanted_keys = {(org.pk, a.object_id, a.object_modified) for a, org in items} - self._seen.keys()
         if not wanted_keys:
             return
         wanted_ids = {(org_pk, stix_id) for org_pk, stix_id, _ in wanted_keys}
-        # Each version with its publisher, in one statement: for many readers, the publishers of versions a reader
-        # may not read come along too, and are never shown.
-        query = (select(StixObject, Org).outerjoin(Org, Org.pk == StixObject.publisher_org_pk)
-                 .where(StixObject.stix_id.in_({stix_id for _, stix_id in wanted_ids})).order_by(*_NEWEST_FIRST))
-        rows = self.session.execute(query if self.reader is None else query.where(access.visible(self.reader))).all()
+        # Each version with its publisher, in one statement: the publishers of versions the reader may not read
+        # come along too, and are never shown.
+        rows = self.session.execute(
+            select(StixObject, Org).outerjoin(Org, Org.pk == StixObject.publisher_org_pk)
+            .where(StixObject.stix_id.in_({stix_id for _, stix_id in wanted_ids})).order_by(*_NEWEST_FIRST)).all()
         publishers = {org.pk: org for _, org in rows if org is not None}
-        versions = _readable(self.session, wanted_ids, (obj for obj, _ in rows), checked=self.reader is not None)
+        versions = _readable(self.session, wanted_ids, (obj for obj, _ in rows))
         chosen = {key: _choose(versions.get((key[0], key[1]), []), key[2]) for key in wanted_keys}
         objects = {obj.pk: obj for obj in chosen.values() if obj is not None}
         authors = {pk: set() if self.subjects_only else _authors(obj, publishers.get(obj.publisher_org_pk or 0))
@@ -171,7 +161,7 @@ class Composer:
 def message(session: Session, alert: Alert, org: Org, sub: Subscription, *, base_url: str,
             event: AlertEventType = AlertEventType.created) -> Message:
     """One message on its own (a batch uses one ``Composer`` for all of its messages)."""
-    return Composer(session, base_url, reader=org).message(alert, org, sub, event)
+    return Composer(session, base_url).message(alert, org, sub, event)
 
 
 def _choose(newest_first: Sequence[StixObject], modified: int) -> StixObject | None:
@@ -228,17 +218,13 @@ def _readable_versions(session: Session, wanted: set[tuple[int, str]], query: Se
 
 
 def _readable(session: Session, wanted: set[tuple[int, str]], versions: Iterable[StixObject], *,
-              by: Callable[[StixObject], str] = lambda obj: obj.stix_id,
-              checked: bool = False) -> dict[tuple[int, str], list[StixObject]]:
-    """``_readable_versions`` of versions already read, newest first; ``checked``: read through the read rule of
-    the one organisation of ``wanted`` already."""
+              by: Callable[[StixObject], str] = lambda obj: obj.stix_id) -> dict[tuple[int, str], list[StixObject]]:
+    """``_readable_versions`` of versions already read, newest first."""
     ids = {key for _, key in wanted}
     found: dict[str, list[StixObject]] = {}
     for obj in versions:
         if (key := by(obj)) in ids:
             found.setdefault(key, []).append(obj)
-    if checked:
-        return {(org_pk, key): found.get(key, []) for org_pk, key in wanted}
     allowed = candidates.readable(session, ((org_pk, obj.pk) for org_pk, key in wanted for obj in found.get(key, [])))
     return {(org_pk, key): [obj for obj in found.get(key, []) if (org_pk, obj.pk) in allowed]
             for org_pk, key in wanted}
