@@ -55,10 +55,15 @@ def moment(micros: int | None, language: str) -> str:
     """A stored timestamp (µs, UTC) as the reader writes dates, medium length, in UTC: what babel's
     ``format_datetime(…, "medium", tzinfo=UTC)`` writes (the test compares the two), without parsing its
     patterns again for each of a list's rows."""
-    if micros is None:
-        return ""
+    return "" if micros is None else _moment(micros // 1_000_000, language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _moment(seconds: int, language: str) -> str:
+    """``moment`` to the second, which is all it shows: a list's rows often share their second (a batch stored,
+    a batch of alerts matched), and each second is written once."""
     joined, date, time, locale = _medium(language)
-    when = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+    when = datetime.fromtimestamp(seconds, tz=UTC)
     return joined.replace("{0}", time.apply(when, locale)).replace("{1}", date.apply(when, locale)) + " UTC"
 
 
