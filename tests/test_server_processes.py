@@ -8,6 +8,7 @@ With one shared socket, the process that woke first accepted a burst of connecti
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import signal
 import socket
@@ -65,11 +66,16 @@ def _holders(parent: int, inodes: set[str]) -> dict[int, set[str]]:
     return held
 
 
+def _serve(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """``exchange serve --workers 2`` in a process group of its own, as a terminal would run it."""
+    env = os.environ | {"EXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}", "EXCHANGE_LOG_LEVEL": "INFO"}
+    return subprocess.Popen([EXCHANGE, "serve", "--workers", "2", "--port", str(port)], env=env, cwd=tmp_path,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+
+
 def test_each_process_listens_on_its_own_socket_and_one_that_dies_is_replaced(tmp_path: Path) -> None:
     port = free_port()
-    env = os.environ | {"EXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}", "EXCHANGE_LOG_LEVEL": "INFO"}
-    proc = subprocess.Popen([EXCHANGE, "serve", "--workers", "2", "--port", str(port)], env=env, cwd=tmp_path,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc = _serve(tmp_path, port)
     try:
         log = _read_until(proc, STARTED, 2)
         listening = _listening(port)
@@ -92,9 +98,44 @@ def test_each_process_listens_on_its_own_socket_and_one_that_dies_is_replaced(tm
         assert proc.wait(timeout=60) == 0
         assert _listening(port) == set()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _end(proc)
+
+
+def test_ctrl_c_stops_every_process_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole group: the supervisor, the server processes and their ingest helpers."""
+    proc = _serve(tmp_path, port := free_port())
+    try:
+        _read_until(proc, STARTED, 2)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr is not None
+        assert b"Traceback" not in proc.stderr.read()
+        assert _listening(port) == set()
+    finally:
+        _end(proc)
+
+
+def test_server_processes_end_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """A supervisor killed outright cannot pass a signal on; its processes must not keep the port."""
+    proc = _serve(tmp_path, port := free_port())
+    try:
+        _read_until(proc, STARTED, 2)
+        handles = [os.pidfd_open(pid) for pid in _holders(proc.pid, _listening(port))]
+        assert len(handles) == 2
+        proc.kill()
+        for handle in handles:  # readable once that process has ended
+            assert select.select([handle], [], [], 60)[0] == [handle]
+            os.close(handle)
+        assert _listening(port) == set()
+    finally:
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Whatever a failed test left running: the whole group."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def test_processes_that_cannot_listen_stop_the_supervisor_with_a_line_each(capfd: pytest.CaptureFixture[str]

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import socket
 import threading
@@ -96,6 +98,14 @@ def _stop(processes: list[SpawnProcess]) -> None:
             process.join()
 
 
+def _end_with(supervisor: int) -> None:
+    """A supervisor killed outright (SIGKILL, the out-of-memory killer) cannot pass SIGTERM on, and a process
+    that outlived it would keep the port: shut down as SIGTERM would, once the supervisor's sentinel says it
+    is gone."""
+    multiprocessing.connection.wait([supervisor])
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, which says when it serves: its start-up ended without a failure (uvicorn exits on one)."""
 
@@ -110,7 +120,11 @@ class _Server(uvicorn.Server):
 
 
 def _serve(host: str, port: int, log_level: str, serving: Event) -> None:
-    """One server process: its own socket on the shared port, then uvicorn on it."""
+    """One server process: its own socket on the shared port, then uvicorn on it, until SIGTERM or SIGINT, or
+    until the supervisor is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent.sentinel,), name="supervisor-watch", daemon=True).start()
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

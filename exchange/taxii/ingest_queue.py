@@ -40,7 +40,15 @@ from exchange.orgs import audit
 from exchange.orgs.models import Org
 from exchange.sharing import catalog
 from exchange.stix.hub_rules import Author
-from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
+from exchange.stix.prepare import (
+    ObjectResult,
+    Prepared,
+    helpers_born_quiet,
+    prepare,
+    prepare_packed,
+    quiet_helper,
+    unpack,
+)
 from exchange.store.ingest import author_of, store_parts
 from exchange.store.models import Collection, IngestJob
 from exchange.taxii import status
@@ -287,9 +295,11 @@ class Ingester:
         spawn, not fork: this process runs threads (the server's, the ingester), and a forked child
         could inherit a lock one of them held.
         """
-        pool = ProcessPoolExecutor(self._prepare_processes, mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(self._prepare_processes):
-            pool.submit(prepare, b"[]")
+        pool = ProcessPoolExecutor(self._prepare_processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=quiet_helper)
+        with helpers_born_quiet():  # a pool starts its processes as tasks come
+            for _ in range(self._prepare_processes):
+                pool.submit(prepare, b"[]")
         return pool
 
     def _prepared(self, group: _Group, i: int) -> Prepared:
