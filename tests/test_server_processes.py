@@ -24,7 +24,7 @@ from exchange.core import workers
 from tests.test_serve import EXCHANGE
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists() or not workers.supported(1),
-                                reason="reads Linux's /proc and needs SO_REUSEPORT")
+                                reason="Linux only: reads /proc; only Linux spreads connections over sockets")
 STARTED = b"Application startup complete"
 
 

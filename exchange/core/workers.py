@@ -22,6 +22,7 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -38,9 +39,9 @@ _CHECK_SECONDS = 0.5
 
 
 def supported(port: int) -> bool:
-    """Sockets of their own need the platform's SO_REUSEPORT (Linux, the BSDs, macOS), and a fixed port: with
-    port 0 each process would get a different one."""
-    return hasattr(socket, "SO_REUSEPORT") and port != 0
+    """Sockets of their own need Linux, whose ``SO_REUSEPORT`` spreads connections over the sockets (on macOS and
+    most BSDs it hands them all to one), and a fixed port: with port 0 each process would get a different one."""
+    return sys.platform == "linux" and port != 0
 
 
 def run(host: str, port: int, workers: int, log_level: str) -> int:
