@@ -86,8 +86,14 @@ def test_each_process_listens_on_its_own_socket_and_one_that_dies_is_replaced(tm
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}).status_code == 200
 
         gone, kept = sorted(held)
+        # its own children (the ingest helper and multiprocessing's resource tracker) must not outlive it
+        orphans = [os.pidfd_open(int(pid)) for pid in Path(f"/proc/{gone}/task/{gone}/children").read_text().split()]
+        assert orphans
         os.kill(gone, signal.SIGKILL)  # as the kernel's OOM killer would
         _read_until(proc, STARTED, 3, _read_until(proc, b"starting another", 1, log))
+        for handle in orphans:  # readable once that process has ended
+            assert select.select([handle], [], [], 60)[0] == [handle]
+            os.close(handle)
         replaced = _holders(proc.pid, _listening(port))
         assert len(replaced) == 2
         assert kept in replaced

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import socket
@@ -30,6 +29,8 @@ from multiprocessing.synchronize import Event
 from types import FrameType
 
 import uvicorn
+
+from exchange.core.processes import follow_parent
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +100,6 @@ def _stop(processes: list[SpawnProcess]) -> None:
             process.join()
 
 
-def _end_with(supervisor: int) -> None:
-    """A supervisor killed outright (SIGKILL, the out-of-memory killer) cannot pass SIGTERM on, and a process
-    that outlived it would keep the port: shut down as SIGTERM would, once the supervisor's sentinel says it
-    is gone."""
-    multiprocessing.connection.wait([supervisor])
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 class _Server(uvicorn.Server):
     """uvicorn's server, which says when it serves: its start-up ended without a failure (uvicorn exits on one)."""
 
@@ -123,9 +116,7 @@ class _Server(uvicorn.Server):
 def _serve(host: str, port: int, log_level: str, serving: Event) -> None:
     """One server process: its own socket on the shared port, then uvicorn on it, until SIGTERM or SIGINT, or
     until the supervisor is gone."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_end_with, args=(parent.sentinel,), name="supervisor-watch", daemon=True).start()
+    follow_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))  # as SIGTERM would, were the supervisor alive
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gc
 import marshal
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -159,30 +157,6 @@ def prepare_packed(payload: Payload, author: Author | None = None, *, checked: b
     prepared = prepare(payload, author, checked=checked)
     rejected = [(i, tuple(r)) for i, r in prepared.rejected.items()]
     return marshal.dumps((prepared.size, rejected, [tuple(c) for c in prepared.candidates]))
-
-
-def quiet_helper() -> None:
-    """Initialiser of the helper processes that run ``prepare_packed``: Ctrl-C reaches every process of the
-    terminal's group and is their parent's to act on (it ends them through their pool). A helper that took it
-    too printed a ``KeyboardInterrupt`` traceback, one per helper, under the server's or the import's last
-    words."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextmanager
-def helpers_born_quiet() -> Iterator[None]:
-    """Helper processes started in here ignore Ctrl-C from their first instruction: an ignored signal stays
-    ignored through exec, and Python keeps it so. A spawned helper takes a second or two to start, and one
-    that Ctrl-C caught before ``quiet_helper`` ran printed "Fatal Python error". Only the main thread may
-    change a handler: started from another thread, helpers have only ``quiet_helper``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def unpack(packed: bytes) -> Prepared:

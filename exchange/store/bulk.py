@@ -17,9 +17,10 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.core.db import transaction
+from exchange.core.processes import helper_started
 from exchange.orgs import audit
 from exchange.orgs import service as orgs
-from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, quiet_helper, unpack
+from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
 from exchange.store import maintenance, reads
 from exchange.store.ingest import IngestResult, store_parts
 
@@ -114,7 +115,7 @@ def ingest_stream(
     if second is None:  # one batch: no helper processes to start
         write([prepare(first)])
         return totals
-    with ProcessPoolExecutor(max_workers=PREPARE_WORKERS, mp_context=_context(), initializer=quiet_helper) as pool:
+    with ProcessPoolExecutor(max_workers=PREPARE_WORKERS, mp_context=_context(), initializer=helper_started) as pool:
         queue: deque[list[Future[bytes]]] = deque()
         ahead = chain([first, second], pending)
         for batch in islice(ahead, _BATCHES_AHEAD):

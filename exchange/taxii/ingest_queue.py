@@ -35,20 +35,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.core.db import rowcount, transaction
+from exchange.core.processes import helper_started, helpers_born_quiet
 from exchange.core.timestamps import now_micros
 from exchange.orgs import audit
 from exchange.orgs.models import Org
 from exchange.sharing import catalog
 from exchange.stix.hub_rules import Author
-from exchange.stix.prepare import (
-    ObjectResult,
-    Prepared,
-    helpers_born_quiet,
-    prepare,
-    prepare_packed,
-    quiet_helper,
-    unpack,
-)
+from exchange.stix.prepare import ObjectResult, Prepared, prepare, prepare_packed, unpack
 from exchange.store.ingest import author_of, store_parts
 from exchange.store.models import Collection, IngestJob
 from exchange.taxii import status
@@ -296,7 +289,7 @@ class Ingester:
         could inherit a lock one of them held.
         """
         pool = ProcessPoolExecutor(self._prepare_processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=quiet_helper)
+                                   initializer=helper_started)
         with helpers_born_quiet():  # a pool starts its processes as tasks come
             for _ in range(self._prepare_processes):
                 pool.submit(prepare, b"[]")
