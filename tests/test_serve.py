@@ -19,14 +19,15 @@ from exchange.bench.taxii_run import free_port
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 
 
-def _wait_for_line(proc: subprocess.Popen[bytes], needle: bytes, timeout: float) -> bytes:
-    """Read the server's log until ``needle`` appears (event-driven: no fixed sleeps)."""
+def _wait_for_line(proc: subprocess.Popen[bytes], needle: bytes, timeout: float, *, count: int = 1,
+                   seen: bytes = b"") -> bytes:
+    """Read the server's log, after what was ``seen`` of it already, until ``needle`` has appeared ``count``
+    times (event-driven: no fixed sleeps)."""
     assert proc.stderr is not None
-    seen = b""
     selector = selectors.DefaultSelector()
     selector.register(proc.stderr, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
-    while needle not in seen:
+    while seen.count(needle) < count:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or proc.poll() is not None:
             raise AssertionError(f"server did not report {needle!r}; output so far:\n{seen.decode(errors='replace')}")

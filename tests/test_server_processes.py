@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import select
-import selectors
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -21,26 +19,11 @@ import pytest
 
 from exchange.bench.taxii_run import free_port
 from exchange.core import workers
-from tests.test_serve import EXCHANGE
+from tests.test_serve import EXCHANGE, _wait_for_line
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists() or not workers.supported(1),
                                 reason="Linux only: reads /proc; only Linux spreads connections over sockets")
 STARTED = b"Application startup complete"
-
-
-def _read_until(proc: subprocess.Popen[bytes], needle: bytes, count: int, seen: bytes = b"") -> bytes:
-    """The server's log until ``needle`` has appeared ``count`` times (event-driven: no fixed sleeps)."""
-    assert proc.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + 120
-    while seen.count(needle) < count:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or proc.poll() is not None:
-            raise AssertionError(f"no {count} x {needle!r} in the log:\n{seen.decode(errors='replace')}")
-        if selector.select(remaining):
-            seen += os.read(proc.stderr.fileno(), 65536)
-    return seen
 
 
 def _listening(port: int) -> set[str]:
@@ -77,7 +60,7 @@ def test_each_process_listens_on_its_own_socket_and_one_that_dies_is_replaced(tm
     port = free_port()
     proc = _serve(tmp_path, port)
     try:
-        log = _read_until(proc, STARTED, 2)
+        log = _wait_for_line(proc, STARTED, 120, count=2)
         listening = _listening(port)
         held = _holders(proc.pid, listening)
         assert len(listening) == 2, "a socket per process"
@@ -90,7 +73,7 @@ def test_each_process_listens_on_its_own_socket_and_one_that_dies_is_replaced(tm
         orphans = [os.pidfd_open(int(pid)) for pid in Path(f"/proc/{gone}/task/{gone}/children").read_text().split()]
         assert orphans
         os.kill(gone, signal.SIGKILL)  # as the kernel's OOM killer would
-        _read_until(proc, STARTED, 3, _read_until(proc, b"starting another", 1, log))
+        _wait_for_line(proc, STARTED, 120, count=3, seen=_wait_for_line(proc, b"starting another", 120, seen=log))
         for handle in orphans:  # readable once that process has ended
             assert select.select([handle], [], [], 60)[0] == [handle]
             os.close(handle)
@@ -111,7 +94,7 @@ def test_ctrl_c_stops_every_process_without_a_traceback(tmp_path: Path) -> None:
     """Ctrl-C reaches the whole group: the supervisor, the server processes and their ingest helpers."""
     proc = _serve(tmp_path, port := free_port())
     try:
-        _read_until(proc, STARTED, 2)
+        _wait_for_line(proc, STARTED, 120, count=2)
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=60) == 0
         assert proc.stderr is not None
@@ -125,7 +108,7 @@ def test_server_processes_end_when_the_supervisor_is_killed(tmp_path: Path) -> N
     """A supervisor killed outright cannot pass a signal on; its processes must not keep the port."""
     proc = _serve(tmp_path, port := free_port())
     try:
-        _read_until(proc, STARTED, 2)
+        _wait_for_line(proc, STARTED, 120, count=2)
         handles = [os.pidfd_open(pid) for pid in _holders(proc.pid, _listening(port))]
         assert len(handles) == 2
         proc.kill()
