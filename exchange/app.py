@@ -38,7 +38,7 @@ from exchange.web import routes as web_routes
 log = logging.getLogger(__name__)
 
 
-def reject_nul(request: Request) -> None:
+async def reject_nul(request: Request) -> None:
     """NUL is never meaningful in a path or query, and PostgreSQL text cannot hold it: refuse it up front."""
     if NUL in request.url.path or "%00" in request.url.query.lower() or NUL in request.url.query:
         raise BadRequest("NUL characters are not allowed in the URL")

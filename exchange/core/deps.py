@@ -3,6 +3,10 @@ takes them from here.
 
 Who is calling (``MaybeOrg``, ``Writer``, ...) is a dependency too, but it needs the organisations'
 service, so it lives in ``exchange.orgs.auth`` (decision 0008).
+
+A dependency that waits for nothing (a check of what another one found, a parameter's shape) is ``async def``
+across the hub: FastAPI runs a plain function in a worker thread, and each such hand-off between the event loop
+and the thread pool waits for the interpreter lock behind the pages being computed (decision 0014, "Hand-offs").
 """
 
 from __future__ import annotations

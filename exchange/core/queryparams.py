@@ -29,7 +29,7 @@ def _names(dependant: Dependant) -> frozenset[str]:
     return frozenset(own.union(*(_names(sub) for sub in dependant.dependencies)))
 
 
-def known_only(request: Request) -> None:
+async def known_only(request: Request) -> None:
     """Router dependency: 400 for a query parameter the matched endpoint does not declare."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):

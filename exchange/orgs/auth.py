@@ -62,7 +62,7 @@ def required_principal(principal: MaybePrincipal) -> Principal:
     return principal
 
 
-def optional_org(principal: MaybePrincipal) -> Org | None:
+async def optional_org(principal: MaybePrincipal) -> Org | None:
     """The reading organisation (the access rules are about organisations); needs the read scope."""
     if principal is None:
         return None
@@ -70,26 +70,26 @@ def optional_org(principal: MaybePrincipal) -> Org | None:
     return principal.org
 
 
-def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
+async def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
     if org is None:
         raise Unauthenticated("send 'Authorization: Bearer <api key>' or HTTP Basic with the org slug and key")
     return org
 
 
-def writer(principal: MaybePrincipal) -> Principal:
+async def writer(principal: MaybePrincipal) -> Principal:
     caller = required_principal(principal)
     caller.require(Scope.write)
     return caller
 
 
-def org_admin(principal: MaybePrincipal) -> Principal:
+async def org_admin(principal: MaybePrincipal) -> Principal:
     """Manages its own organisation: users, keys, the sharing groups it owns."""
     caller = required_principal(principal)
     caller.require(Scope.admin)
     return caller
 
 
-def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
+async def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
     """Manages the hub: organisations, the audit log."""
     permissions.require_hub_admin(caller)
     return caller

@@ -73,7 +73,7 @@ def feeds(session: Session, org: Org) -> list[tuple[Feed, FeedRun | None]]:
     return [(feed, run) for feed, run in session.execute(query).all()]
 
 
-def producer(me: SignedInDep) -> SignedIn:
+async def producer(me: SignedInDep) -> SignedIn:
     """The dashboard is for organisations that publish; for others it does not exist."""
     if me.org.role not in PRODUCERS:
         raise NotFound("no such page")

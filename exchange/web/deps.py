@@ -76,7 +76,7 @@ def web_context(request: Request, session: SessionDep) -> SignedIn | None:
 WebContext = Annotated[SignedIn | None, Depends(web_context)]
 
 
-def signed_in(request: Request, me: WebContext) -> SignedIn:
+async def signed_in(request: Request, me: WebContext) -> SignedIn:
     if me is None:
         raise SignInRequired("sign in to see this page")
     return me
@@ -85,7 +85,7 @@ def signed_in(request: Request, me: WebContext) -> SignedIn:
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]
 
 
-def check_csrf(request: Request, _me: WebContext, csrf: Annotated[str, Form(max_length=200)] = "") -> None:
+async def check_csrf(request: Request, _me: WebContext, csrf: Annotated[str, Form(max_length=200)] = "") -> None:
     """Every form carries the token of its page; a POST without the right one is refused (403)."""
     expected = request.state.csrf
     if getattr(request.state, "new_presession", None) or not hmac.compare_digest(csrf.encode(), expected.encode()):

@@ -67,8 +67,8 @@ class View:
                                             ("collection", self.collection), ("tlp", self.tlp)) if v})
 
 
-def view(type_: Kind = "", value: Text = "", since: Day = "", collection: CollectionId = "",
-         tlp: Level = "") -> View:
+async def view(type_: Kind = "", value: Text = "", since: Day = "", collection: CollectionId = "",
+               tlp: Level = "") -> View:
     _day(since)  # a day that does not exist (2026-02-30) is refused before anything is read
     return View(type_, value, since, collection, tlp)
 

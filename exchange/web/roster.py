@@ -51,7 +51,7 @@ class Member:
     people: int
 
 
-def keeper(me: SignedInDep) -> SignedIn:
+async def keeper(me: SignedInDep) -> SignedIn:
     """The roster is for organisations that act for others (csirt, admin); for others it does not exist."""
     if not assets.acts_for_others(me.org):
         raise NotFound("no such page")

@@ -4,11 +4,14 @@ that keep a page's cost with the page, not with the store (SQLite, which has no 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import anyio.to_thread
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -16,14 +19,19 @@ from starlette.requests import Request
 
 from exchange.alerts import service as alerts
 from exchange.alerts.models import Alert, AlertKind, Severity, SourceGrade
+from exchange.app import create_app
+from exchange.core import db
+from exchange.core.db import transaction
 from exchange.core.settings import Settings
 from exchange.core.timestamps import HOUR, now_micros
-from exchange.orgs.models import Org, Role
+from exchange.orgs import users
+from exchange.orgs.models import Org, Role, UserRole
 from exchange.store.models import StixObject
 from exchange.web import dashboard, inbox
 from exchange.web.advisory_feedback import REPORTS
 from tests.factories import indicator
-from tests.web.conftest import Portal, sign_in
+from tests.orgs_factory import MakeOrg
+from tests.web.conftest import PASSWORD, Portal, sign_in
 
 
 def _sqlite_only(session: Session) -> None:
@@ -143,3 +151,34 @@ def test_a_page_of_the_inbox_reads_its_objects_by_id_and_asks_the_read_rule_of_t
             plan = _plan(s, query, parameters)
             assert "SCAN stix_object" not in plan, plan
             assert "ix_stix_object_stix_id" in plan or "INTEGER PRIMARY KEY" in plan, plan
+
+
+def test_a_page_hands_work_to_the_thread_pool_only_where_it_waits_for_the_database(
+        settings: Settings, make_org: MakeOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI runs each plain dependency and endpoint in a worker thread, and every hand-off waits for the
+    interpreter lock behind the pages being computed. A signed-in page hands over four times (the session opened,
+    the person's session resumed, the page, the session closed); every check that waits for nothing runs on the
+    event loop (decision 0014, "Hand-offs")."""
+    who = make_org(Role.csirt)
+    with transaction(db.make_sessionmaker(db.make_engine(settings.database_url))) as s:
+        users.create(s, s.get_one(Org, who.org.pk), email="analyst@hand-offs.test", role=UserRole.owner,
+                     password=PASSWORD)
+    handed: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        handed.append(func)
+        return await real(func, *args, **kwargs)
+
+    app = create_app(settings)
+    with TestClient(app) as http:
+        token = re.search(r'name="csrf" value="([^"]+)"', http.get("/signin").text)
+        assert token is not None
+        assert http.post("/signin", data={"csrf": token.group(1), "email": "analyst@hand-offs.test",
+                                          "password": PASSWORD}, follow_redirects=False).status_code == 303
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+        for path in ("/lookup", "/inbox", "/dashboard", "/roster", "/objects?type=indicator"):
+            handed.clear()
+            assert http.get(path).status_code == 200, path
+            assert len(handed) == 4, (path, handed)
+    app.state.engine.dispose()

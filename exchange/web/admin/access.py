@@ -22,13 +22,13 @@ def principal(me: SignedInDep) -> Principal:
     return Principal(me.org, me.user, me.user.role.scopes)
 
 
-def org_admin(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+async def org_admin(caller: Annotated[Principal, Depends(principal)]) -> Principal:
     """An owner: manages their own organisation's users and keys (403 for members and read-only people)."""
     caller.require(Scope.admin)
     return caller
 
 
-def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
+async def hub_admin(caller: Annotated[Principal, Depends(org_admin)]) -> Principal:
     """An owner in an admin organisation: manages the hub (403 for everyone else)."""
     permissions.require_hub_admin(caller)
     return caller
