@@ -56,7 +56,7 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def required_principal(principal: MaybePrincipal) -> Principal:
+async def required_principal(principal: MaybePrincipal) -> Principal:
     if principal is None:
         raise Unauthenticated("send 'Authorization: Bearer <api key>' or HTTP Basic with the org slug and key")
     return principal
@@ -77,14 +77,14 @@ async def current_org(org: Annotated[Org | None, Depends(optional_org)]) -> Org:
 
 
 async def writer(principal: MaybePrincipal) -> Principal:
-    caller = required_principal(principal)
+    caller = await required_principal(principal)
     caller.require(Scope.write)
     return caller
 
 
 async def org_admin(principal: MaybePrincipal) -> Principal:
     """Manages its own organisation: users, keys, the sharing groups it owns."""
-    caller = required_principal(principal)
+    caller = await required_principal(principal)
     caller.require(Scope.admin)
     return caller
 

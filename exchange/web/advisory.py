@@ -33,7 +33,7 @@ Long = Annotated[str, Form(max_length=20_000)]
 FIELDS = ("title", "summary", "steps", "vendor", "product", "versions", "targets", "severity", "tlp", "collection")
 
 
-def author(me: Annotated[SignedIn, Depends(producer)]) -> SignedIn:
+async def author(me: Annotated[SignedIn, Depends(producer)]) -> SignedIn:
     if Scope.write not in me.user.role.scopes:
         raise Forbidden("your role may read but not publish")
     return me

@@ -18,7 +18,7 @@ from exchange.orgs.service import Principal
 from exchange.web.deps import SignedInDep
 
 
-def principal(me: SignedInDep) -> Principal:
+async def principal(me: SignedInDep) -> Principal:
     return Principal(me.org, me.user, me.user.role.scopes)
 
 
