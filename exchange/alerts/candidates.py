@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from exchange.alerts.finders import Finders, Hit, addresses, asn_numbers
 from exchange.alerts.models import AlertKind
+from exchange.core.db import PREPARED
 from exchange.sharing import access
 from exchange.stix.observables import Extracted
 from exchange.store.bulk import batched
@@ -198,5 +199,6 @@ def readable(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[in
 @functools.cache
 def _readers(dialect: str) -> Select[int, int]:
     """``access.readers`` over the pairs parameter, built once: building it (the read rule's aliased subqueries)
-    was a fifth of an inbox page's time."""
-    return access.readers(pairs_table(dialect, ("org_pk", "object_pk")))
+    was a fifth of an inbox page's time. Prepared on PostgreSQL: planning it took 0.7 ms of every run, and the
+    pairs are one JSON value, so one plan serves them all."""
+    return access.readers(pairs_table(dialect, ("org_pk", "object_pk"))).execution_options(**PREPARED)

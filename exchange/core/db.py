@@ -73,16 +73,32 @@ def make_engine(url: str, *, pool_timeout: float = POOL_TIMEOUT_SECONDS) -> Engi
                                                    "pool_size": SQLITE_POOL[0], "max_overflow": SQLITE_POOL[1]}))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # No server-side prepared statements: psycopg prepares a query after five runs, and PostgreSQL
-    # may then switch to a generic plan; for `stix_id IN (<500 ids>)` that plan was a sequential
-    # scan (decision 0001, "PostgreSQL"). Custom plans cost
-    # a little planning per query, and keep the hub usable behind PgBouncer's transaction pooling.
+    # psycopg never prepares a statement by itself (it would after five runs, and PostgreSQL may then
+    # switch to a generic plan: for `stix_id IN (<500 ids>)` that plan was a sequential scan, decision 0001,
+    # "PostgreSQL"); only a statement marked ``PREPARED`` is, and it is planned once per connection.
     polls = hasattr(select, "poll")
     engine = create_engine(url, pool_pre_ping=not polls, pool_size=POSTGRES_POOL[0], max_overflow=POSTGRES_POOL[1],
-                           pool_timeout=pool_timeout, connect_args={"prepare_threshold": None})
+                           pool_timeout=pool_timeout, connect_args={"prepare_threshold": NEVER_BY_ITSELF})
+    event.listen(engine, "do_execute", _execute_prepared)
     if polls:
         event.listen(engine, "checkout", _still_open)
     return engine
+
+
+# Execution option of a statement to prepare on PostgreSQL (``statement.execution_options(**PREPARED)``):
+# for the hot statements whose best plan does not depend on their parameters (a token, the read rule's pairs
+# as one JSON value). Never for an ``IN`` list or a value whose selectivity varies (decision 0001).
+PREPARED = {"exchange_prepared": True}
+NEVER_BY_ITSELF = 2**62  # psycopg's count of runs before it prepares on its own; None would also refuse ours
+
+
+def _execute_prepared(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """Run a ``PREPARED`` statement as a server-side prepared statement (psycopg names it and keeps it per
+    connection); True tells SQLAlchemy it has run. Anything else runs as SQLAlchemy would run it."""
+    if not context.execution_options.get("exchange_prepared"):
+        return False
+    cursor.execute(statement, parameters, prepare=True)
+    return True
 
 
 def _still_open(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:

@@ -9,7 +9,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, ColumnElement, String, bindparam, cast, func, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery, TableValuedAlias
@@ -45,7 +57,8 @@ def pairs_table(dialect: str, names: tuple[str, str]) -> Subquery:
     if dialect == "postgresql":
         rows = func.json_array_elements(cast(bindparam(PAIRS, type_=String), JSON)).table_valued(
             "value").render_derived()
-        first, second = rows.c.value.op("->>")(0), rows.c.value.op("->>")(1)
+        # the indexes written into the SQL: the pairs stay the statement's one parameter (``access.readers``)
+        first, second = rows.c.value.op("->>")(literal_column("0")), rows.c.value.op("->>")(literal_column("1"))
     else:
         rows = func.json_each(bindparam(PAIRS, type_=String)).table_valued("value")
         first, second = func.json_extract(rows.c.value, "$[0]"), func.json_extract(rows.c.value, "$[1]")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from exchange.core.db import PREPARED
 from exchange.core.errors import NotFound
 from exchange.core.settings import Settings
 from exchange.core.timestamps import now_micros
@@ -69,11 +70,12 @@ def resume(session: Session, token: str, *, settings: Settings) -> SignedIn | No
     if not token or len(token) > 100:
         return None
     # One statement for the session, its person, their organisation and chosen language: every page asks, and
-    # four round trips were a third of a small page's time on PostgreSQL.
+    # four round trips were a third of a small page's time on PostgreSQL. Prepared there (one plan for every
+    # token): planning it was 0.3 ms of each page.
     found = session.execute(
         select(WebSession, User, Org, WebPreference.language).join(User, User.pk == WebSession.user_pk)
         .join(Org, Org.pk == User.org_pk).outerjoin(WebPreference, WebPreference.user_pk == User.pk)
-        .where(WebSession.token_hash == digest(token))).first()
+        .where(WebSession.token_hash == digest(token)).execution_options(**PREPARED)).first()
     if found is None:
         return None
     row, user, org, language = found
