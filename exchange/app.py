@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
-    turns = request_turns(engine)  # requests at the database at once (``core.deps.database_turn``)
+    turns = request_turns(engine, settings.requests_at_once)  # ``core.deps.database_turn``
     app.state.database_turns = anyio.Semaphore(turns) if turns is not None else None
     app.state.ingester = ingester
     app.state.ingested = Counter(

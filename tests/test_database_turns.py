@@ -9,9 +9,15 @@ process."""
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import cast
 
 import anyio.to_thread
+import pytest
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from exchange.core.db import transaction
@@ -57,3 +63,41 @@ def test_pages_beyond_the_pool_wait_for_a_turn_and_all_are_answered(settings: Se
         with ThreadPoolExecutor(REQUESTS) as pool:
             statuses = list(pool.map(lambda _: client.get("/lookup").status_code, range(REQUESTS)))
     assert statuses == [200] * REQUESTS
+
+
+class _Gate:
+    """The app's session factory, counting the sessions open at once. The first ``meet`` sessions wait for each
+    other before they go on, so that requests beyond them arrive while they are open."""
+
+    def __init__(self, factory: sessionmaker[Session], meet: int) -> None:
+        self.factory, self.meet, self.inside, self.most = factory, meet, 0, 0
+        self.changed = threading.Condition()
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with self.changed:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.inside >= self.meet or self.most > self.meet, timeout=10)
+        try:
+            with self.factory() as session:
+                yield session
+        finally:
+            with self.changed:
+                self.inside -= 1
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_a_process_works_on_requests_at_once_requests_and_no_more(settings: Settings, make_org: MakeOrg,
+                                                                  at_once: int) -> None:
+    """``requests_at_once``: the others wait for a turn (in the event loop), and every one is answered."""
+    org, key = make_org(Role.csirt)
+    with serving(settings, **NO_LIMITS, requests_at_once=at_once) as client:
+        app = cast(FastAPI, client.app)
+        gate = app.state.sessions = _Gate(app.state.sessions, at_once)
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(pool.map(lambda _: client.get("/api/v1/objects", headers=auth(key)).status_code,
+                                     range(12)))
+    assert statuses == [200] * 12
+    assert gate.most == at_once

@@ -120,13 +120,14 @@ def _still_open(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the server closed the connection or wrote to it while it was idle")
 
 
-def request_turns(engine: Engine) -> int | None:
-    """How many requests of a server process may use the database at once: the pool's connections, less those
-    its background threads need; None for a pool that is not a queue (one shared in-memory connection)."""
+def request_turns(engine: Engine, wanted: int) -> int | None:
+    """How many requests of a server process may use the database at once: ``wanted`` (``requests_at_once``), at
+    most the pool's connections less those its background threads need; None for a pool that is not a queue (one
+    shared in-memory connection)."""
     if not isinstance(engine.pool, QueuePool):
         return None
     size, overflow = SQLITE_POOL if engine.dialect.name == "sqlite" else POSTGRES_POOL
-    return max(1, size + overflow - HEADROOM)
+    return max(1, min(wanted, size + overflow - HEADROOM))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

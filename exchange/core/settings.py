@@ -24,6 +24,13 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=600,
         description="Seconds a request waits for a pooled database connection before the hub answers 503.",
     )
+    requests_at_once: int = Field(
+        default=3, ge=1, le=1000,
+        description="Requests one server process works on at once (at most its database connections); the others "
+        "wait their turn in arrival order. Python runs one thread of a process at a time: more at once only "
+        "made them queue for it (decision 0014, \"Requests at once\"). Add server processes (`--workers`) "
+        "to use more cores.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `exchange serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `exchange serve` listens on.")
     base_url: str = Field(
