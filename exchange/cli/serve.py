@@ -34,8 +34,9 @@ def serve(
                               "data, and deliver alerts from this process to ./exchange-demo (mail as .eml "
                               "files, signed webhooks as JSON lines)"),
     workers: int = typer.Option(1, min=1, help="Server processes. More than one lets requests (e.g. TAXII POSTs "
-                                "from several clients) use several cores; the database serialises the writes. Each "
-                                "process listens with a socket of its own, so connections spread over them"),
+                                "from several clients) use several cores; the database serialises the writes. The "
+                                "processes share the port and take new connections in turn, the one with fewest "
+                                "open connections first"),
 ) -> None:
     """Run the hub (HTTP API and TAXII server). An embedded SQLite database is migrated on start."""
     from exchange.app import create_app
