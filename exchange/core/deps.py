@@ -24,28 +24,60 @@ from exchange.core.settings import Settings
 TURN_WAIT_SECONDS = 30  # a request that waits longer for its turn at the database gets a 503 (retry later)
 
 
+class Turn:
+    """A request's turn at the database (``database_turn``), which it sets aside while its body arrives
+    (``request_body``)."""
+
+    def __init__(self, turns: anyio.Semaphore) -> None:
+        self.turns, self.held = turns, False
+
+    async def take(self) -> None:
+        try:
+            with anyio.fail_after(TURN_WAIT_SECONDS):
+                await self.turns.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable("the hub is busy: too many requests are waiting for the database") from None
+        self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self.turns.release()
+
+
 async def database_turn(request: Request) -> AsyncIterator[None]:
     """The request's turn at the database, taken in the event loop before its session and its worker threads.
 
-    A request takes its pooled connection in one worker thread (a page's session check) and runs its endpoint in
-    another. With more requests in flight than the pool has connections, the worker threads could all wait for
-    connections held by requests that wait for a thread: nothing moved until the pool gave up (503s, seen with
-    two threads and 40 pages; the defaults need about 55 at once). With no more requests at the database than
-    there are connections (``db.request_turns``), a request waits here, holding neither a thread nor a connection.
+    A server process works on ``requests_at_once`` requests at once (``db.request_turns``); the others wait here,
+    in arrival order, holding neither a thread nor a connection. Python runs one thread of a process at a time,
+    so more at once only queued for it (decision 0014, "Requests at once"). The bound also keeps the pool from a
+    deadlock: a request takes its pooled connection in one worker thread (a page's session check) and runs its
+    endpoint in another, and with more requests in flight than the pool has connections, the threads could all
+    wait for connections held by requests that waited for a thread (503s, seen with two threads and 40 pages).
     """
     turns: anyio.Semaphore | None = request.app.state.database_turns
     if turns is None:
         yield
         return
-    try:
-        with anyio.fail_after(TURN_WAIT_SECONDS):
-            await turns.acquire()
-    except TimeoutError:
-        raise ServiceUnavailable("the hub is busy: too many requests are waiting for the database") from None
+    turn = request.state.turn = Turn(turns)
+    await turn.take()
     try:
         yield
     finally:
-        turns.release()
+        turn.give_back()
+
+
+async def request_body(request: Request) -> bytes:
+    """The body, read without holding a turn: a client may take up to the body timeout to send it, and three slow
+    writers holding a process's three turns stopped every page it served. Authentication has given its connection
+    back by then (``orgs.auth``), so the request holds nothing while it waits; it queues for a turn again after."""
+    turn: Turn | None = getattr(request.state, "turn", None)
+    if turn is None or not turn.held:
+        return await request.body()
+    turn.give_back()
+    body = await request.body()
+    await turn.take()
+    return body
 
 
 def get_session(request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]

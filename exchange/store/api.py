@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, request_body
 from exchange.core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from exchange.core.handlers import ERRORS, ErrorOut
 from exchange.core.media import STIX, content_type
@@ -67,7 +67,7 @@ async def _json_body(request: Request) -> bytes:
         header = request.headers.get("content-type")
         raise UnsupportedMediaType(f"send the objects as application/json (or {STIX}), not "
                                    f"{header or 'no content type'!r}")
-    return await request.body()
+    return await request_body(request)
 
 
 @router.post(

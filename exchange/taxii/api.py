@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from exchange.core.deps import SessionDep
+from exchange.core.deps import SessionDep, request_body
 from exchange.core.errors import NotFound
 from exchange.core.media import STIX, TAXII
 from exchange.core.timestamps import from_micros, now_micros
@@ -170,7 +170,7 @@ def get_objects(request: Request, session: SessionDep, org: MaybeOrg, api_root: 
 
 async def _envelope_body(request: Request) -> bytes:
     require_taxii_body(request)
-    return await request.body()
+    return await request_body(request)
 
 
 @route("POST", "/{api_root}/collections/{collection_id}/objects/", summary="Add objects (5.5)", status_code=202,
