@@ -19,6 +19,7 @@ import dns.resolver
 import httpx
 
 from exchange.core.settings import Settings
+from exchange.core.turns import leave_turn
 
 PREFIX = "exchange-verification="  # TXT record and file line: exchange-verification=<challenge>
 WELL_KNOWN = "/.well-known/exchange-verification"
@@ -35,6 +36,7 @@ class Found:
 
 def dns_txt(name: str, challenge: str, settings: Settings) -> Found:
     """Is ``exchange-verification=<challenge>`` among the TXT records of ``name``?"""
+    leave_turn()  # the DNS may take up to the timeout: pages go on meanwhile
     resolver = dns.resolver.Resolver(configure=not settings.assets_dns_nameservers)
     if settings.assets_dns_nameservers:
         resolver.nameservers = list(settings.assets_dns_nameservers)
@@ -59,6 +61,7 @@ def web_file(host: str, challenge: str, settings: Settings) -> Found:
     SSRF-safe: the host is resolved here and the request goes to that checked, public address (no
     second resolution to rebind), with no redirects, a size cap and a timeout; the certificate is
     verified against the host name. ``assets_http_insecure`` (tests) allows http and loopback."""
+    leave_turn()  # resolving and fetching may take up to the timeouts: pages go on meanwhile
     target = _address(host, settings)
     if isinstance(target, Found):
         return target
@@ -130,6 +133,7 @@ def _meta_contents(text: str) -> list[str]:
 def rdap_abuse_email(kind: str, value: str, settings: Settings) -> Found:
     """The abuse contact's e-mail of an IP range (``kind`` ip) or AS (``kind`` autnum), from the RDAP
     service of the settings (it may redirect to the registry that holds the record)."""
+    leave_turn()  # up to the timeout: pages go on meanwhile
     url = f"{settings.assets_rdap_url.rstrip('/')}/{kind}/{value}"
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=True, max_redirects=3, trust_env=False) as client:

@@ -18,31 +18,8 @@ import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from exchange.core.errors import ServiceUnavailable
 from exchange.core.settings import Settings
-
-TURN_WAIT_SECONDS = 30  # a request that waits longer for its turn at the database gets a 503 (retry later)
-
-
-class Turn:
-    """A request's turn at the database (``database_turn``), which it sets aside while its body arrives
-    (``request_body``)."""
-
-    def __init__(self, turns: anyio.Semaphore) -> None:
-        self.turns, self.held = turns, False
-
-    async def take(self) -> None:
-        try:
-            with anyio.fail_after(TURN_WAIT_SECONDS):
-                await self.turns.acquire()
-        except TimeoutError:
-            raise ServiceUnavailable("the hub is busy: too many requests are waiting for the database") from None
-        self.held = True
-
-    def give_back(self) -> None:
-        if self.held:
-            self.held = False
-            self.turns.release()
+from exchange.core.turns import CURRENT, Turn
 
 
 async def database_turn(request: Request) -> AsyncIterator[None]:
@@ -61,6 +38,7 @@ async def database_turn(request: Request) -> AsyncIterator[None]:
         return
     turn = request.state.turn = Turn(turns)
     await turn.take()
+    CURRENT.set(turn)  # for ``waiting_outside``: the worker threads run in copies of this context
     try:
         yield
     finally:

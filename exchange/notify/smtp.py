@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 import dkim
 
 from exchange.core.errors import ExchangeError
+from exchange.core.turns import leave_turn
 
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 TIMEOUT_SECONDS = 15
@@ -129,6 +130,7 @@ class Mailer:
             return
         port = self.url.port or _DEFAULT_PORTS[self.url.scheme]
         where = f"the mail server at {self.url.hostname}:{port}"
+        leave_turn()  # in a request (a sign-in link, a verification mail): up to the timeout, pages go on meanwhile
         try:
             client = self._connect(port)
             client.sendmail(envelope_from or str(message["From"]), [str(message["To"])], raw)

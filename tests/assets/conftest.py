@@ -34,11 +34,18 @@ class Zone:
     port: int = 0
     txt: dict[str, list[str]] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
+    # with ``hold`` true the server answers once ``release`` is set; ``holding`` is set while it waits for that
+    hold: bool = False
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def resolve(self, request: Any, handler: Any) -> Any:
         reply = request.reply()
         name = str(request.q.qname).rstrip(".").lower()
         self.asked.append(name)
+        if self.hold:
+            self.holding.set()
+            self.release.wait(60)
         if request.q.qtype == QTYPE.TXT:
             for value in self.txt.get(name, []):
                 reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(value), ttl=60))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +21,7 @@ from exchange.core.settings import Settings
 from exchange.jobs.scheduler import periodic_jobs
 from exchange.orgs.models import AuditEntry, Role
 from tests.assets.conftest import Mailbox, Site, Zone
-from tests.orgs_factory import auth
+from tests.orgs_factory import MakeOrg, auth
 
 DAY = 86_400 * 1_000_000
 
@@ -68,6 +69,26 @@ def test_dns_txt_record_verifies_and_a_wrong_one_does_not(client, make_org, dns_
     assert second["asset"]["verification_method"] == "dns"
     assert second["asset"]["verification_expires"] > second["asset"]["verified_at"]
     assert dns_zone.asked == ["shop.test", "shop.test"]
+
+
+def test_pages_go_on_while_a_verification_waits_on_the_dns(settings: Settings, make_org: MakeOrg,
+                                                            dns_zone: Zone) -> None:
+    """A check waits on another host for up to its timeout, using no CPU: its request gives its turn back
+    (``core.turns.leave_turn``), so a process that works on one request at once still serves the others."""
+    _, key = make_org(Role.sme)
+    app = create_app(settings.model_copy(update={"requests_at_once": 1}))
+    with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+        asset = _add(client, key, "domain", "shop.test")
+        dns_zone.txt["shop.test"] = [asset["challenge"]["dns_txt"]]
+        dns_zone.hold = True
+        verifying = pool.submit(_verify, client, key, asset["id"], method="dns")
+        assert dns_zone.holding.wait(30), "the check asked the DNS"
+        listed = client.get("/api/v1/assets", headers=auth(key))
+        assert listed.status_code == 200, listed.text
+        assert not verifying.done()
+        dns_zone.release.set()
+        assert verifying.result(timeout=30)["verified"] is True
+    app.state.engine.dispose()
 
 
 def test_a_name_missing_from_the_dns_is_a_clear_answer(client, make_org, dns_zone) -> None:  # type: ignore[no-untyped-def]
