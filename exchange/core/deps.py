@@ -36,9 +36,9 @@ async def database_turn(request: Request) -> AsyncIterator[None]:
     if turns is None:
         yield
         return
-    turn = request.state.turn = Turn(turns)
+    turn = Turn(turns)
     await turn.take()
-    CURRENT.set(turn)  # for ``waiting_outside``: the worker threads run in copies of this context
+    CURRENT.set(turn)  # for ``request_body`` and ``turns.leave_turn``: worker threads run in copies of this context
     try:
         yield
     finally:
@@ -49,7 +49,7 @@ async def request_body(request: Request) -> bytes:
     """The body, read without holding a turn: a client may take up to the body timeout to send it, and three slow
     writers holding a process's three turns stopped every page it served. Authentication has given its connection
     back by then (``orgs.auth``), so the request holds nothing while it waits; it queues for a turn again after."""
-    turn: Turn | None = getattr(request.state, "turn", None)
+    turn = CURRENT.get()
     if turn is None or not turn.held:
         return await request.body()
     turn.give_back()

@@ -22,7 +22,7 @@ CURRENT: ContextVar[Turn | None] = ContextVar("exchange_turn", default=None)  # 
 
 
 class Turn:
-    """One request's turn: taken once in the event loop, given back once (at the end, or earlier)."""
+    """One request's turn, taken and given back in the event loop (``leave_turn`` hands the giving back to it)."""
 
     def __init__(self, turns: anyio.Semaphore) -> None:
         self.turns, self.held = turns, False

@@ -135,8 +135,8 @@ def _stop(processes: list[SpawnProcess]) -> None:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server with ``_Turns`` accepting its connections, which says when it serves: its start-up ended
-    without a failure (uvicorn exits on one)."""
+    """uvicorn's server with ``_FewestFirst`` accepting its connections, which says when it serves: its start-up
+    ended without a failure (uvicorn exits on one)."""
 
     def __init__(self, config: uvicorn.Config, serving: Event, listener: socket.socket,
                  counts: MutableSequence[int], slot: int) -> None:
@@ -147,8 +147,8 @@ class _Server(uvicorn.Server):
         await super().startup(sockets=[])  # the application's start-up, and no server of uvicorn's
         if self.should_exit:
             return
-        self.servers.append(_Turns(self.listener, self._protocol, self.counts, self.slot,  # type: ignore[arg-type]
-                                   self.server_state.connections))
+        accepting = _FewestFirst(self.listener, self._protocol, self.counts, self.slot, self.server_state.connections)
+        self.servers.append(accepting)  # type: ignore[arg-type]
         self.serving.set()
 
     def _protocol(self) -> asyncio.Protocol:
@@ -158,7 +158,7 @@ class _Server(uvicorn.Server):
         return protocol
 
 
-class _Turns:
+class _FewestFirst:
     """This process's accept loop on the shared socket (``uvicorn.Server.servers`` closes it and waits for it as
     it would for an asyncio server). Each time a connection waits, every process wakes, writes its count of open
     connections, and accepts only if no process has fewer; a process ahead stops watching for ``PAUSE``
