@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from pathlib import Path
 
 import typer
@@ -76,16 +75,13 @@ _WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
 
 def _check_port(host: str, port: int) -> None:
     """Fail with one line, before saying "listening", when the address cannot be bound (busy port,
-    foreign address). uvicorn binds again right after; the same options make the probe fair."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror or exc}",
-                          highlight=False)
-            raise typer.Exit(1) from None
+    foreign address). uvicorn, or the supervisor of ``--workers``, binds again right after; the probe is the
+    supervisor's own socket (``core.workers.listen``), so the same options decide."""
+    try:
+        server_processes.listen(host, port).close()
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror or exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _check_database(settings: Settings) -> None:

@@ -67,7 +67,7 @@ def run(host: str, port: int, workers: int, log_level: str) -> int:
         stopping.set()
 
     try:
-        listener = _listen(host, port)
+        listener = listen(host, port)
     except OSError as exc:  # one line, not a traceback
         log.error("cannot listen on %s:%s: %s", host, port, exc.strerror or exc)
         return 1
@@ -96,7 +96,8 @@ def run(host: str, port: int, workers: int, log_level: str) -> int:
     return status
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket the server processes share (``exchange serve`` also probes the port with it)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,7 +170,8 @@ class _FewestFirst:
                  slot: int, connections: set[Any]) -> None:
         self.loop = asyncio.get_running_loop()
         self.sock, self.protocol, self.counts, self.slot, self.connections = sock, protocol, counts, slot, connections
-        self.insist, self.others = False, self._others()
+        self.insist = False
+        self.others: list[int] = []  # the other processes' counts when this one paused
         self.resume: asyncio.TimerHandle | None = None
         self.opening: set[asyncio.Task[Any]] = set()
         sock.setblocking(False)
