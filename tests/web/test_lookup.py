@@ -108,6 +108,7 @@ def test_the_exposure_summary_counts_open_alerts_and_the_median_fix(portal: Port
     sign_in(page, email)
     page.get_by_role("link", name="Exposure").click()
     table = page.locator("table.exposure")
+    expect(table).to_be_visible()  # the click only starts loading; all_inner_texts does not wait
     severities = [h.lower().replace("information", "info") for h in table.locator("thead th").all_inner_texts()[1:-1]]
     shown: Counter[tuple[str, str]] = Counter()
     for row in table.locator("tbody tr").all():
