@@ -42,6 +42,8 @@ from exchange.store.models import Collection, ObjectRecipient, ObjectRef, Observ
 __all__ = ["IngestResult", "ObjectResult", "ingest", "store", "store_parts"]
 
 _ADVISORY_LOCK_KEY = 0x5715_0001  # serialises ingests on PostgreSQL (see _lock)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k), set_config('enable_seqscan', 'off', true), "
+             "set_config('jit', 'off', true)")  # one round trip; true: until the transaction ends, as SET LOCAL
 
 
 @dataclass(slots=True)
@@ -131,11 +133,12 @@ def _lock(session: Session, collection: Collection) -> None:
     write lock, and that write (the collection's ``updated_at``) is wanted anyway.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
         # Ingest only looks rows up by key. Without fresh statistics (a table growing faster than
         # autovacuum analyses it, or autovacuum off) PostgreSQL planned those look-ups as sequential
-        # scans of the whole table (decision 0001, "PostgreSQL"); never here.
-        session.execute(text("SET LOCAL enable_seqscan = off"))
+        # scans of the whole table (decision 0001, "PostgreSQL"); never here. A scan it cannot avoid
+        # (the COPY's column types, a table of five organisations) then costs 10^10, far above
+        # jit_above_cost, and was compiled to machine code: 25-100 ms a statement, so no JIT either.
+        session.execute(_LOCK, {"k": _ADVISORY_LOCK_KEY})
     session.execute(update(Collection).where(Collection.pk == collection.pk).values(updated_at=now_micros()))
 
 
