@@ -28,6 +28,12 @@ from tests.taxii.live import Hub, Server, start_server
 PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
 
 
+def once(why: str) -> pytest.MarkDecorator:
+    """For tests whose work does not depend on the test database: the suite runs once per database (CI), and
+    the PostgreSQL pass would repeat them unchanged, so they run in the SQLite pass only."""
+    return pytest.mark.skipif(bool(PG_URL), reason=f"runs once, in the SQLite pass: {why}")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if PG_URL:

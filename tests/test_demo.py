@@ -21,7 +21,10 @@ from stix2.v21 import TLP_AMBER, TLP_GREEN, TLP_WHITE
 
 from exchange.bench.taxii_run import free_port
 from exchange.demo import DEMO_ORGS, DEMO_SME_DOMAINS, DEMO_SME_NETWORK, DEMO_STEPS, demo_bundle
+from tests.conftest import once
 from tests.test_serve import EXCHANGE, _wait_for_line
+
+pytestmark = once("the demo runs on a SQLite file of its own, or on none")
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

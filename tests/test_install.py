@@ -32,6 +32,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from exchange.bench.taxii_run import free_port
+from tests.conftest import once
+
+pytestmark = once("the fresh install runs on a SQLite file of its own, or on none")
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

@@ -15,6 +15,9 @@ import httpx
 import pytest
 
 from exchange.bench.taxii_run import free_port
+from tests.conftest import once
+
+pytestmark = once("the demo server runs on a SQLite file of its own")
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 

@@ -19,10 +19,12 @@ import pytest
 
 from exchange.bench.taxii_run import free_port
 from exchange.core import workers
+from tests.conftest import once
 from tests.test_serve import EXCHANGE, _wait_for_line
 
-pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists() or not workers.supported(1),
-                                reason="Linux only: reads /proc; only Linux spreads connections over sockets")
+pytestmark = [pytest.mark.skipif(not Path("/proc/net/tcp").exists() or not workers.supported(1),
+                                 reason="Linux only: reads /proc; only Linux spreads connections over sockets"),
+              once("the servers run on a SQLite file of their own")]
 STARTED = b"Application startup complete"
 
 

@@ -12,9 +12,13 @@ from playwright.sync_api import Browser
 
 from exchange.orgs.models import Role
 from exchange.web.routes import PAGES
+from tests.conftest import once
 from tests.factories import indicator
 from tests.web.conftest import Portal, sign_in
 
+# The pictures do not depend on the database; on PostgreSQL every page is rendered by the leak and
+# accessibility tests (tests/web/test_page_leak.py, test_accessibility.py, test_admin_hub.py).
+pytestmark = once("pictures of the pages")
 FOLDER = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 WIDTHS = {"desktop": 1280, "narrow": 360}
 

@@ -9,7 +9,6 @@ run, in the SQLite pass (no database is involved, the PostgreSQL pass would repe
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 import pytest
@@ -17,13 +16,13 @@ from stix2patterns.validator import validate as oracle_validate
 
 from exchange.stix.patterns.errors import PatternError
 from exchange.stix.patterns.validate import checked
+from tests.conftest import once
 from tests.stix.patterns.generate import Patterns
 
 VALID = 20_000
 MUTATED = 21_000  # a mutation now and then leaves a valid pattern: at least 20,000 are invalid
 CHUNKS = 8
-pytestmark = pytest.mark.skipif(bool(os.environ.get("EXCHANGE_TEST_DATABASE_URL")),
-                                reason="no database involved: runs once, in the SQLite pass")
+pytestmark = once("no database involved")
 
 
 @cache
