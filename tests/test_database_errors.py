@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from exchange.app import create_app
 from exchange.core.settings import Settings
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, once
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 
@@ -30,6 +30,8 @@ def _refused_port() -> int:
         return int(s.getsockname()[1])
 
 
+# These run the hub on databases of their own (refused, misnamed, missing, empty), never on the test database.
+ELSEWHERE = once("the hub runs on a database of its own, or on none")
 REFUSED = f"postgresql+psycopg://postgres@127.0.0.1:{_refused_port()}/exchange"
 
 
@@ -49,6 +51,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@ELSEWHERE
 @pytest.mark.parametrize("command", [("org", "list"), ("db", "upgrade"), ("serve", "--port", "1")])
 def test_refused_connection_is_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
     line = one_line(run(*command, url=REFUSED, cwd=tmp_path))
@@ -56,6 +59,7 @@ def test_refused_connection_is_one_line(tmp_path: Path, command: tuple[str, ...]
         assert "cannot use the database postgresql+psycopg://postgres@127.0.0.1" in line
 
 
+@ELSEWHERE
 @pytest.mark.parametrize("command", [("org", "list"), ("db", "upgrade"), ("serve", "--port", "0")])
 def test_postgres_scheme_is_one_line_that_names_the_right_one(tmp_path: Path, command: tuple[str, ...]) -> None:
     line = one_line(run(*command, url="postgres://u:secret@127.0.0.1/x", cwd=tmp_path))
@@ -64,23 +68,27 @@ def test_postgres_scheme_is_one_line_that_names_the_right_one(tmp_path: Path, co
     assert "secret" not in line
 
 
+@ELSEWHERE
 def test_serve_with_the_database_down_fails_before_listening(tmp_path: Path) -> None:
     line = one_line(run("serve", "--port", str(_refused_port()), url=REFUSED, cwd=tmp_path))
     assert "cannot use the database" in line
 
 
+@ELSEWHERE
 def test_missing_directory_is_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'hub.db'}"
     assert "unable to open database file" in one_line(run("db", "upgrade", url=url, cwd=tmp_path))
     assert "no database at" in one_line(run("org", "list", url=url, cwd=tmp_path))
 
 
+@ELSEWHERE
 def test_read_only_command_from_another_folder_creates_no_database(tmp_path: Path) -> None:
     line = one_line(run("org", "list", url=None, cwd=tmp_path))
     assert f"no database at {tmp_path / 'exchange.core.db'}" in line
     assert not (tmp_path / "exchange.core.db").exists()
 
 
+@ELSEWHERE
 def test_default_database_is_named_once(tmp_path: Path) -> None:
     assert run("db", "upgrade", url=None, cwd=tmp_path).returncode == 0
     listed = run("org", "list", url=None, cwd=tmp_path)
@@ -88,6 +96,7 @@ def test_default_database_is_named_once(tmp_path: Path) -> None:
     assert listed.stderr.count(str(tmp_path / "exchange.core.db")) == 1
 
 
+@ELSEWHERE
 def test_unmigrated_database_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     sqlite3.connect(path).close()
@@ -95,6 +104,7 @@ def test_unmigrated_database_is_one_line(tmp_path: Path) -> None:
     assert "run `exchange db upgrade`" in line
 
 
+@ELSEWHERE
 def test_serve_on_a_busy_port_fails_before_listening(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -117,6 +127,7 @@ def test_serve_refuses_an_unmigrated_postgresql(tmp_path: Path) -> None:
 
 # --- the server ---------------------------------------------------------------------------------------
 
+@ELSEWHERE
 def test_server_answers_503_with_a_reason_when_the_database_is_down() -> None:
     app = create_app(Settings(database_url=REFUSED, rate_limit_per_ip="", rate_limit_per_key=""))
     client = TestClient(app, raise_server_exceptions=False)  # no lifespan: the ingester needs the database
@@ -131,6 +142,7 @@ def test_server_answers_503_with_a_reason_when_the_database_is_down() -> None:
     app.state.engine.dispose()
 
 
+@ELSEWHERE
 def test_readyz_is_not_ready_on_an_unmigrated_database(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     sqlite3.connect(path).close()

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher, profiles
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -182,3 +183,12 @@ def screenshot(page: Page, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2's cheapest parameters for the people the browser tests make and sign in: the hub's own cost
+    (RFC 9106's, 64 MiB and three passes: 0.14 s of CPU a hash or a check on the CI machine) was a seventh
+    of these tests' CPU, spent on nothing they check. The hashes stay argon2id and every check still runs;
+    tests/orgs/test_keys_and_users.py checks the hub's own cost."""
+    monkeypatch.setattr(users, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
