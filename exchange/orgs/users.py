@@ -1,7 +1,10 @@
 """People inside organisations. Passwords are argon2 hashes (argon2-cffi's defaults, RFC 9106's
-recommended profile) for the web pages to come; tools and scripts use API keys."""
+recommended profile) for the web pages; tools and scripts use API keys."""
 
 from __future__ import annotations
+
+import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,17 +39,33 @@ def _hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(user: User, password: str) -> bool:
-    """Constant-time by argon2's construction; a disabled user or one without a password never passes."""
-    if user.password_hash is None or user.disabled_at is not None:
+def verify_password(user: User | None, password: str) -> bool:
+    """Constant-time by argon2's construction. Nobody (``None``), a disabled user and one without a
+    password never pass, and cost one argon2 check all the same: otherwise a wrong password would take
+    0.1 s for an account and nothing for an unknown address, and the sign-in form's timing would tell
+    who has an account, whatever its message says."""
+    if user is None or user.password_hash is None or user.disabled_at is not None:
+        _check(_nobodys_hash(), password)
         return False
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    if not _check(user.password_hash, password):
         return False
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return True
+
+
+def _check(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _nobodys_hash() -> str:
+    """A hash no typed password matches, made on first use (a hash costs what a check does, and most
+    commands never check a password)."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def get(session: Session, org: Org, email: str) -> User:

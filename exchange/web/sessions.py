@@ -96,9 +96,7 @@ def end(session: Session, token: str) -> None:
 def by_password(session: Session, email: str, password: str) -> User | None:
     """The user with this e-mail and password; None for any mismatch (which one is not said)."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        return None
-    return user if users.verify_password(user, password) else None
+    return user if users.verify_password(user, password) else None  # as slow without a user (see there)
 
 
 def mail_link(session: Session, email: str, *, settings: Settings, subject: str, body: str) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from exchange.core import db
 from exchange.orgs import users
 from exchange.orgs.models import ApiKey, Role, UserRole
+from exchange.web import sessions as web_sessions
 from tests.factories import bundle, indicator
 from tests.orgs_factory import MakeOrg, auth
 
@@ -159,6 +161,35 @@ def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org: Mak
     users.disable(user)
     assert not users.verify_password(user, "a long enough password")
 
+
+
+class _CountingHasher(PasswordHasher):
+    """argon2 as the hub runs it, counting the checks it makes."""
+
+    checks = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002 - argon2's own name
+        type(self).checks += 1
+        return super().verify(hash, password)
+
+
+def test_a_wrong_password_costs_one_argon2_check_whoever_it_is_for(
+        session: Session, make_org: MakeOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sign-in form's answer is the same for every mismatch; its time must be too, or it tells who has an
+    account: an unknown address, a disabled person and one without a password each cost one check, as a known
+    person's wrong password does."""
+    monkeypatch.setattr(users, "_hasher", _CountingHasher.from_parameters(profiles.CHEAPEST))
+    org, _ = make_org(Role.sme)
+    sme = session.merge(org)
+    users.create(session, sme, email="known@sme.example", role=UserRole.owner, password="a long enough password")
+    users.create(session, sme, email="invited@sme.example", role=UserRole.member)
+    users.disable(users.create(session, sme, email="gone@sme.example", role=UserRole.member,
+                               password="a long enough password"))
+    for email in ("nobody@sme.example", "known@sme.example", "invited@sme.example", "gone@sme.example"):
+        before = _CountingHasher.checks
+        assert web_sessions.by_password(session, email, "a long enough password!") is None
+        assert _CountingHasher.checks == before + 1, email
+    assert web_sessions.by_password(session, "known@sme.example", "a long enough password") is not None
 
 def test_rotation_never_widens_a_key_nor_revives_one(client: TestClient, make_org: MakeOrg) -> None:
     org, full = make_org(Role.csirt)

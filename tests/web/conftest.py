@@ -184,7 +184,6 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-
 @pytest.fixture(autouse=True)
 def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2's cheapest parameters for the people the browser tests make and sign in: the hub's own cost
