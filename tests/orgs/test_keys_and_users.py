@@ -162,7 +162,6 @@ def test_passwords_are_argon2_hashes_that_verify(session: Session, make_org: Mak
     assert not users.verify_password(user, "a long enough password")
 
 
-
 class _CountingHasher(PasswordHasher):
     """argon2 as the hub runs it, counting the checks it makes."""
 
@@ -190,6 +189,7 @@ def test_a_wrong_password_costs_one_argon2_check_whoever_it_is_for(
         assert web_sessions.by_password(session, email, "a long enough password!") is None
         assert _CountingHasher.checks == before + 1, email
     assert web_sessions.by_password(session, "known@sme.example", "a long enough password") is not None
+
 
 def test_rotation_never_widens_a_key_nor_revives_one(client: TestClient, make_org: MakeOrg) -> None:
     org, full = make_org(Role.csirt)
